@@ -1,0 +1,147 @@
+"""The services moto holds for us (S3, STS, IAM, CloudWatch Logs), reached in-process.
+
+The engine's own code reads and writes moto's backends directly, as moto's own
+cross-service features do, instead of making HTTP calls to itself. Clients and
+training hosts still go over HTTP like any AWS caller.
+
+Two things moto lacks are filled in here: an assumed-role identity (so
+``sagemaker.get_execution_role()`` finds a role, as on a notebook instance)
+and ``iam:SimulatePrincipalPolicy`` (SDK 3.x checks the role with it).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import Any
+
+from . import settings
+
+TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
+
+
+def s3_backend() -> Any:
+    from moto.s3.models import s3_backends
+
+    return s3_backends[settings.ACCOUNT_ID]["aws"]
+
+
+def logs_backend(region: str) -> Any:
+    from moto.logs.models import logs_backends
+
+    return logs_backends[settings.ACCOUNT_ID][region]
+
+
+def read_object(bucket: str, key: str) -> bytes:
+    """An S3 object's bytes; KeyError when the bucket or key does not exist."""
+    from moto.s3.exceptions import MissingBucket
+
+    try:
+        found = s3_backend().get_object(bucket, key)
+    except MissingBucket:
+        raise KeyError(f"s3://{bucket}/{key}") from None
+    if found is None:
+        raise KeyError(f"s3://{bucket}/{key}")
+    return found.value
+
+
+def put_object(bucket: str, key: str, data: bytes, region: str = settings.DEFAULT_REGION, content_type: str | None = None) -> None:
+    backend = s3_backend()
+    if bucket not in backend.buckets:
+        backend.create_bucket(bucket, region)
+    stored = backend.put_object(bucket, key, data)
+    if content_type:
+        stored.set_metadata({"Content-Type": content_type})
+
+
+def object_exists(bucket: str, key: str) -> bool:
+    try:
+        read_object(bucket, key)
+    except KeyError:
+        return False
+    return True
+
+
+class LogsWriter:
+    """Appends lines to CloudWatch Logs streams, creating groups and streams on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def create_stream_group(self, group: str, region: str) -> None:
+        from moto.logs.exceptions import ResourceAlreadyExistsException
+
+        with self._lock:
+            backend = logs_backend(region)
+            if group not in backend.groups:
+                try:
+                    backend.create_log_group(group, tags={})
+                except ResourceAlreadyExistsException:
+                    pass
+
+    def write(self, group: str, stream: str, lines: list[str], region: str) -> None:
+        self.create_stream_group(group, region)
+        with self._lock:
+            backend = logs_backend(region)
+            if stream not in backend.groups[group].streams:
+                backend.create_log_stream(group, stream)
+            now = int(time.time() * 1000)
+            backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
+
+
+def ensure_identity() -> None:
+    """The execution role, and our fixed credentials bound to it as an assumed-role session."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    iam = iam_backends[settings.ACCOUNT_ID]["aws"]
+    try:
+        iam.get_role(settings.ROLE_NAME)
+    except Exception:
+        iam.create_role(
+            role_name=settings.ROLE_NAME,
+            assume_role_policy_document=TRUST_POLICY,
+            path="/",
+            permissions_boundary=None,
+            description="Execution role of the sm_magics local engine",
+            tags=[],
+            max_session_duration="3600",
+        )
+    sts = sts_backends[settings.ACCOUNT_ID]["aws"]
+    if sts.get_assumed_role_from_access_key(settings.ACCESS_KEY_ID) is None:
+        role = sts.assume_role(
+            region_name=settings.DEFAULT_REGION,
+            role_session_name=settings.ROLE_SESSION,
+            role_arn=settings.ROLE_ARN,
+            policy="",
+            duration=12 * 3600,
+            external_id="",
+        )
+        role.access_key_id = settings.ACCESS_KEY_ID
+        role.secret_access_key = settings.SECRET_ACCESS_KEY
+        role.session_token = settings.SESSION_TOKEN
+
+
+def simulate_principal_policy(form: dict[str, list[str]]) -> bytes:
+    """Every action is allowed: the local engine has no policies to deny with."""
+    actions = [value for key, values in form.items() if key.startswith("ActionNames.member.") for value in values]
+    resources = [value for key, values in form.items() if key.startswith("ResourceArns.member.") for value in values] or ["*"]
+    members = "".join(
+        f"<member><EvalActionName>{action}</EvalActionName><EvalResourceName>{resource}</EvalResourceName>"
+        "<EvalDecision>allowed</EvalDecision><MatchedStatements/><MissingContextValues/></member>"
+        for action in actions
+        for resource in resources
+    )
+    return (
+        '<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        f"<SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{members}</EvaluationResults>"
+        f"</SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+        "</SimulatePrincipalPolicyResponse>"
+    ).encode()

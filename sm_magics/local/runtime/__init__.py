@@ -1,0 +1,1 @@
+"""SageMaker Runtime: models loaded behind endpoints (hosting.py), InvokeEndpoint (responses.py)."""

@@ -1,0 +1,1 @@
+"""SageMaker's control plane: state and lifecycles (models.py), wire (responses.py)."""
