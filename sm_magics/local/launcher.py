@@ -1,0 +1,164 @@
+"""Starting, stopping and finding the engine process: the only part of ``sm_magics.local`` clients import.
+
+The engine runs as its own background process (a new session, so closing the
+terminal or restarting a kernel does not take it down) and announces itself
+in ``<data-dir>/engine.json``. Clients reach it only over HTTP, with the
+environment ``client_env`` describes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import settings
+
+HEALTH_PATH = "/_sm_magics/health"
+DATA_DIR_ENV = "SM_MAGICS_LOCAL_DATA_DIR"
+PORT_ENV = "SM_MAGICS_LOCAL_PORT"
+
+SDK_CONFIG = """\
+# Written by sm_magics: keeps the SageMaker SDK's telemetry on this machine
+# while it talks to the local engine.
+SchemaVersion: '1.0'
+SageMaker:
+  PythonSDK:
+    Modules:
+      TelemetryOptOut: true
+"""
+
+
+class EngineError(RuntimeError):
+    """The engine could not be started or reached; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    url: str
+    port: int
+    pid: int
+    data_dir: Path
+
+
+def default_data_dir() -> Path:
+    configured = os.environ.get(DATA_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    import platformdirs
+
+    return platformdirs.user_cache_path("sm_magics") / "local"
+
+
+def default_port() -> int:
+    return int(os.environ.get(PORT_ENV, settings.DEFAULT_PORT))
+
+
+def _health(url: str, timeout: float = 2.0) -> dict | None:
+    try:
+        with urllib.request.urlopen(url + HEALTH_PATH, timeout=timeout) as response:
+            return json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def status(data_dir: Path | None = None) -> EngineInfo | None:
+    """The engine serving ``data_dir``, if one is running and answering."""
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    try:
+        announced = json.loads((data_dir / "engine.json").read_text())
+    except (OSError, ValueError):
+        return None
+    health = _health(announced["url"])
+    if not health or Path(health.get("data_dir", "")) != data_dir:
+        return None
+    return EngineInfo(announced["url"], int(announced["port"]), int(announced["pid"]), data_dir)
+
+
+def start(port: int | None = None, data_dir: Path | None = None, timeout: float = 120.0) -> EngineInfo:
+    """Start the engine in the background, or return the one already serving ``data_dir``."""
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    running = status(data_dir)
+    if running is not None:
+        return running
+    port = port or default_port()
+    other = _health(f"http://{settings.HOST}:{port}", timeout=1.0)
+    if other is not None:
+        raise EngineError(
+            f"port {port} already serves a local engine for {other.get('data_dir')}; "
+            f"use that data dir, stop it with `sm-magics local stop --data-dir {other.get('data_dir')}`, or pass --port"
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "engine.json").unlink(missing_ok=True)
+    log_path = data_dir / "engine.log"
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sm_magics.local", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = status(data_dir)
+        if info is not None:
+            return info
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            raise EngineError(f"the local engine exited at start (code {process.returncode}): " + " | ".join(tail))
+        time.sleep(0.2)
+    process.terminate()
+    raise EngineError(f"the local engine did not answer within {timeout:.0f} s; see {log_path}")
+
+
+def stop(data_dir: Path | None = None, timeout: float = 60.0) -> bool:
+    """Stop the engine serving ``data_dir`` (it writes its state first). False if none was running."""
+    info = status(data_dir)
+    if info is None:
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(info.pid, 0)
+        except ProcessLookupError:
+            return True
+        if not (info.data_dir / "engine.json").exists() and _health(info.url, timeout=0.5) is None:
+            return True
+        time.sleep(0.1)
+    raise EngineError(f"the local engine (pid {info.pid}) did not stop within {timeout:.0f} s")
+
+
+def client_env(info: EngineInfo, region: str | None = None) -> dict[str, str]:
+    """Environment variables that point boto3 and both SageMaker SDK majors at the engine."""
+    from .redirect import FOLDER
+
+    region = region or settings.DEFAULT_REGION
+    config = info.data_dir / "sagemaker-sdk-config.yaml"
+    if not config.exists() or config.read_text() != SDK_CONFIG:
+        config.write_text(SDK_CONFIG)
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != FOLDER]
+    return {
+        "AWS_ENDPOINT_URL": info.url,
+        "AWS_ACCESS_KEY_ID": settings.ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": settings.SECRET_ACCESS_KEY,
+        "AWS_SESSION_TOKEN": settings.SESSION_TOKEN,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
+        "SM_MAGICS_LOCAL_ENDPOINT": info.url,
+        "PYTHONPATH": os.pathsep.join([FOLDER, *rest]),
+    }
+
+
+# Variables that would take the SDKs away from the engine (a named profile wins over key variables).
+CLEARED_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
