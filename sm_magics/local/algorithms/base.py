@@ -80,6 +80,12 @@ class Algorithm(abc.ABC):
     name: str
     required_channels: tuple[str, ...] = ("train",)
     optional_channels: tuple[str, ...] = ()
+    # What the service attaches as AlgorithmSpecification.MetricDefinitions for this algorithm,
+    # and what hyperparameter tuning can use as objectives.
+    metric_definitions: tuple[dict[str, str], ...] = ()
+
+    def __init__(self, version: str = "1") -> None:
+        self.version = version
 
     @abc.abstractmethod
     def validate(self, hyperparameters: Mapping[str, str]) -> dict[str, Any]:

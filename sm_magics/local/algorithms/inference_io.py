@@ -123,18 +123,25 @@ def _decode_recordio(body: bytes, feature_dim: int) -> np.ndarray:
     return _stack(rows)
 
 
-def encode_outputs(outputs: Mapping[str, np.ndarray], accept: str | None, *, json_root: str, item_key: str | None = None) -> tuple[bytes, str]:
+ALL_ACCEPTS = (JSON, JSONLINES, CSV, RECORDIO)
+
+
+def encode_outputs(
+    outputs: Mapping[str, np.ndarray], accept: str | None, *, json_root: str, accepts: tuple[str, ...] = ALL_ACCEPTS
+) -> tuple[bytes, str]:
     """Encode named per-record outputs as the first-party containers do.
 
     ``outputs`` maps a label name to an array with one row (or scalar) per
     record, e.g. ``{"closest_cluster": ..., "distance_to_cluster": ...}``.
     ``json_root`` is the top-level JSON key (``predictions``, ``projections``).
     """
-    kind = media_type(accept)
+    kind = {"application/x-jsonlines": JSONLINES, "application/x-recordio": RECORDIO}.get(media_type(accept), media_type(accept))
+    if kind not in accepts and kind not in ("", "*/*"):
+        raise ModelRequestError(406, f"Accept type {accept} is not supported; ask for {', '.join(accepts)}.")
     if kind in ("", "*/*", JSON):
         records = _records(outputs)
         return json.dumps({json_root: records}).encode(), JSON
-    if kind in (JSONLINES, "application/x-jsonlines"):
+    if kind == JSONLINES:
         lines = "\n".join(json.dumps(record) for record in _records(outputs))
         return lines.encode(), JSONLINES
     if kind == CSV:
@@ -142,12 +149,10 @@ def encode_outputs(outputs: Mapping[str, np.ndarray], accept: str | None, *, jso
         buf = io.StringIO()
         np.savetxt(buf, np.hstack(columns), delimiter=",", fmt="%r")
         return buf.getvalue().encode(), CSV
-    if kind in (RECORDIO, "application/x-recordio"):
+    if kind == RECORDIO:
         label = {name: np.asarray(values, dtype=np.float32) for name, values in outputs.items()}
         return recordio.encode_label_records(label), RECORDIO
-    raise ModelRequestError(
-        406, f"Accept type {accept} is not supported; ask for {JSON}, {JSONLINES}, {CSV} or {RECORDIO}."
-    )
+    raise ModelRequestError(406, f"Accept type {accept} is not supported; ask for {', '.join(accepts)}.")
 
 
 def _records(outputs: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:

@@ -46,6 +46,12 @@ class KMeans(Algorithm):
     name = "kmeans"
     required_channels = ("train",)
     optional_channels = ("test",)
+    metric_definitions = (
+        {"Name": "train:msd", "Regex": r"#quality_metric: host=\S+, epoch=\S+, train msd <loss>=(\S+)"},
+        {"Name": "train:progress", "Regex": r"#progress_metric: host=\S+, completed (\S+) %"},
+        {"Name": "test:msd", "Regex": r"#quality_metric: host=\S+, test msd <loss>=(\S+)"},
+        {"Name": "test:ssd", "Regex": r"#quality_metric: host=\S+, test ssd <loss>=(\S+)"},
+    )
 
     def validate(self, hyperparameters: Mapping[str, str]) -> dict[str, Any]:
         params = parse_hyperparameters(self.name, SCHEMA, hyperparameters)

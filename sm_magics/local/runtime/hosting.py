@@ -6,7 +6,7 @@ import io
 import tarfile
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..algorithms import KNOWN, algorithm_name_for_image, algorithm_named
+from ..algorithms import KNOWN, algorithm_named, parse_image
 from ..algorithms.base import HostedModel
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ class Hosting:
     def load(self, model: dict[str, Any]) -> HostedModel:
         container = model["PrimaryContainer"]
         image = container["Image"]
-        name = algorithm_name_for_image(image)
-        if name is None:
+        parsed = parse_image(image)
+        if parsed is None:
             raise ValueError(f"the local engine cannot serve image {image}; it serves {', '.join(KNOWN)}")
         url = container.get("ModelDataUrl")
         if not url:
@@ -53,4 +53,4 @@ class Hosting:
             members = unpack_model(data)
         except tarfile.TarError as exc:
             raise ValueError(f"{url} is not a model.tar.gz ({exc})") from None
-        return algorithm_named(name).load(members)
+        return algorithm_named(*parsed).load(members)

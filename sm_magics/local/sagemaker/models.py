@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .. import settings
-from ..algorithms import KNOWN, algorithm_name_for_image
+from ..algorithms import KNOWN, algorithm_named, parse_image
 from .exceptions import ResourceInUse, ValidationException, already_exists, could_not_find
 
 if TYPE_CHECKING:
@@ -30,15 +30,7 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-# Metric definitions the service attaches to the built-in algorithms' jobs.
-BUILTIN_METRICS: dict[str, list[dict[str, str]]] = {
-    "kmeans": [
-        {"Name": "train:msd", "Regex": r"#quality_metric: host=\S+, epoch=\S+, train msd <loss>=(\S+)"},
-        {"Name": "train:progress", "Regex": r"#progress_metric: host=\S+, completed (\S+) %"},
-        {"Name": "test:msd", "Regex": r"#quality_metric: host=\S+, test msd <loss>=(\S+)"},
-        {"Name": "test:ssd", "Regex": r"#quality_metric: host=\S+, test ssd <loss>=(\S+)"},
-    ],
-}
+SPOT_BILLED_FRACTION = 0.3
 
 
 @dataclass
@@ -69,7 +61,10 @@ class TrainingJob:
         start = self.doc.get("TrainingStartTime", self.doc["CreationTime"])
         seconds = max(1, int(round((now - start).total_seconds())))
         self.doc["TrainingTimeInSeconds"] = seconds
-        self.doc["BillableTimeInSeconds"] = seconds
+        # Nothing is billed locally; spot jobs report SageMaker's typical ~70 % managed-spot saving so
+        # the SDK's "Managed Spot Training savings" line and cost displays show what spot changes.
+        spot = self.doc.get("EnableManagedSpotTraining")
+        self.doc["BillableTimeInSeconds"] = max(1, round(seconds * SPOT_BILLED_FRACTION)) if spot else seconds
         if failure:
             self.doc["FailureReason"] = failure
         if self.metrics:
@@ -98,6 +93,11 @@ class SageMakerBackend:
         self.endpoint_configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, Endpoint] = {}
         self.tags: dict[str, list[dict[str, str]]] = {}
+        from .transform import TransformService
+        from .tuning import TuningService
+
+        self.tuning = TuningService(self)
+        self.transforms = TransformService(self)
 
     def arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{settings.ACCOUNT_ID}:{kind}/{name.lower()}"
@@ -105,6 +105,12 @@ class SageMakerBackend:
     # ------------------------------------------------------------ training jobs
 
     def create_training_job(self, request: dict[str, Any]) -> dict[str, Any]:
+        job = self.start_training_job(request)
+        job.done.wait(settings.SYNC_SECONDS)
+        return {"TrainingJobArn": job.doc["TrainingJobArn"]}
+
+    def start_training_job(self, request: dict[str, Any], tuning_job_arn: str | None = None) -> TrainingJob:
+        """Validate, record and launch a training job; returns at once."""
         name = request["TrainingJobName"]
         arn = self.arn("training-job", name)
         algorithm_spec = dict(request.get("AlgorithmSpecification") or {})
@@ -114,8 +120,8 @@ class SageMakerBackend:
                 "AlgorithmSpecification.TrainingImage is required: the local engine runs the built-in algorithms "
                 f"({', '.join(KNOWN)}) by their image URI"
             )
-        algorithm = algorithm_name_for_image(image)
-        if algorithm is None:
+        parsed = parse_image(image)
+        if parsed is None:
             raise ValidationException(
                 f"The local engine cannot run image '{image}'. It runs SageMaker's built-in algorithms "
                 f"({', '.join(KNOWN)}); get their URIs with sagemaker.image_uris.retrieve(...)."
@@ -134,7 +140,8 @@ class SageMakerBackend:
         output = {"KmsKeyId": "", "CompressionType": "GZIP", **request["OutputDataConfig"]}
         model_uri = f"{output['S3OutputPath'].rstrip('/')}/{name}/output/model.tar.gz"
         algorithm_spec.setdefault("TrainingInputMode", "File")
-        algorithm_spec.setdefault("MetricDefinitions", BUILTIN_METRICS.get(algorithm, []))
+        algorithm, version = parsed
+        algorithm_spec.setdefault("MetricDefinitions", [dict(m) for m in algorithm_named(algorithm, version).metric_definitions])
         algorithm_spec.setdefault("EnableSageMakerMetricsTimeSeries", False)
         now = utcnow()
         doc: dict[str, Any] = {
@@ -160,6 +167,8 @@ class SageMakerBackend:
         for optional in ("VpcConfig", "CheckpointConfig", "DebugHookConfig", "ProfilerConfig", "Environment", "RetryStrategy"):
             if request.get(optional):
                 doc[optional] = request[optional]
+        if tuning_job_arn:
+            doc["TuningJobArn"] = tuning_job_arn
         job = TrainingJob(doc)
         job.transition("Starting", "Launching requested ML instances")
         with self.lock:
@@ -176,6 +185,7 @@ class SageMakerBackend:
                 "job_name": name,
                 "region": self.region,
                 "algorithm": algorithm,
+                "version": version,
                 "hyperparameters": doc["HyperParameters"],
                 "channels": [
                     {
@@ -197,8 +207,7 @@ class SageMakerBackend:
             self.on_training_event,
         )
         self.engine.save_soon()
-        job.done.wait(settings.SYNC_SECONDS)
-        return {"TrainingJobArn": arn}
+        return job
 
     @staticmethod
     def _channel_with_defaults(channel: dict[str, Any]) -> dict[str, Any]:
@@ -531,6 +540,8 @@ class SageMakerBackend:
         yield from (doc["ModelArn"] for doc in self.models.values())
         yield from (doc["EndpointConfigArn"] for doc in self.endpoint_configs.values())
         yield from (e.doc["EndpointArn"] for e in self.endpoints.values())
+        yield from (job.doc["HyperParameterTuningJobArn"] for job in self.tuning.jobs.values())
+        yield from (job.doc["TransformJobArn"] for job in self.transforms.jobs.values())
 
     def _require_arn(self, arn: str) -> None:
         if arn not in set(self._known_arns()):
@@ -578,6 +589,8 @@ class SageMakerBackend:
                 "models": list(self.models.values()),
                 "endpoint_configs": list(self.endpoint_configs.values()),
                 "endpoints": [e.doc for e in self.endpoints.values()],
+                "tuning_jobs": self.tuning.snapshot(),
+                "transform_jobs": self.transforms.snapshot(),
                 "tags": self.tags,
             }
 
@@ -595,6 +608,8 @@ class SageMakerBackend:
                     )
                 job.done.set()
                 self.training_jobs[job.doc["TrainingJobName"]] = job
+            self.tuning.restore(state.get("tuning_jobs", []))
+            self.transforms.restore(state.get("transform_jobs", []))
             self.models = {d["ModelName"]: d for d in state.get("models", [])}
             self.endpoint_configs = {d["EndpointConfigName"]: d for d in state.get("endpoint_configs", [])}
             self.tags = state.get("tags", {})

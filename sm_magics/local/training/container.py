@@ -39,7 +39,7 @@ def run_host(spec: dict[str, Any], host_index: int, events: Any, gather: Any) ->
     leader = host_index == 1
     work = Path(spec["work_dir"]) / host
     try:
-        algorithm = algorithm_named(spec["algorithm"])
+        algorithm = algorithm_named(spec["algorithm"], spec.get("version", "1"))
         log(f"Reading default configuration of {algorithm.name} (local engine)")
         log(f"Merging with provided configuration: {spec['hyperparameters']}")
         params = algorithm.validate(spec["hyperparameters"])

@@ -1,0 +1,223 @@
+"""Batch transform: score every object under an S3 prefix with a model, no endpoint left running.
+
+The model is loaded as an endpoint would load it; each input object is split
+(Line / RecordIO / None), packed into requests (MultiRecord up to
+MaxPayloadInMB, or SingleRecord), answered by the model, and the answers are
+joined (AssembleWith Line adds a newline between them) into
+``<S3OutputPath>/<input key relative to the prefix>.out``, as SageMaker does.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import struct
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterator
+
+from .. import moto_services, settings
+from ..algorithms.base import ModelRequestError
+from .models import utcnow
+from .exceptions import ResourceInUse, ValidationException, could_not_find
+
+if TYPE_CHECKING:
+    from .models import SageMakerBackend
+
+RECORDIO_MAGIC = 0xCED7230A
+
+
+@dataclass
+class TransformJob:
+    doc: dict[str, Any]
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def split_records(data: bytes, split: str) -> list[bytes]:
+    if split == "Line":
+        return [line for line in data.splitlines(keepends=True) if line.strip()]
+    if split == "RecordIO":
+        records, offset = [], 0
+        while offset + 8 <= len(data):
+            magic, header = struct.unpack_from("<II", data, offset)
+            if magic != RECORDIO_MAGIC:
+                raise ValueError(f"bad RecordIO magic at offset {offset}")
+            length = header & ((1 << 29) - 1)
+            end = offset + 8 + ((length + 3) & ~3)
+            records.append(data[offset:end])
+            offset = end
+        return records
+    return [data]
+
+
+def batches(records: list[bytes], strategy: str, max_bytes: int) -> Iterator[bytes]:
+    if strategy == "SingleRecord":
+        yield from records
+        return
+    current: list[bytes] = []
+    size = 0
+    for record in records:
+        if current and size + len(record) > max_bytes:
+            yield b"".join(current)
+            current, size = [], 0
+        current.append(record)
+        size += len(record)
+    if current:
+        yield b"".join(current)
+
+
+class TransformService:
+    def __init__(self, backend: "SageMakerBackend") -> None:
+        self.backend = backend
+        self.jobs: dict[str, TransformJob] = {}
+
+    def create(self, request: dict[str, Any]) -> dict[str, Any]:
+        backend = self.backend
+        name = request["TransformJobName"]
+        arn = backend.arn("transform-job", name)
+        source = request["TransformInput"]["DataSource"].get("S3DataSource")
+        if source is None:
+            raise ValidationException("TransformInput.DataSource.S3DataSource is required by the local engine")
+        source.setdefault("S3DataType", "S3Prefix")
+        if source["S3DataType"] not in ("S3Prefix", "ManifestFile"):
+            raise ValidationException(f"S3DataType {source['S3DataType']} is not supported for batch transform; use S3Prefix or ManifestFile")
+        with backend.lock:
+            if request["ModelName"] not in backend.models:
+                raise could_not_find("model", backend.arn("model", request["ModelName"]))
+            model = copy.deepcopy(backend.models[request["ModelName"]])
+        payload_mb = request.get("MaxPayloadInMB", 6)
+        if payload_mb > 100:
+            raise ValidationException("MaxPayloadInMB must be less than or equal to 100")
+        now = utcnow()
+        transform_input = {"CompressionType": "None", "SplitType": "None", **request["TransformInput"]}
+        doc: dict[str, Any] = {
+            "TransformJobName": name,
+            "TransformJobArn": arn,
+            "TransformJobStatus": "InProgress",
+            "ModelName": request["ModelName"],
+            "MaxConcurrentTransforms": request.get("MaxConcurrentTransforms", 1),
+            "MaxPayloadInMB": payload_mb,
+            "BatchStrategy": request.get("BatchStrategy", "MultiRecord"),
+            "Environment": request.get("Environment", {}),
+            "TransformInput": transform_input,
+            "TransformOutput": {"AssembleWith": "None", **request["TransformOutput"]},
+            "TransformResources": request["TransformResources"],
+            "CreationTime": now,
+        }
+        for optional in ("DataProcessing", "ModelClientConfig", "DataCaptureConfig"):
+            if request.get(optional):
+                doc[optional] = request[optional]
+        job = TransformJob(doc)
+        with backend.lock:
+            if name in self.jobs:
+                raise ResourceInUse(f"Transform job names must be unique within an AWS account and region ({arn})")
+            self.jobs[name] = job
+            backend._set_tags(arn, request.get("Tags") or [])
+        threading.Thread(target=self._run, args=(job, model), daemon=True, name=f"transform {name}").start()
+        backend.engine.save_soon()
+        job.done.wait(settings.SYNC_SECONDS)
+        return {"TransformJobArn": arn}
+
+    def _log(self, job: TransformJob, line: str) -> None:
+        epoch = int(job.doc["CreationTime"].timestamp())
+        self.backend.engine.logs.write(
+            "/aws/sagemaker/TransformJobs", f"{job.doc['TransformJobName']}/i-local-{epoch}", [line], self.backend.region
+        )
+
+    def _run(self, job: TransformJob, model: dict[str, Any]) -> None:
+        doc = job.doc
+        failure = None
+        try:
+            with self.backend.lock:
+                doc["TransformStartTime"] = utcnow()
+            hosted = self.backend.engine.hosting.load(model)
+            objects = self._inputs(doc["TransformInput"]["DataSource"]["S3DataSource"])
+            if not objects:
+                raise ValueError(f"No objects found under {doc['TransformInput']['DataSource']['S3DataSource']['S3Uri']}")
+            output = doc["TransformOutput"]
+            out_bucket, _, out_prefix = output["S3OutputPath"][5:].partition("/")
+            content_type = doc["TransformInput"].get("ContentType", "application/octet-stream")
+            joiner = b"\n" if output["AssembleWith"] == "Line" else b""
+            max_bytes = doc["MaxPayloadInMB"] * 1024 * 1024
+            for bucket, key, relative in objects:
+                if job.stop_requested.is_set():
+                    break
+                records = split_records(moto_services.read_object(bucket, key), doc["TransformInput"]["SplitType"])
+                answers = []
+                for payload in batches(records, doc["BatchStrategy"], max_bytes):
+                    if len(payload) > max_bytes:
+                        raise ValueError(f"a record of s3://{bucket}/{key} is larger than MaxPayloadInMB ({doc['MaxPayloadInMB']} MB)")
+                    try:
+                        body, _ = hosted.invoke(payload, content_type, output.get("Accept"))
+                    except ModelRequestError as exc:
+                        raise ValueError(f"the model answered {exc.status} for s3://{bucket}/{key}: {exc.message}") from None
+                    answers.append(body.rstrip(b"\n") if joiner else body)
+                result = joiner.join(answers) + (b"\n" if joiner and answers else b"")
+                target = f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/")
+                moto_services.put_object(out_bucket, target, result, region=self.backend.region)
+                self._log(job, f"s3://{bucket}/{key}: {len(records)} record(s) -> s3://{out_bucket}/{target}")
+        except Exception as exc:  # a bad input, model or output location fails the job, never the engine
+            failure = f"ClientError: {exc}"
+            self._log(job, failure)
+        with self.backend.lock:
+            if failure:
+                doc.update(TransformJobStatus="Failed", FailureReason=failure)
+            else:
+                doc["TransformJobStatus"] = "Stopped" if job.stop_requested.is_set() else "Completed"
+            doc["TransformEndTime"] = utcnow()
+        job.done.set()
+        self.backend.engine.save_soon()
+
+    @staticmethod
+    def _inputs(source: dict[str, Any]) -> list[tuple[str, str, str]]:
+        """(bucket, key, key relative to the input prefix) for every input object."""
+        uri = source["S3Uri"]
+        bucket, _, prefix = uri[5:].partition("/")
+        if source["S3DataType"] == "ManifestFile":
+            manifest = json.loads(moto_services.read_object(bucket, prefix))
+            base = manifest[0]["prefix"] if manifest and isinstance(manifest[0], dict) else ""
+            base_bucket, _, base_key = base[5:].partition("/")
+            return [(base_bucket, base_key + name, name) for name in manifest[1:]]
+        backend = moto_services.s3_backend()
+        if bucket not in backend.buckets:
+            raise ValueError(f"the bucket of {uri} does not exist")
+        keys = sorted(k for k in backend.buckets[bucket].keys.keys() if k.startswith(prefix) and not k.endswith("/"))
+        return [(bucket, key, key[len(prefix):].lstrip("/") or key.rsplit("/", 1)[-1]) for key in keys]
+
+    def _job(self, name: str) -> TransformJob:
+        job = self.jobs.get(name)
+        if job is None:
+            raise ValidationException(f"Could not find requested job with name {name}")
+        return job
+
+    def describe(self, name: str) -> dict[str, Any]:
+        with self.backend.lock:
+            return copy.deepcopy(self._job(name).doc)
+
+    def stop(self, name: str) -> None:
+        with self.backend.lock:
+            job = self._job(name)
+            if job.doc["TransformJobStatus"] != "InProgress":
+                raise ValidationException(f"The request was rejected because the transform job is in status {job.doc['TransformJobStatus']}.")
+            job.doc["TransformJobStatus"] = "Stopping"
+            job.stop_requested.set()
+
+    def list(self, request: dict[str, Any]) -> dict[str, Any]:
+        from .models import _page
+
+        with self.backend.lock:
+            page, token = _page([j.doc for j in self.jobs.values()], request, "TransformJobName", "TransformJobStatus")
+            keys = ("TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime", "TransformJobStatus", "FailureReason")
+            return {"TransformJobSummaries": copy.deepcopy([{k: d[k] for k in keys if k in d} for d in page]), "NextToken": token}
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [job.doc for job in self.jobs.values()]
+
+    def restore(self, docs: list[dict[str, Any]]) -> None:
+        for doc in docs:
+            if doc["TransformJobStatus"] in ("InProgress", "Stopping"):
+                doc.update(TransformJobStatus="Failed", FailureReason="InternalServerError: the local engine was stopped while this job was running")
+            job = TransformJob(doc)
+            job.done.set()
+            self.jobs[doc["TransformJobName"]] = job
