@@ -5,3 +5,10 @@ boto3 or the local engine, so ``%load_ext sm_magics`` stays fast.
 """
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext sm_magics``: register the magics and say which SageMaker they talk to."""
+    from .magics import load
+
+    load(ipython)

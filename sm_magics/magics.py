@@ -1,0 +1,441 @@
+"""The IPython magics: parse a cell, hand a spec to the workflow layer, show a live view.
+
+Nothing here talks to AWS directly; ``workflow/`` does, and ``widgets/``
+observe its handles. Errors a user can fix are one line (IPython's
+UsageError) naming the cell line, and nothing is created.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shlex
+import threading
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from traitlets import Unicode
+from traitlets.config import Configurable
+
+from . import cellspec
+
+
+def _notebook_id() -> str:
+    return os.environ.get("JPY_SESSION_NAME") or f"ipython:{os.getcwd()}"
+
+
+def _parse_duration(text: str) -> dt.timedelta:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", text.strip())
+    if not match:
+        raise UsageError(f"--ttl {text!r}: write a duration like 30m, 2h or 1d")
+    return dt.timedelta(seconds=float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]])
+
+
+def _options(line: str, flags: set[str], valued: set[str]) -> tuple[list[str], dict[str, Any]]:
+    """Positional words and --options of a magic line (one clear error for anything unknown)."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"cannot read the magic line: {exc}") from None
+    positional: list[str] = []
+    options: dict[str, Any] = {}
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word.startswith("--"):
+            name = word[2:].replace("-", "_")
+            if name in flags:
+                options[name] = True
+            elif name in valued:
+                if index + 1 >= len(words):
+                    raise UsageError(f"{word} needs a value")
+                index += 1
+                options[name] = words[index]
+            else:
+                import difflib
+
+                known = sorted("--" + n.replace("_", "-") for n in flags | valued)
+                close = difflib.get_close_matches(word, known, n=1)
+                raise UsageError(f"unknown option {word}" + (f"; did you mean {close[0]}?" if close else f" (options: {', '.join(known)})"))
+        else:
+            positional.append(word)
+        index += 1
+    return positional, options
+
+
+@magics_class
+class SMMagics(Magics, Configurable):
+    """``%%sm_train``, ``%%sm_deploy``, ``%sm_endpoints`` and friends."""
+
+    backend_name = Unicode("auto", config=True, help="local, aws or auto (AWS when credentials resolve); env SM_MAGICS_BACKEND")
+    region = Unicode(None, allow_none=True, config=True, help="AWS region (default: the profile's, or us-east-1 locally)")
+    profile = Unicode(None, allow_none=True, config=True, help="AWS profile for the aws backend")
+    instance_type = Unicode("ml.m5.large", config=True, help="default instance type for training and endpoints")
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._backend: Any = None
+        self._backend_error: Exception | None = None
+        self._backend_ready = threading.Event()
+        self._backend_ready.set()
+        self.handles: dict[str, Any] = {}
+
+    def prepare_backend_in_background(self) -> None:
+        """Choose (and for the local engine, start) the backend without holding up %load_ext."""
+        self._backend_ready.clear()
+
+        def prepare() -> None:
+            try:
+                self._choose()
+            except Exception as exc:  # reported by the first magic that needs the backend
+                self._backend_error = exc
+            finally:
+                self._backend_ready.set()
+
+        threading.Thread(target=prepare, daemon=True, name="sm_magics backend").start()
+
+    def _choose(self) -> None:
+        from .workflow.session import choose_backend
+
+        preference = os.environ.get("SM_MAGICS_BACKEND") if self.backend_name == "auto" else self.backend_name
+        self._backend = choose_backend(preference, self.profile, self.region)
+
+    # ---------------------------------------------------------------- helpers
+
+    @property
+    def backend(self) -> Any:
+        self._backend_ready.wait()
+        if self._backend is None:
+            from .workflow.session import BackendError
+
+            try:
+                if self._backend_error is not None:
+                    error, self._backend_error = self._backend_error, None
+                    raise error
+                self._choose()
+            except (BackendError, OSError, RuntimeError) as exc:
+                raise UsageError(str(exc)) from None
+        return self._backend
+
+    def _tags(self, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
+        from .workflow.endpoints import TAG_CREATED_BY, TAG_NOTEBOOK
+
+        tags = {TAG_CREATED_BY: "sm_magics", TAG_NOTEBOOK: _notebook_id()[:256], **(extra or {})}
+        return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+    def _show(self, handle: Any, var: str | None) -> None:
+        from IPython.display import display
+
+        from .widgets import view_for
+        from .widgets.text import TextProgress
+
+        self.handles[handle.name] = handle
+        if var:
+            if not var.isidentifier():
+                raise UsageError(f"--as {var!r} is not a Python name")
+            self.shell.user_ns[var] = handle
+        view = view_for(handle)
+        if not isinstance(view, TextProgress):  # the text view prints as the status changes
+            display(view)
+
+    def _resolve(self, word: str) -> Any:
+        """A handle from a variable name, or a job / endpoint name known to this kernel or to SageMaker."""
+        value = self.shell.user_ns.get(word)
+        if value is not None:
+            return value
+        if word in self.handles:
+            return self.handles[word]
+        from .workflow.training import attach_training_job
+
+        try:
+            return attach_training_job(self.backend, word)
+        except Exception:
+            raise UsageError(f"'{word}' is neither a variable of this notebook nor a training job name") from None
+
+    @staticmethod
+    def _with_line(exc: Exception, body: str) -> Exception:
+        """Point a data error at the cell line that named the channel."""
+        match = re.search(r"channel '(\w+)'", str(exc))
+        if match and not isinstance(exc, cellspec.CellError):
+            for entry in cellspec.entries(body):
+                if entry.key == match[1]:
+                    return cellspec.CellError(entry.line, str(exc))
+        return exc
+
+    def _fail(self, exc: Exception) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from .workflow.jobs import explain
+
+        if isinstance(exc, (ClientError, BotoCoreError)):
+            raise UsageError(explain(exc)) from None
+        raise UsageError(str(exc)) from None
+
+    # ----------------------------------------------------------------- magics
+
+    @line_magic
+    def sm_backend(self, line: str) -> None:
+        """%sm_backend local|aws [--profile P] [--region R]: choose where SageMaker runs."""
+        from .workflow.session import BackendError, choose_backend
+
+        positional, options = _options(line, set(), {"profile", "region"})
+        if len(positional) != 1 or positional[0] not in ("local", "aws", "auto"):
+            raise UsageError("usage: %sm_backend local|aws|auto [--profile P] [--region R]")
+        try:
+            self._backend = choose_backend(positional[0], options.get("profile") or self.profile, options.get("region") or self.region)
+        except BackendError as exc:
+            raise UsageError(str(exc)) from None
+        print(self._backend.describe())
+
+    @line_cell_magic
+    def sm_train(self, line: str, cell: str | None = None) -> None:
+        """%%sm_train ALGORITHM [--name N] [--instance-type T] [--instance-count N] [--spot --max-wait S] [--wait] [--as VAR]
+
+        The body is either ``key: value`` lines (hyperparameters, and channels such as
+        ``train: X`` or ``train: X, y``), or your own SDK / boto3 code, whose jobs and
+        endpoints are tracked and shown live.
+        """
+        positional, options = _options(line, {"spot", "wait"}, {"name", "instance_type", "instance_count", "max_wait", "max_runtime", "as"})
+        body = cell or ""
+        if not positional:
+            if not body.strip():
+                raise UsageError("usage: %%sm_train ALGORITHM with `key: value` lines, or a cell of your own SDK code")
+            if cellspec.is_declarative(body):
+                raise UsageError("name the algorithm on the magic line, e.g. %%sm_train kmeans")
+            return self._run_tracked(body)
+        if len(positional) > 1:
+            raise UsageError(f"one algorithm per cell; got {' '.join(positional)}")
+        try:
+            spec = self._training_spec(positional[0], body, options)
+            from .workflow.training import start_training
+
+            job = start_training(self.backend, spec)
+        except UsageError:
+            raise
+        except Exception as exc:
+            self._fail(self._with_line(exc, body))
+            return
+        self._show(job, options.get("as"))
+        if options.get("wait"):
+            job.wait()
+
+    def _training_spec(self, algorithm: str, body: str, options: dict[str, Any]) -> Any:
+        from .workflow import algorithms
+        from .workflow.training import TrainingSpec
+
+        info = algorithms.lookup(algorithm)
+        spec = TrainingSpec(info.name, name=options.get("name"), instance_type=options.get("instance_type") or self.instance_type)
+        try:
+            spec.instance_count = int(options.get("instance_count", 1))
+            if options.get("max_runtime"):
+                spec.max_runtime = int(options["max_runtime"])
+            if options.get("max_wait"):
+                spec.max_wait = int(options["max_wait"])
+        except ValueError:
+            raise UsageError("--instance-count, --max-runtime and --max-wait take whole numbers") from None
+        spec.spot = bool(options.get("spot"))
+        if spec.max_wait and not spec.spot:
+            raise UsageError("--max-wait only applies with --spot")
+        spec.tags = self._tags()
+        for entry in cellspec.entries(body):
+            if entry.key in info.channels:
+                spec.channels[entry.key] = cellspec.evaluate_channel(entry, lambda expr: eval(expr, self.shell.user_ns))
+            else:
+                try:
+                    algorithms.check_hyperparameter(info, entry.key)
+                except ValueError as exc:
+                    raise cellspec.CellError(entry.line, str(exc)) from None
+                spec.hyperparameters[entry.key] = entry.value
+        return spec
+
+    def _run_tracked(self, body: str) -> None:
+        """Run the user's own code; show a widget for each training job and endpoint it creates."""
+        from IPython.display import display
+
+        from .widgets import view_for
+        from .workflow.endpoints import Endpoint
+        from .workflow.jobs import TrainingJob
+        from .workflow.tracking import tracking
+
+        backend = self.backend
+        created: list[Any] = []
+
+        def on_created(item: Any) -> None:
+            handle = None
+            if item.kind == "training-job":
+                image = item.params.get("AlgorithmSpecification", {}).get("TrainingImage", "")
+                handle = TrainingJob(backend, item.name, image.rsplit("/", 1)[-1].split(":")[0] or None)
+            elif item.kind == "endpoint":
+                handle = Endpoint(backend, item.name)
+            arn_kind = {"training-job": "training-job", "model": "model", "endpoint-config": "endpoint-config", "endpoint": "endpoint"}.get(item.kind)
+            if arn_kind:
+                try:
+                    account = backend.account
+                    arn = f"arn:aws:sagemaker:{item.region}:{account}:{arn_kind}/{item.name.lower()}"
+                    backend.client("sagemaker", item.region).add_tags(ResourceArn=arn, Tags=self._tags())
+                except Exception:
+                    pass  # tagging is a convenience for %sm_cleanup; never break the user's code for it
+            created.append(item)
+            if handle is not None:
+                self._show(handle, None)
+
+        with tracking(on_created):
+            result = self.shell.run_cell(body, store_history=False)
+        if created:
+            print(f"sm_magics tracked {len(created)} resource(s): " + ", ".join(f"{c.kind} {c.name}" for c in created))
+        if not result.success:
+            print("sm_magics: the cell raised; resources it created before that are listed above and stay tracked")
+
+    @line_cell_magic
+    def sm_deploy(self, line: str, cell: str | None = None) -> None:
+        """%sm_deploy JOB_OR_TUNER [--instance-type T] [--instance-count N] [--name N] [--ttl 2h] [--as VAR]"""
+        from .workflow.endpoints import TAG_EXPIRES, deploy
+        from .workflow.jobs import TrainingJob
+
+        positional, options = _options(line, {"wait"}, {"instance_type", "instance_count", "name", "ttl", "as"})
+        if len(positional) != 1:
+            raise UsageError("usage: %sm_deploy JOB [--instance-type T] [--instance-count N] [--name N] [--ttl 2h] [--as VAR]")
+        handle = self._resolve(positional[0])
+        if not isinstance(handle, TrainingJob):
+            raise UsageError(f"'{positional[0]}' is a {type(handle).__name__}, not a training job")
+        extra = {}
+        if options.get("ttl"):
+            extra[TAG_EXPIRES] = (dt.datetime.now(dt.timezone.utc) + _parse_duration(options["ttl"])).isoformat(timespec="seconds")
+        try:
+            count = int(options.get("instance_count", 1))
+        except ValueError:
+            raise UsageError("--instance-count takes a whole number") from None
+        handle.wait()
+        if handle.status != "Completed" or not handle.model_artifact:
+            raise UsageError(f"training job {handle.name} is {handle.status}; only a completed job can be deployed"
+                             + (f" ({handle.description.get('FailureReason')})" if handle.status == "Failed" else ""))
+        try:
+            endpoint = deploy(self.backend, handle.model_artifact, handle.algorithm or "kmeans", name=options.get("name"),
+                              instance_type=options.get("instance_type") or self.instance_type, instance_count=count,
+                              tags=self._tags(extra))
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self._show(endpoint, options.get("as"))
+        if options.get("wait"):
+            endpoint.wait()
+
+    @line_magic
+    def sm_endpoints(self, line: str) -> Any:
+        """%sm_endpoints [--all-regions]: the live endpoints, newest first."""
+        from .workflow.endpoints import list_endpoints
+
+        _, options = _options(line, {"all_regions"}, set())
+        regions = None
+        if options.get("all_regions"):
+            regions = [r["RegionName"] for r in self.backend.client("ec2").describe_regions()["Regions"]] if self.backend.kind == "aws" else [self.backend.region]
+        try:
+            rows = list_endpoints(self.backend, regions)
+        except Exception as exc:
+            self._fail(exc)
+            return None
+        if not rows:
+            print("no endpoints")
+        for row in rows:
+            notebook = row["Tags"].get("sm_magics:notebook", "")
+            print(f"{row['EndpointName']:<45} {row['EndpointStatus']:<11} {row['Region']:<14} {row['CreationTime']:%Y-%m-%d %H:%M} {notebook}")
+        return None
+
+    @line_magic
+    def sm_delete(self, line: str) -> None:
+        """%sm_delete NAME... [--keep-model]: delete endpoints with their endpoint configs and models."""
+        from .workflow.endpoints import delete_endpoint_cascade
+
+        names, options = _options(line, {"keep_model"}, set())
+        if not names:
+            raise UsageError("usage: %sm_delete ENDPOINT [ENDPOINT ...] [--keep-model]")
+        for name in names:
+            handle = self.shell.user_ns.get(name)
+            endpoint_name = getattr(handle, "name", name)
+            try:
+                print(delete_endpoint_cascade(self.backend, endpoint_name, keep_model=bool(options.get("keep_model"))))
+            except Exception as exc:
+                self._fail(exc)
+
+    @line_magic
+    def sm_cleanup(self, line: str) -> None:
+        """%sm_cleanup [-f]: delete every endpoint this notebook created (found by its tags); lists them first."""
+        from .workflow.endpoints import TAG_NOTEBOOK, delete_endpoint_cascade, list_endpoints
+
+        words = ["--force" if word == "-f" else word for word in line.split()]
+        _, options = _options(" ".join(words), {"force"}, set())
+        mine = [r for r in list_endpoints(self.backend) if r["Tags"].get(TAG_NOTEBOOK) == _notebook_id()[:256]]
+        if not mine:
+            print("nothing to clean up: no endpoint of this notebook is running")
+            return
+        print("endpoints created by this notebook:\n  " + "\n  ".join(r["EndpointName"] for r in mine))
+        if not options.get("force"):
+            print("run `%sm_cleanup -f` to delete them with their endpoint configs and models")
+            return
+        for row in mine:
+            print(delete_endpoint_cascade(self.backend, row["EndpointName"]))
+
+    @line_magic
+    def sm_jobs(self, line: str) -> None:
+        """%sm_jobs: recent training jobs."""
+        sagemaker = self.backend.client("sagemaker")
+        jobs = sagemaker.list_training_jobs(MaxResults=20, SortBy="CreationTime", SortOrder="Descending")["TrainingJobSummaries"]
+        if not jobs:
+            print("no training jobs")
+        for job in jobs:
+            print(f"{job['TrainingJobName']:<50} {job['TrainingJobStatus']:<11} {job['CreationTime']:%Y-%m-%d %H:%M}")
+
+    @line_magic
+    def sm_attach(self, line: str) -> None:
+        """%sm_attach NAME [--as VAR]: show a live widget for an existing training job or endpoint again."""
+        from .workflow.endpoints import Endpoint
+        from .workflow.training import attach_training_job
+
+        positional, options = _options(line, set(), {"as"})
+        if len(positional) != 1:
+            raise UsageError("usage: %sm_attach NAME [--as VAR]")
+        name = positional[0]
+        sagemaker = self.backend.client("sagemaker")
+        try:
+            handle: Any = attach_training_job(self.backend, name)
+        except Exception:
+            try:
+                doc = sagemaker.describe_endpoint(EndpointName=name)
+                config = sagemaker.describe_endpoint_config(EndpointConfigName=doc["EndpointConfigName"])
+                variant = config["ProductionVariants"][0]
+                model = sagemaker.describe_model(ModelName=variant["ModelName"])
+                repo = model["PrimaryContainer"]["Image"].rsplit("/", 1)[-1].split(":")[0]
+                handle = Endpoint(self.backend, name, {"sagemaker-xgboost": "xgboost"}.get(repo, repo),
+                                  variant.get("InstanceType", ""), variant.get("InitialInstanceCount", 1))
+                handle.start_polling()
+            except Exception:
+                raise UsageError(f"no training job or endpoint named {name!r} in {self.backend.region}") from None
+        self._show(handle, options.get("as"))
+
+
+def _credentials_hint() -> str | None:
+    """Where AWS credentials would come from, judged without importing boto3 (keeps %load_ext fast)."""
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        if os.environ.get(name):
+            return f"${name} is set"
+    for path in ("~/.aws/credentials", "~/.aws/config"):
+        if os.path.exists(os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE" if "credentials" in path else "AWS_CONFIG_FILE", path))):
+            return f"{path} exists"
+    return None
+
+
+def load(shell: Any) -> None:
+    magics = SMMagics(shell=shell, parent=shell)
+    shell.register_magics(magics)
+    preference = (os.environ.get("SM_MAGICS_BACKEND") or magics.backend_name).lower()
+    hint = _credentials_hint()
+    if preference == "local" or (preference == "auto" and hint is None):
+        reason = "chosen explicitly" if preference == "local" else "no AWS credentials found"
+        print(f"sm_magics: using the local SageMaker engine ({reason}); it is starting in the background. "
+              "Switch with %sm_backend aws.")
+    else:
+        print(f"sm_magics: using AWS SageMaker ({hint or 'chosen explicitly'}). Switch with %sm_backend local.")
+    magics.prepare_backend_in_background()

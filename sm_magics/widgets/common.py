@@ -1,0 +1,37 @@
+"""Small pieces the widgets share: status colours, durations, sparklines."""
+
+from __future__ import annotations
+
+import html
+
+STATUS_COLOURS = {
+    "Completed": "#1a7f37", "InService": "#1a7f37", "Failed": "#cf222e", "Stopped": "#9a6700", "Deleted": "#6e7781",
+    "InProgress": "#0969da", "Creating": "#0969da", "Updating": "#0969da", "Stopping": "#9a6700", "Deleting": "#9a6700",
+    "Pending": "#6e7781",
+}
+
+
+def badge(status: str) -> str:
+    colour = STATUS_COLOURS.get(status, "#6e7781")
+    return (f'<span style="background:{colour};color:white;border-radius:8px;padding:1px 8px;'
+            f'font-size:85%;font-weight:600">{html.escape(status)}</span>')
+
+
+def duration(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def sparkline(points: list[tuple[float, float]], width: int = 220, height: int = 40) -> str:
+    """An inline SVG line of a metric's values: cheap to send, no figure per update."""
+    if not points:
+        return ""
+    values = [v for _, v in points]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = width / max(len(values) - 1, 1)
+    coords = " ".join(f"{i * step:.1f},{height - 4 - (v - low) / span * (height - 8):.1f}" for i, v in enumerate(values))
+    return (f'<svg width="{width}" height="{height}" style="vertical-align:middle">'
+            f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{coords}"/></svg>')

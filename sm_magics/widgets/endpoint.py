@@ -1,0 +1,79 @@
+"""The live endpoint widget: Creating -> InService, elapsed, instances, TTL, Delete with confirmation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+import ipywidgets as w
+from traitlets import Float, Unicode
+
+from .common import badge, duration
+
+
+class EndpointWidget(w.VBox):
+    endpoint_name = Unicode().tag(sync=True)
+    status = Unicode("Pending").tag(sync=True)
+    elapsed_seconds = Float(0).tag(sync=True)
+    ttl_seconds_left = Float(-1).tag(sync=True)
+    failure_reason = Unicode("").tag(sync=True)
+    message = Unicode("").tag(sync=True)
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self._header = w.HTML()
+        self._delete = w.Button(description="Delete", icon="trash", button_style="danger", layout=w.Layout(width="90px"))
+        self._confirm = w.Button(description="Yes, delete", button_style="danger", layout=w.Layout(width="110px", display="none"))
+        self._cancel = w.Button(description="Cancel", layout=w.Layout(width="80px", display="none"))
+        self._delete.on_click(lambda _: self._ask(True))
+        self._cancel.on_click(lambda _: self._ask(False))
+        self._confirm.on_click(self._on_delete)
+        self._note = w.HTML()
+        super().__init__([w.HBox([self._header, self._delete, self._confirm, self._cancel]), self._note],
+                         layout=w.Layout(border="1px solid #d0d7de", padding="6px", width="100%"))
+        self.endpoint_name = handle.name
+        handle.observe(self._update)
+        handle.start_polling()
+
+    def _ask(self, asking: bool) -> None:
+        self._delete.layout.display = "none" if asking else ""
+        self._confirm.layout.display = "" if asking else "none"
+        self._cancel.layout.display = "" if asking else "none"
+        self._note.value = ("This deletes the endpoint, its endpoint config and its model." if asking else "")
+
+    def _on_delete(self, _: Any) -> None:
+        self._ask(False)
+        try:
+            report = self.handle.delete()
+            self.message = str(report)
+        except Exception as exc:  # shown on the widget, nothing else touched
+            self.message = f"delete failed: {exc}"
+        self._render()
+
+    def _update(self, handle: Any) -> None:
+        self.status = handle.status
+        created = handle.description.get("CreationTime")
+        now = dt.datetime.now(dt.timezone.utc)
+        self.elapsed_seconds = (now - created).total_seconds() if created else 0.0
+        self.ttl_seconds_left = (handle.expires_at - now).total_seconds() if handle.expires_at else -1.0
+        self.failure_reason = handle.description.get("FailureReason", "")
+        if handle.last_error:
+            self.message = handle.last_error
+        self._render()
+
+    def _render(self) -> None:
+        ttl = f" · TTL {duration(self.ttl_seconds_left)} left" if self.ttl_seconds_left >= 0 else ""
+        self._header.value = (
+            f"<b>{html.escape(self.endpoint_name)}</b> {badge(self.status)} "
+            f"<span style='color:#57606a'>{duration(self.elapsed_seconds)} · "
+            f"{self.handle.instance_count} x {html.escape(self.handle.instance_type)}{ttl}</span>"
+            + (f"<div style='color:#cf222e'>{html.escape(self.failure_reason)}</div>" if self.failure_reason else "")
+            + (f"<div style='color:#57606a'>{html.escape(self.message)}</div>" if self.message else "")
+        )
+        self._delete.disabled = self.status == "Deleted"
+
+    def close(self) -> None:
+        self.handle.unobserve(self._update)
+        self.handle.close()
+        super().close()

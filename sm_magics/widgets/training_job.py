@@ -1,0 +1,93 @@
+"""The live training-job widget: status timeline, metrics, log tail, Stop."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+from traitlets import Dict, Float, List, Unicode
+
+from .common import badge, duration, sparkline
+
+
+class TrainingJobWidget(w.VBox):
+    """Observes a TrainingJob handle; its traits are the model tests read."""
+
+    job_name = Unicode().tag(sync=True)
+    status = Unicode("Pending").tag(sync=True)
+    secondary_status = Unicode("").tag(sync=True)
+    elapsed_seconds = Float(0).tag(sync=True)
+    failure_reason = Unicode("").tag(sync=True)
+    model_artifact = Unicode("").tag(sync=True)
+    final_metrics = Dict().tag(sync=True)
+    timeline = List().tag(sync=True)
+    error = Unicode("").tag(sync=True)
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self._header = w.HTML()
+        self._timeline = w.HTML()
+        self._metrics = w.HTML()
+        self._log = w.HTML()
+        logs = w.Accordion(children=[self._log], titles=("Log (last 30 lines)",))
+        logs.selected_index = None
+        self._stop = w.Button(description="Stop", icon="stop", button_style="warning", layout=w.Layout(width="90px"))
+        self._stop.on_click(self._on_stop)
+        super().__init__([w.HBox([self._header, self._stop]), self._timeline, self._metrics, logs],
+                         layout=w.Layout(border="1px solid #d0d7de", padding="6px", width="100%"))
+        self.job_name = handle.name
+        handle.observe(self._update)
+        handle.start_polling()
+
+    def _on_stop(self, _: Any) -> None:
+        try:
+            self.handle.stop()
+            self.error = ""
+        except Exception as exc:  # shown, not raised into the kernel
+            self.error = str(exc)
+        self._render()
+
+    def _update(self, handle: Any) -> None:
+        doc = handle.description
+        self.status = handle.status
+        self.secondary_status = doc.get("SecondaryStatus", "")
+        self.elapsed_seconds = float(handle.elapsed) if doc else 0.0
+        self.failure_reason = doc.get("FailureReason", "")
+        self.model_artifact = handle.model_artifact or ""
+        self.final_metrics = dict(handle.final_metrics)
+        self.timeline = [
+            {"status": t["Status"], "message": t.get("StatusMessage", ""), "start": t["StartTime"].isoformat()}
+            for t in doc.get("SecondaryStatusTransitions", [])
+        ]
+        self.error = handle.last_error or ""
+        self._render()
+
+    def _render(self) -> None:
+        handle = self.handle
+        resources = handle.description.get("ResourceConfig", {})
+        instances = f"{resources.get('InstanceCount', '?')} x {resources.get('InstanceType', '?')}" if resources else ""
+        self._header.value = (
+            f"<b>{html.escape(self.job_name)}</b> {badge(self.status)} "
+            f"<span style='color:#57606a'>{html.escape(self.secondary_status)} · {duration(self.elapsed_seconds)} · {instances}</span>"
+            + (f"<div style='color:#cf222e'>{html.escape(self.failure_reason)}</div>" if self.failure_reason else "")
+            + (f"<div style='color:#9a6700'>{html.escape(self.error)}</div>" if self.error else "")
+            + (f"<div style='color:#57606a'>model: <code>{html.escape(self.model_artifact)}</code></div>" if self.model_artifact else "")
+        )
+        self._stop.disabled = self.status != "InProgress"
+        steps = " → ".join(
+            f"<span title='{html.escape(t['message'])}'>{html.escape(t['status'])}</span>" for t in self.timeline
+        )
+        self._timeline.value = f"<div style='font-size:90%'>{steps}</div>"
+        rows = []
+        for name, points in sorted(handle.metrics.items()):
+            last = points[-1][1] if points else float("nan")
+            rows.append(f"<tr><td><code>{html.escape(name)}</code></td><td>{last:.5g}</td><td>{sparkline(points)}</td></tr>")
+        self._metrics.value = f"<table style='font-size:90%'>{''.join(rows)}</table>" if rows else ""
+        tail = "\n".join(handle.log_lines[-30:])
+        self._log.value = f"<pre style='font-size:80%;max-height:300px;overflow:auto'>{html.escape(tail)}</pre>"
+
+    def close(self) -> None:
+        self.handle.unobserve(self._update)
+        self.handle.close()
+        super().close()

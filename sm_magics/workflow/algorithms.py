@@ -1,0 +1,129 @@
+"""What the client side needs to know about each built-in algorithm.
+
+Image URIs per region come from a bundled table (``images.json``, taken from
+the SageMaker Python SDK's image configuration) so that no SDK import is
+needed; data formats, the hyperparameters the data decides (feature_dim,
+mini_batch_size), and how to read each algorithm's answers live here too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AlgorithmInfo:
+    name: str
+    data_format: str  # "recordio" or "csv"
+    channels: tuple[str, ...]
+    labels: str  # "none", "required", "optional"
+    required: tuple[str, ...]
+    hyperparameters: tuple[str, ...]
+    objectives: tuple[str, ...] = ()
+    json_root: str = "predictions"
+    derived: Callable[[int, int], dict[str, str]] = field(default=lambda rows, dim: {})
+    accept: str = "application/json"
+
+
+ALGORITHMS: dict[str, AlgorithmInfo] = {
+    "kmeans": AlgorithmInfo(
+        "kmeans", "recordio", ("train", "test"), "none", ("k",),
+        ("k", "feature_dim", "mini_batch_size", "epochs", "init_method", "extra_center_factor", "local_lloyd_max_iter",
+         "local_lloyd_tol", "local_lloyd_init_method", "local_lloyd_num_trials", "half_life_time_size", "eval_metrics"),
+        objectives=("test:msd", "test:ssd"),
+        derived=lambda rows, dim: {"feature_dim": str(dim), "mini_batch_size": str(min(5000, rows)), "force_dense": "True"},
+    ),
+    "pca": AlgorithmInfo(
+        "pca", "recordio", ("train", "test"), "none", ("num_components",),
+        ("num_components", "feature_dim", "mini_batch_size", "algorithm_mode", "subtract_mean", "extra_components"),
+        json_root="projections",
+        derived=lambda rows, dim: {"feature_dim": str(dim), "mini_batch_size": str(max(1, min(500, rows)))},
+    ),
+    "linear-learner": AlgorithmInfo(
+        "linear-learner", "recordio", ("train", "validation", "test"), "required", ("predictor_type",),
+        ("predictor_type", "num_classes", "feature_dim", "mini_batch_size", "epochs", "learning_rate", "wd", "l1", "loss",
+         "optimizer", "num_models", "normalize_data", "normalize_label", "binary_classifier_model_selection_criteria",
+         "target_recall", "target_precision", "positive_example_weight_mult", "f_beta", "early_stopping_patience",
+         "early_stopping_tolerance", "use_bias", "init_method", "momentum", "beta_1", "beta_2", "balance_multiclass_weights",
+         "accuracy_top_k", "huber_delta", "quantile", "margin", "loss_insensitivity", "unbias_data", "unbias_label",
+         "use_lr_scheduler", "lr_scheduler_step", "lr_scheduler_factor", "lr_scheduler_minimum_lr", "num_calibration_samples",
+         "num_point_for_scaler", "init_scale", "init_sigma", "init_bias", "bias_lr_mult", "bias_wd_mult"),
+        objectives=("validation:binary_f_beta", "validation:objective_loss", "validation:binary_classification_accuracy",
+                    "validation:precision", "validation:recall", "validation:roc_auc_score", "validation:multiclass_accuracy",
+                    "validation:mse", "validation:rmse", "validation:absolute_loss", "test:binary_f_beta", "test:objective_loss"),
+        derived=lambda rows, dim: {"feature_dim": str(dim), "mini_batch_size": str(max(1, min(1000, rows)))},
+    ),
+    "xgboost": AlgorithmInfo(
+        "xgboost", "csv", ("train", "validation"), "required", ("num_round",),
+        ("num_round", "objective", "eta", "gamma", "max_depth", "min_child_weight", "max_delta_step", "subsample",
+         "colsample_bytree", "colsample_bylevel", "colsample_bynode", "lambda", "alpha", "tree_method", "eval_metric",
+         "early_stopping_rounds", "num_class", "booster", "scale_pos_weight", "seed", "verbosity", "base_score",
+         "max_bin", "grow_policy", "max_leaves", "num_parallel_tree", "csv_weights", "tweedie_variance_power"),
+        objectives=("validation:auc", "validation:rmse", "validation:logloss", "validation:error", "validation:accuracy",
+                    "validation:f1", "validation:mae", "validation:merror", "validation:mlogloss", "validation:aucpr"),
+        accept="text/csv",
+    ),
+}
+ALIASES = {"k-means": "kmeans", "kmeans": "kmeans", "pca": "pca", "linear-learner": "linear-learner",
+           "linear_learner": "linear-learner", "linearlearner": "linear-learner", "ll": "linear-learner",
+           "xgboost": "xgboost", "xgb": "xgboost"}
+
+
+def lookup(name: str) -> AlgorithmInfo:
+    key = ALIASES.get(name.strip().lower())
+    if key is None:
+        close = difflib.get_close_matches(name.lower(), list(ALIASES), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ValueError(f"unknown algorithm '{name}'{hint} (built-in: {', '.join(ALGORITHMS)})")
+    return ALGORITHMS[key]
+
+
+@functools.lru_cache(maxsize=1)
+def _images() -> dict[str, Any]:
+    return json.loads((Path(__file__).with_name("images.json")).read_text())
+
+
+def image_uri(algorithm: str, region: str) -> str:
+    entry = _images()[lookup(algorithm).name]
+    account = entry["registries"].get(region)
+    if account is None:
+        raise ValueError(f"{algorithm} has no image in region {region} (regions: {', '.join(sorted(entry['registries']))})")
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{account}.dkr.ecr.{region}.{domain}/{entry['repository']}:{entry['tag']}"
+
+
+def check_hyperparameter(info: AlgorithmInfo, key: str) -> None:
+    if key in info.hyperparameters or key.startswith("_"):
+        return
+    close = difflib.get_close_matches(key, list(info.hyperparameters), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise ValueError(f"'{key}' is not a {info.name} hyperparameter{hint}")
+
+
+def parse_predictions(info: AlgorithmInfo, body: bytes, content_type: str) -> dict[str, np.ndarray]:
+    """An algorithm's answer as named numpy arrays (one row per record)."""
+    if content_type.startswith("text/csv"):
+        # XGBoost 1.0-1 answers one comma-joined line; 1.2-2 and later one line per record
+        lines = [line for line in body.decode().strip().splitlines() if line.strip()]
+        if len(lines) == 1:
+            return {"score": np.array(lines[0].split(","), dtype=np.float64)}
+        table = np.array([line.split(",") for line in lines], dtype=np.float64)
+        return {"score": table[:, 0] if table.shape[1] == 1 else table}
+    document = json.loads(body)
+    records = document.get(info.json_root, document.get("predictions", []))
+    out: dict[str, list[Any]] = {}
+    for record in records:
+        for key, value in record.items():
+            out.setdefault(key, []).append(value)
+    arrays = {key: np.asarray(values) for key, values in out.items()}
+    for key in ("closest_cluster", "predicted_label"):
+        if key in arrays and arrays[key].ndim == 1:
+            arrays[key] = arrays[key].astype(np.int64)
+    return arrays

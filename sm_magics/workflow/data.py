@@ -1,0 +1,94 @@
+"""Notebook data to training channels: arrays and DataFrames become S3 objects in the algorithm's format.
+
+The first-party algorithms read RecordIO-protobuf (features, plus float32
+labels for supervised ones); XGBoost reads CSV with the label in the first
+column and no header. An ``s3://`` URI is passed through untouched. Every
+check happens before anything is uploaded, so a bad cell creates nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..formats import recordio
+from .algorithms import AlgorithmInfo
+
+
+class DataError(ValueError):
+    """Data that cannot be trained on, with what to fix."""
+
+
+@dataclass
+class PreparedChannel:
+    name: str
+    body: bytes | None  # None for an s3:// URI given by the user
+    s3_uri: str | None
+    content_type: str
+    rows: int | None
+    features: int | None
+
+
+def as_matrix(value: Any, what: str) -> np.ndarray:
+    """numpy array, pandas DataFrame, or nested lists -> 2-D float array."""
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    array = np.asarray(value)
+    if array.dtype == object:
+        raise DataError(f"{what} holds non-numeric values; convert or drop those columns first")
+    if array.ndim == 1:
+        raise DataError(f"{what} is 1-D with {array.shape[0]} values; pass a 2-D array (rows x features), e.g. x.reshape(-1, 1)")
+    if array.ndim > 2:
+        array = array.reshape(array.shape[0], -1)
+    if array.size == 0 or array.shape[0] == 0:
+        raise DataError(f"{what} is empty")
+    if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
+        raise DataError(f"{what} has dtype {array.dtype}; pass numbers")
+    array = array.astype(np.float32)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(f"{what} contains {int(bad.sum())} NaN/infinite value(s), first at row {row}, column {col}; impute or drop them")
+    return array
+
+
+def as_labels(value: Any, rows: int, what: str) -> np.ndarray:
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    labels = np.asarray(value).reshape(-1)
+    if labels.shape[0] != rows:
+        raise DataError(f"{what} has {labels.shape[0]} labels for {rows} rows; they must match one to one")
+    try:
+        labels = labels.astype(np.float32)
+    except (TypeError, ValueError):
+        raise DataError(f"{what} labels are not numeric; encode them as numbers (e.g. 0/1)") from None
+    if not np.isfinite(labels).all():
+        raise DataError(f"{what} labels contain NaN/infinite values")
+    return labels
+
+
+def prepare_channel(info: AlgorithmInfo, name: str, data: Any, labels: Any = None) -> PreparedChannel:
+    """Turn what the user named in the cell into one channel's bytes (nothing is uploaded here)."""
+    if isinstance(data, str):
+        if not data.startswith("s3://"):
+            raise DataError(f"channel '{name}' is the string {data!r}; give an s3:// URI or an array")
+        content = "text/csv" if info.data_format == "csv" else "application/x-recordio-protobuf"
+        return PreparedChannel(name, None, data, content, None, None)
+    if name not in info.channels:
+        raise DataError(f"{info.name} has no '{name}' channel; it reads {', '.join(info.channels)}")
+    if isinstance(data, tuple) and len(data) == 2 and labels is None:
+        data, labels = data
+    if labels is None and hasattr(data, "columns") and info.labels == "required":
+        raise DataError(f"{info.name} needs labels for channel '{name}': write `{name}: X, y` (features and labels)")
+    matrix = as_matrix(data, f"channel '{name}'")
+    if info.labels == "required" and labels is None:
+        raise DataError(f"{info.name} needs labels for channel '{name}': write `{name}: X, y`")
+    y = as_labels(labels, matrix.shape[0], f"channel '{name}'") if labels is not None else None
+    if info.data_format == "csv":
+        table = matrix if y is None else np.column_stack([y, matrix])
+        lines = "\n".join(",".join(f"{v:.9g}" for v in row) for row in table)
+        return PreparedChannel(name, lines.encode() + b"\n", None, "text/csv", matrix.shape[0], matrix.shape[1])
+    body = recordio.encode_dense(matrix, y) if y is not None else recordio.encode_dense(matrix)
+    return PreparedChannel(name, body, None, "application/x-recordio-protobuf", matrix.shape[0], matrix.shape[1])

@@ -1,0 +1,232 @@
+"""Handles on SageMaker work in progress: training jobs, tuning jobs, endpoints.
+
+A handle owns one background poller that describes its resource (never more
+than once every 2 s, slower as the resource ages), survives throttling and
+transient errors (kept in ``last_error`` and retried), and tells its
+observers (the widgets) whenever something changed. ``wait()`` blocks until
+the resource is settled, which is how a later cell that needs a result
+(deploy after train) waits for it while the kernel stays free meanwhile.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any, Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .session import Backend
+
+Observer = Callable[["Handle"], None]
+TRANSIENT = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
+             "ServiceUnavailable", "InternalFailure", "InternalServerError"}
+
+
+def poll_interval(age_seconds: float) -> float:
+    """2 s while young, then slower: 5 s after a minute, 15 s after ten, 30 s after an hour."""
+    if age_seconds < 60:
+        return 2.0
+    if age_seconds < 600:
+        return 5.0
+    if age_seconds < 3600:
+        return 15.0
+    return 30.0
+
+
+def explain(error: Exception) -> str:
+    """One readable line for an AWS error."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", str(error))
+        if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+            return "your AWS credentials have expired: refresh them (aws sso login / new keys) and run the cell again"
+        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+            return f"access denied: {message} — your role needs the SageMaker permission named there"
+        if code in TRANSIENT:
+            return f"AWS is throttling or briefly unavailable ({code}); retrying"
+        return f"{code}: {message}"
+    if isinstance(error, BotoCoreError):
+        return f"cannot reach AWS: {error}"
+    return f"{type(error).__name__}: {error}"
+
+
+class Handle:
+    """Base of the handles: observers, the poller thread, wait()."""
+
+    kind = "resource"
+    terminal: tuple[str, ...] = ()
+
+    def __init__(self, backend: Backend, name: str) -> None:
+        self.backend = backend
+        self.name = name
+        self.status = "Pending"
+        self.description: dict[str, Any] = {}
+        self.last_error: str | None = None
+        self.describe_calls = 0
+        self.started = time.time()
+        self._observers: list[Observer] = []
+        self._lock = threading.Lock()
+        self._settled = threading.Event()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # observers -------------------------------------------------------------
+
+    def observe(self, callback: Observer) -> None:
+        with self._lock:
+            self._observers.append(callback)
+        callback(self)
+
+    def unobserve(self, callback: Observer) -> None:
+        with self._lock:
+            if callback in self._observers:
+                self._observers.remove(callback)
+
+    def _changed(self) -> None:
+        with self._lock:
+            observers = list(self._observers)
+        for callback in observers:
+            try:
+                callback(self)
+            except Exception:  # a broken view must not stop the poller
+                pass
+
+    # polling ---------------------------------------------------------------
+
+    def start_polling(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._poll_loop, daemon=True, name=f"sm_magics {self.kind} {self.name}")
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop polling (the widget was closed); the resource itself is untouched."""
+        self._closed.set()
+
+    def _poll_loop(self) -> None:
+        while not self._closed.is_set():
+            try:
+                self.refresh()
+                self.last_error = None
+            except ClientError as error:
+                self.last_error = explain(error)
+                if error.response.get("Error", {}).get("Code") not in TRANSIENT and self.status == "Pending":
+                    self.status = "Failed"
+                    self._settled.set()
+            except (BotoCoreError, OSError) as error:
+                self.last_error = explain(error)
+            self._changed()
+            if self.settled:
+                self._settled.set()
+                return
+            self._closed.wait(poll_interval(time.time() - self.started))
+
+    @property
+    def settled(self) -> bool:
+        return self.status in self.terminal
+
+    def refresh(self) -> None:
+        """Describe the resource once and update this handle (each subclass knows how)."""
+        raise TypeError(f"{type(self).__name__} does not say how to describe itself")
+
+    def wait(self, timeout: float | None = None) -> "Handle":
+        self.start_polling()
+        if not self._settled.wait(timeout):
+            raise TimeoutError(f"{self.kind} {self.name} is still {self.status} after {timeout} s")
+        return self
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.summary())
+
+    def summary(self) -> str:
+        return f"{self.kind} {self.name}: {self.status}"
+
+
+class TrainingJob(Handle):
+    kind = "training job"
+    terminal = ("Completed", "Failed", "Stopped")
+
+    def __init__(self, backend: Backend, name: str, algorithm: str | None = None) -> None:
+        super().__init__(backend, name)
+        self.algorithm = algorithm
+        self.metrics: dict[str, list[tuple[float, float]]] = {}  # name -> [(seconds since start, value)]
+        self.log_lines: list[str] = []
+        self._log_tokens: dict[str, str] = {}
+        self._metric_patterns: list[tuple[str, re.Pattern[str]]] = []
+
+    def refresh(self) -> None:
+        sagemaker = self.backend.client("sagemaker")
+        self.describe_calls += 1
+        doc = sagemaker.describe_training_job(TrainingJobName=self.name)
+        self.description = doc
+        self.status = doc["TrainingJobStatus"]
+        if not self._metric_patterns:
+            for definition in doc.get("AlgorithmSpecification", {}).get("MetricDefinitions", []):
+                try:
+                    self._metric_patterns.append((definition["Name"], re.compile(definition["Regex"])))
+                except re.error:
+                    pass
+        self._read_logs()
+        for metric in doc.get("FinalMetricDataList", []):
+            series = self.metrics.setdefault(metric["MetricName"], [])
+            if not series:
+                series.append((self.elapsed, float(metric["Value"])))
+
+    def _read_logs(self) -> None:
+        logs = self.backend.client("logs")
+        try:
+            streams = logs.describe_log_streams(
+                logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=self.name + "/", orderBy="LogStreamName"
+            )["logStreams"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ResourceNotFoundException":
+                return
+            raise
+        for stream in streams:
+            name = stream["logStreamName"]
+            kwargs = {"nextToken": self._log_tokens[name]} if name in self._log_tokens else {}
+            page = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=name, startFromHead=True, **kwargs)
+            self._log_tokens[name] = page["nextForwardToken"]
+            for event in page["events"]:
+                line = event["message"]
+                self.log_lines.append(line)
+                for metric, pattern in self._metric_patterns:
+                    match = pattern.search(line)
+                    if match:
+                        try:
+                            self.metrics.setdefault(metric, []).append((self.elapsed, float(match.group(1))))
+                        except (ValueError, IndexError):
+                            pass
+        del self.log_lines[:-500]
+
+    @property
+    def elapsed(self) -> float:
+        doc = self.description
+        start = doc.get("TrainingStartTime") or doc.get("CreationTime")
+        end = doc.get("TrainingEndTime")
+        if start is None:
+            return time.time() - self.started
+        return ((end.timestamp() if end else time.time()) - start.timestamp())
+
+    @property
+    def model_artifact(self) -> str | None:
+        return self.description.get("ModelArtifacts", {}).get("S3ModelArtifacts") if self.status == "Completed" else None
+
+    @property
+    def final_metrics(self) -> dict[str, float]:
+        return {m["MetricName"]: m["Value"] for m in self.description.get("FinalMetricDataList", [])}
+
+    def stop(self) -> None:
+        self.backend.client("sagemaker").stop_training_job(TrainingJobName=self.name)
+
+    def summary(self) -> str:
+        text = f"training job {self.name}: {self.status}"
+        secondary = self.description.get("SecondaryStatus")
+        if secondary and secondary != self.status:
+            text += f" ({secondary})"
+        if self.status == "Failed":
+            text += f" — {self.description.get('FailureReason', '')}"
+        if self.final_metrics:
+            text += " — " + ", ".join(f"{k}={v:.4g}" for k, v in self.final_metrics.items())
+        return text

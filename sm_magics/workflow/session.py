@@ -1,0 +1,128 @@
+"""Which SageMaker the notebook talks to (the local engine or AWS), and the boto3 clients for it.
+
+The choice is made once per kernel and explained in one line. "auto" picks AWS
+when credentials resolve and the local engine otherwise. Choosing the local
+engine also points this process's environment at it, so the user's own boto3
+and SageMaker SDK code in later cells goes to the same place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+BACKEND_ENV = "SM_MAGICS_BACKEND"
+
+
+class BackendError(RuntimeError):
+    """The backend cannot be used; the message says what to do."""
+
+
+@dataclass
+class Backend:
+    kind: str  # "local" or "aws"
+    region: str
+    reason: str
+    endpoint_url: str | None = None
+    profile: str | None = None
+    _session: Any = field(default=None, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            import boto3
+
+            if self.kind == "local":
+                from ..local import settings
+
+                self._session = boto3.Session(
+                    aws_access_key_id=settings.ACCESS_KEY_ID,
+                    aws_secret_access_key=settings.SECRET_ACCESS_KEY,
+                    aws_session_token=settings.SESSION_TOKEN,
+                    region_name=self.region,
+                )
+            else:
+                self._session = boto3.Session(profile_name=self.profile, region_name=self.region)
+        return self._session
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = f"{service}@{region or self.region}"
+        if key not in self._clients:
+            from botocore.config import Config
+
+            config = Config(retries={"mode": "adaptive", "max_attempts": 8}, user_agent_extra="sm_magics")
+            self._clients[key] = self.session.client(
+                service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=config
+            )
+        return self._clients[key]
+
+    def describe(self) -> str:
+        if self.kind == "local":
+            return f"sm_magics: local SageMaker engine at {self.endpoint_url} (region {self.region}) — {self.reason}"
+        profile = f"profile {self.profile}, " if self.profile else ""
+        return f"sm_magics: AWS SageMaker ({profile}region {self.region}) — {self.reason}"
+
+    @property
+    def account(self) -> str:
+        return self.client("sts").get_caller_identity()["Account"]
+
+
+def _aws_credentials(profile: str | None) -> Any:
+    import boto3
+    import botocore.exceptions
+
+    try:
+        return boto3.Session(profile_name=profile).get_credentials()
+    except botocore.exceptions.ProfileNotFound:
+        raise BackendError(f"AWS profile '{profile}' is not configured; run `aws configure --profile {profile}` or pick another") from None
+
+
+def local_backend(region: str | None = None, *, apply_env: bool = True) -> Backend:
+    """Start (or find) the engine; optionally point this process's AWS environment at it."""
+    from ..local import launcher
+    from ..local.redirect import redirect_in_process
+
+    already = launcher.status()
+    info = already or launcher.start()
+    region = region or "us-east-1"
+    if apply_env:
+        for name in launcher.CLEARED_ENV:
+            os.environ.pop(name, None)
+        env = launcher.client_env(info, region)
+        env.pop("PYTHONPATH")  # in-process, the redirect is installed directly
+        os.environ.update(env)
+        redirect_in_process(info.url)
+    reason = "engine already running" if already else "engine started"
+    return Backend("local", region, reason, endpoint_url=info.url)
+
+
+def aws_backend(profile: str | None = None, region: str | None = None) -> Backend:
+    import boto3
+
+    credentials = _aws_credentials(profile)
+    if credentials is None:
+        raise BackendError("no AWS credentials found: configure them (aws configure / aws sso login) or use `%sm_backend local`")
+    region = region or boto3.Session(profile_name=profile).region_name
+    if not region:
+        raise BackendError("no AWS region set: pass --region, or set it with `aws configure` or AWS_DEFAULT_REGION")
+    return Backend("aws", region, "AWS credentials found", profile=profile)
+
+
+def choose_backend(preference: str | None = None, profile: str | None = None, region: str | None = None) -> Backend:
+    """'local', 'aws' or 'auto' (the default, or $SM_MAGICS_BACKEND)."""
+    preference = (preference or os.environ.get(BACKEND_ENV) or "auto").lower()
+    if preference not in ("auto", "local", "aws"):
+        raise BackendError(f"unknown backend '{preference}': use local, aws or auto")
+    if preference == "local":
+        backend = local_backend(region)
+        backend.reason = f"chosen explicitly; {backend.reason}"
+        return backend
+    if preference == "aws":
+        return aws_backend(profile, region)
+    if os.environ.get("AWS_ENDPOINT_URL") is None and _aws_credentials(profile) is not None:
+        return aws_backend(profile, region)
+    backend = local_backend(region)
+    backend.reason = f"no AWS credentials found; {backend.reason}"
+    return backend
