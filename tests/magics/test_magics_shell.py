@@ -1,0 +1,141 @@
+"""The magics driven through a real IPython shell against the session's local engine."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+from IPython.core.error import UsageError
+from IPython.testing.globalipapp import start_ipython
+
+
+def get_ipython():
+    """The test shell: started on first use, the same object afterwards."""
+    import IPython
+
+    start_ipython()
+    return IPython.get_ipython()
+
+
+@pytest.fixture(scope="module")
+def ip(engine, mnist):
+    """A real InteractiveShell with the extension loaded, pointed at the session engine."""
+    os.environ["SM_MAGICS_LOCAL_DATA_DIR"] = str(engine.data_dir)
+    os.environ["SM_MAGICS_BACKEND"] = "local"
+    shell = get_ipython()
+    shell.run_line_magic("reload_ext", "sm_magics")
+    (x, y), (vx, vy), (tx, ty) = mnist
+    shell.user_ns.update(x=x[:1500], y=y[:1500], vx=vx, tx=tx, ty=ty, np=np)
+    yield shell
+    shell.run_line_magic("sm_cleanup", "-f")
+
+
+def run(ip, magic: str, line: str, body: str | None = None):
+    if body is None:
+        return ip.run_line_magic(magic, line)
+    return ip.run_cell_magic(magic, line, body)
+
+
+def test_load_ext_says_which_backend(capsys, engine):
+    shell = get_ipython()
+    os.environ["SM_MAGICS_LOCAL_DATA_DIR"] = str(engine.data_dir)
+    os.environ["SM_MAGICS_BACKEND"] = "local"
+    shell.run_line_magic("reload_ext", "sm_magics")
+    shell.run_line_magic("sm_jobs", "")  # waits for the backend chosen in the background
+    out = capsys.readouterr().out
+    assert "local SageMaker engine" in out and "chosen explicitly" in out
+
+
+def test_train_deploy_predict_cleanup(ip, capsys):
+    run(ip, "sm_train", "kmeans --as job --wait", "k: 10\nepochs: 2\ntrain: x\ntest: vx\n")
+    job = ip.user_ns["job"]
+    assert job.status == "Completed"
+    assert set(job.final_metrics) >= {"train:msd", "test:msd"}
+    run(ip, "sm_deploy", "job --as predictor --ttl 1h")
+    predictor = ip.user_ns["predictor"]
+    answer = predictor.predict(ip.user_ns["tx"][:50])
+    assert answer["closest_cluster"].shape == (50,) and answer["closest_cluster"].dtype == np.int64
+    assert set(answer["closest_cluster"]) <= set(range(10)) and len(set(answer["closest_cluster"])) >= 5
+    assert np.all(answer["distance_to_cluster"] > 0)
+    sagemaker = predictor.backend.client("sagemaker")
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=predictor.description["EndpointArn"])["Tags"]}
+    assert tags["sm_magics:created-by"] == "sm_magics" and "sm_magics:expires-at" in tags
+    capsys.readouterr()
+    run(ip, "sm_cleanup", "")
+    assert predictor.name in capsys.readouterr().out  # listed, not deleted, without -f
+    assert sagemaker.describe_endpoint(EndpointName=predictor.name)["EndpointStatus"] == "InService"
+    run(ip, "sm_cleanup", "-f")
+    assert "deleted endpoint" in capsys.readouterr().out
+    for call, key in ((sagemaker.describe_endpoint, "EndpointName"), (sagemaker.describe_endpoint_config, "EndpointConfigName"),
+                      (sagemaker.describe_model, "ModelName")):
+        with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find"):
+            call(**{key: predictor.name})
+
+
+@pytest.mark.parametrize(
+    ("line", "body", "message"),
+    [
+        ("kmeans", "k: 10\nepoch: 2\ntrain: x\n", "line 2: 'epoch' is not a kmeans hyperparameter; did you mean 'epochs'?"),
+        ("kmeans", "k: 10\ntrain: not_defined\n", "line 2: name 'not_defined' is not defined"),
+        ("kmeans", "k: 3\ntrain: x * np.nan\n", "line 2: channel 'train' contains"),
+        ("kmeans", "train: x\n", "kmeans needs k"),
+        ("kmeans", "k: 3\ntrain: x[:0]\n", "line 2: channel 'train' is empty"),
+        ("kmens", "k: 3\ntrain: x\n", "unknown algorithm 'kmens'; did you mean kmeans?"),
+        ("kmeans --instance-cont 2", "k: 3\ntrain: x\n", "unknown option --instance-cont; did you mean --instance-count?"),
+        ("kmeans", "k: 3\ntrain: 1 / 0\n", "line 2: `1 / 0` raised ZeroDivisionError"),
+        ("xgboost", "num_round: 5\ntrain: x, y[:10]\n", "line 2: channel 'train' has 10 labels for 1500 rows"),
+        ("kmeans --max-wait 10", "k: 3\ntrain: x\n", "--max-wait only applies with --spot"),
+    ],
+)
+def test_bad_cells_are_one_line_and_create_nothing(ip, line, body, message):
+    sagemaker = ip.find_magic("sm_jobs").__self__.backend.client("sagemaker")
+    before = {j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
+    with pytest.raises(UsageError) as caught:
+        run(ip, "sm_train", line, body)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    after = {j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
+    assert after == before
+
+
+def test_python_body_is_tracked(ip, capsys):
+    body = """
+import boto3
+from sm_magics.formats import recordio
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="tracked-bodies")
+s3.put_object(Bucket="tracked-bodies", Key="train/data.pbr", Body=recordio.encode_dense(x[:300]))
+boto3.client("sagemaker").create_training_job(
+    TrainingJobName=tracked_name,
+    AlgorithmSpecification={"TrainingImage": "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1", "TrainingInputMode": "File"},
+    RoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
+    InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://tracked-bodies/train/"}}}],
+    OutputDataConfig={"S3OutputPath": "s3://tracked-bodies/out"},
+    ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+    StoppingCondition={"MaxRuntimeInSeconds": 600},
+    HyperParameters={"k": "4", "feature_dim": "784"},
+)
+"""
+    ip.user_ns["tracked_name"] = name = f"tracked-{int(time.time())}"
+    run(ip, "sm_train", "", body)
+    out = capsys.readouterr().out
+    assert f"training-job {name}" in out
+    magics = ip.find_magic("sm_jobs").__self__
+    handle = magics.handles[name].wait(timeout=60)
+    assert handle.status == "Completed"
+    tags = {t["Key"] for t in magics.backend.client("sagemaker").list_tags(ResourceArn=handle.description["TrainingJobArn"])["Tags"]}
+    assert "sm_magics:notebook" in tags
+
+
+def test_attach_from_a_fresh_magics_instance_finds_the_job(ip):
+    from sm_magics.magics import SMMagics
+
+    run(ip, "sm_train", "kmeans --as first --wait", "k: 4\ntrain: x[:400]\n")
+    name = ip.user_ns["first"].name
+    fresh = SMMagics(shell=ip)  # what a restarted kernel has: no handles, only SageMaker's own state
+    assert name not in fresh.handles
+    fresh.sm_attach(f"{name} --as again")
+    again = ip.user_ns["again"].wait(timeout=30)
+    assert again.name == name and again.status == "Completed" and again.final_metrics
