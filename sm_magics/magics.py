@@ -289,17 +289,62 @@ class SMMagics(Magics, Configurable):
             print("sm_magics: the cell raised; resources it created before that are listed above and stay tracked")
 
     @line_cell_magic
+    def sm_tune(self, line: str, cell: str | None = None) -> None:
+        """%%sm_tune ALGORITHM --objective METRIC [--max-jobs 6] [--max-parallel 2] [--strategy Bayesian] [--as VAR]
+
+        Ranges are written plainly: ``learning_rate: 1e-5..1 log``, ``mini_batch_size: 100..2000 int``,
+        ``optimizer: sgd|adam``; fixed hyperparameters and channels as in %%sm_train.
+        """
+        from .workflow.training import TuningSpec, start_tuning
+
+        positional, options = _options(line, {"wait"}, {"objective", "max_jobs", "max_parallel", "strategy", "name",
+                                                         "instance_type", "instance_count", "as", "minimize", "maximize"})
+        if len(positional) != 1 or not options.get("objective"):
+            raise UsageError("usage: %%sm_tune ALGORITHM --objective METRIC [--max-jobs N] [--max-parallel N] [--strategy Bayesian|Random]")
+        body = cell or ""
+        strategy = options.get("strategy", "Bayesian").capitalize()
+        if strategy not in ("Bayesian", "Random", "Grid", "Hyperband"):
+            raise UsageError(f"--strategy {options['strategy']}: use Bayesian, Random, Grid or Hyperband")
+        try:
+            ranges, fixed = [], []
+            for entry in cellspec.entries(body):
+                parsed = cellspec.parse_range(entry)
+                if parsed:
+                    ranges.append(parsed)
+                else:
+                    fixed.append(f"{entry.key}: {entry.value}")
+            if not ranges:
+                raise UsageError("no ranges to tune: write e.g. `learning_rate: 1e-5..1 log` or `optimizer: sgd|adam`")
+            training = self._training_spec(positional[0], "\n".join(fixed), options)
+            spec = TuningSpec(training, options["objective"], ranges, max_jobs=int(options.get("max_jobs", 6)),
+                              max_parallel=int(options.get("max_parallel", 2)), strategy=strategy)
+            job = start_tuning(self.backend, spec)
+        except UsageError:
+            raise
+        except Exception as exc:
+            self._fail(self._with_line(exc, body))
+            return
+        self._show(job, options.get("as"))
+        if options.get("wait"):
+            job.wait()
+
+    @line_cell_magic
     def sm_deploy(self, line: str, cell: str | None = None) -> None:
         """%sm_deploy JOB_OR_TUNER [--instance-type T] [--instance-count N] [--name N] [--ttl 2h] [--as VAR]"""
         from .workflow.endpoints import TAG_EXPIRES, deploy
-        from .workflow.jobs import TrainingJob
+        from .workflow.jobs import TrainingJob, TuningJob
 
         positional, options = _options(line, {"wait"}, {"instance_type", "instance_count", "name", "ttl", "as"})
         if len(positional) != 1:
             raise UsageError("usage: %sm_deploy JOB [--instance-type T] [--instance-count N] [--name N] [--ttl 2h] [--as VAR]")
         handle = self._resolve(positional[0])
+        if isinstance(handle, TuningJob):
+            try:
+                handle = handle.best_training_job()
+            except RuntimeError as exc:
+                raise UsageError(str(exc)) from None
         if not isinstance(handle, TrainingJob):
-            raise UsageError(f"'{positional[0]}' is a {type(handle).__name__}, not a training job")
+            raise UsageError(f"'{positional[0]}' is a {type(handle).__name__}, not a training or tuning job")
         extra = {}
         if options.get("ttl"):
             extra[TAG_EXPIRES] = (dt.datetime.now(dt.timezone.utc) + _parse_duration(options["ttl"])).isoformat(timespec="seconds")

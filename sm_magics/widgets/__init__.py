@@ -19,7 +19,7 @@ def widgets_available() -> bool:
 def view_for(handle: Any) -> Any:
     """A live widget for a handle, or a text progress printer where widgets cannot show."""
     from ..workflow.endpoints import Endpoint
-    from ..workflow.jobs import TrainingJob
+    from ..workflow.jobs import TrainingJob, TuningJob
 
     if not widgets_available():
         from .text import TextProgress
@@ -29,6 +29,10 @@ def view_for(handle: Any) -> Any:
         from .training_job import TrainingJobWidget
 
         return TrainingJobWidget(handle)
+    if isinstance(handle, TuningJob):
+        from .tuning_job import TuningJobWidget
+
+        return TuningJobWidget(handle)
     if isinstance(handle, Endpoint):
         from .endpoint import EndpointWidget
 

@@ -230,3 +230,53 @@ class TrainingJob(Handle):
         if self.final_metrics:
             text += " — " + ", ".join(f"{k}={v:.4g}" for k, v in self.final_metrics.items())
         return text
+
+
+class TuningJob(Handle):
+    kind = "tuning job"
+    terminal = ("Completed", "Failed", "Stopped")
+
+    def __init__(self, backend: Backend, name: str, algorithm: str | None = None) -> None:
+        super().__init__(backend, name)
+        self.algorithm = algorithm
+        self.leaderboard: list[dict[str, Any]] = []
+
+    def refresh(self) -> None:
+        sagemaker = self.backend.client("sagemaker")
+        self.describe_calls += 1
+        doc = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=self.name)
+        self.description = doc
+        self.status = doc["HyperParameterTuningJobStatus"]
+        rows: list[dict[str, Any]] = []
+        for page in sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(
+            HyperParameterTuningJobName=self.name, SortBy="FinalObjectiveMetricValue"
+        ):
+            rows += page["TrainingJobSummaries"]
+        self.leaderboard = rows
+
+    @property
+    def objective(self) -> dict[str, str]:
+        return self.description.get("HyperParameterTuningJobConfig", {}).get("HyperParameterTuningJobObjective", {})
+
+    @property
+    def best_job_name(self) -> str | None:
+        return self.description.get("BestTrainingJob", {}).get("TrainingJobName")
+
+    def best_training_job(self) -> TrainingJob:
+        self.wait()
+        if not self.best_job_name:
+            raise RuntimeError(f"tuning job {self.name} is {self.status} with no completed training job to deploy")
+        job = TrainingJob(self.backend, self.best_job_name, self.algorithm)
+        job.start_polling()
+        return job.wait()
+
+    def stop(self) -> None:
+        self.backend.client("sagemaker").stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=self.name)
+
+    def summary(self) -> str:
+        counts = self.description.get("TrainingJobStatusCounters", {})
+        text = f"tuning job {self.name}: {self.status} ({counts.get('Completed', 0)} completed, {counts.get('InProgress', 0)} running)"
+        best = self.description.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric")
+        if best:
+            text += f" — best {best['MetricName']}={best['Value']:.4g} ({self.best_job_name})"
+        return text

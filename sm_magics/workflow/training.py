@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from . import algorithms
 from .data import PreparedChannel, prepare_channel
 from .endpoints import default_role
-from .jobs import Handle, TrainingJob
+from .jobs import Handle, TrainingJob, TuningJob
 from .session import Backend
 
 
@@ -48,7 +48,7 @@ def default_bucket(backend: Backend) -> str:
     return bucket
 
 
-def prepare(spec: TrainingSpec) -> tuple[algorithms.AlgorithmInfo, dict[str, str], list[PreparedChannel]]:
+def prepare(spec: TrainingSpec, tuned: set[str] = frozenset()) -> tuple[algorithms.AlgorithmInfo, dict[str, str], list[PreparedChannel]]:
     """Everything that can be checked without AWS: raises ValueError with what to fix."""
     info = algorithms.lookup(spec.algorithm)
     for key in spec.hyperparameters:
@@ -64,7 +64,7 @@ def prepare(spec: TrainingSpec) -> tuple[algorithms.AlgorithmInfo, dict[str, str
             if channel.features is not None and channel.features != train.features:
                 raise ValueError(f"channel '{channel.name}' has {channel.features} features but 'train' has {train.features}; they must match")
     hyperparameters.update({k: str(v) for k, v in spec.hyperparameters.items()})
-    missing = [key for key in info.required if key not in hyperparameters]
+    missing = [key for key in info.required if key not in hyperparameters and key not in tuned]
     if missing:
         raise ValueError(f"{info.name} needs {', '.join(missing)}: add a line like `{missing[0]}: <value>`")
     if spec.spot and spec.max_wait is not None and spec.max_wait < spec.max_runtime:
@@ -72,11 +72,8 @@ def prepare(spec: TrainingSpec) -> tuple[algorithms.AlgorithmInfo, dict[str, str
     return info, hyperparameters, prepared
 
 
-def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:
-    info, hyperparameters, prepared = prepare(spec)
-    name = spec.name or f"{info.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
-    role = spec.role or default_role(backend)
-    bucket = default_bucket(backend)
+def _upload(backend: Backend, bucket: str, name: str, prepared: list[PreparedChannel]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Upload the channels the notebook supplied; returns InputDataConfig and the keys written."""
     s3 = backend.client("s3")
     uploaded: list[str] = []
     channels = []
@@ -92,6 +89,21 @@ def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:
             "ContentType": channel.content_type,
             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}},
         })
+    return channels, uploaded
+
+
+def _remove(backend: Backend, bucket: str, keys: list[str]) -> None:
+    s3 = backend.client("s3")
+    for key in keys:
+        s3.delete_object(Bucket=bucket, Key=key)
+
+
+def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:
+    info, hyperparameters, prepared = prepare(spec)
+    name = spec.name or f"{info.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    role = spec.role or default_role(backend)
+    bucket = default_bucket(backend)
+    channels, uploaded = _upload(backend, bucket, name, prepared)
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": spec.max_runtime}
     if spec.spot:
         stopping["MaxWaitTimeInSeconds"] = spec.max_wait or spec.max_runtime
@@ -110,10 +122,71 @@ def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:
     try:
         backend.client("sagemaker").create_training_job(**request)
     except Exception:
-        for key in uploaded:
-            s3.delete_object(Bucket=bucket, Key=key)
+        _remove(backend, bucket, uploaded)
         raise
     job = TrainingJob(backend, name, info.name)
+    job.start_polling()
+    return job
+
+
+@dataclass
+class TuningSpec:
+    training: TrainingSpec
+    objective: str
+    ranges: list[Any] = field(default_factory=list)  # cellspec.Range
+    objective_type: str | None = None  # Maximize / Minimize; guessed from the metric when None
+    max_jobs: int = 6
+    max_parallel: int = 2
+    strategy: str = "Bayesian"
+    early_stopping: str = "Off"
+
+
+_MINIMIZED = ("loss", "msd", "ssd", "mse", "rmse", "mae", "error", "merror", "mlogloss", "logloss", "absolute_loss")
+
+
+def start_tuning(backend: Backend, spec: TuningSpec) -> TuningJob:
+    base = spec.training
+    info, hyperparameters, prepared = prepare(base, tuned={r.name for r in spec.ranges})
+    if info.objectives and spec.objective not in info.objectives:
+        raise ValueError(f"{info.name} cannot be tuned on '{spec.objective}'; objectives: {', '.join(info.objectives)}")
+    for tuned in spec.ranges:
+        algorithms.check_hyperparameter(info, tuned.name)
+        hyperparameters.pop(tuned.name, None)
+    if spec.max_parallel > spec.max_jobs:
+        raise ValueError(f"--max-parallel ({spec.max_parallel}) cannot exceed --max-jobs ({spec.max_jobs})")
+    objective_type = spec.objective_type or ("Minimize" if spec.objective.split(":")[-1].endswith(_MINIMIZED) else "Maximize")
+    name = base.name or f"{info.name[:10]}-{time.strftime('%y%m%d-%H%M%S')}"
+    bucket = default_bucket(backend)
+    channels, uploaded = _upload(backend, bucket, name, prepared)
+    ranges: dict[str, list[dict[str, Any]]] = {"IntegerParameterRanges": [], "ContinuousParameterRanges": [], "CategoricalParameterRanges": []}
+    for tuned in spec.ranges:
+        ranges[f"{tuned.kind}ParameterRanges"].append(tuned.to_api())
+    request = {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": spec.strategy,
+            "HyperParameterTuningJobObjective": {"Type": objective_type, "MetricName": spec.objective},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": spec.max_jobs, "MaxParallelTrainingJobs": spec.max_parallel},
+            "ParameterRanges": ranges,
+            "TrainingJobEarlyStoppingType": spec.early_stopping,
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": hyperparameters,
+            "AlgorithmSpecification": {"TrainingImage": algorithms.image_uri(info.name, backend.region), "TrainingInputMode": "File"},
+            "RoleArn": base.role or default_role(backend),
+            "InputDataConfig": channels,
+            "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/sm_magics/{name}/output"},
+            "ResourceConfig": {"InstanceType": base.instance_type, "InstanceCount": base.instance_count, "VolumeSizeInGB": 30},
+            "StoppingCondition": {"MaxRuntimeInSeconds": base.max_runtime},
+        },
+        "Tags": base.tags,
+    }
+    try:
+        backend.client("sagemaker").create_hyper_parameter_tuning_job(**request)
+    except Exception:
+        _remove(backend, bucket, uploaded)
+        raise
+    job = TuningJob(backend, name, info.name)
     job.start_polling()
     return job
 

@@ -139,3 +139,37 @@ def test_attach_from_a_fresh_magics_instance_finds_the_job(ip):
     fresh.sm_attach(f"{name} --as again")
     again = ip.user_ns["again"].wait(timeout=30)
     assert again.name == name and again.status == "Completed" and again.final_metrics
+
+
+def test_tune_then_deploy_the_best(ip, capsys):
+    body = "k: 10\nmini_batch_size: 100..1500 int\ninit_method: random|kmeans++\ntrain: x\ntest: vx\n"
+    run(ip, "sm_tune", "kmeans --objective test:msd --max-jobs 4 --max-parallel 2 --strategy random --as tuner --wait", body)
+    tuner = ip.user_ns["tuner"]
+    assert tuner.status == "Completed"
+    assert tuner.objective == {"Type": "Minimize", "MetricName": "test:msd"}
+    values = [row["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for row in tuner.leaderboard]
+    assert len(values) == 4 and values == sorted(values)
+    assert tuner.best_job_name == tuner.leaderboard[0]["TrainingJobName"]
+    for row in tuner.leaderboard:
+        assert 100 <= int(row["TunedHyperParameters"]["mini_batch_size"]) <= 1500
+        assert row["TunedHyperParameters"]["init_method"] in ("random", "kmeans++")
+    run(ip, "sm_deploy", "tuner --as best")
+    best = ip.user_ns["best"].wait(timeout=60)
+    model = best.backend.client("sagemaker").describe_model(ModelName=best.name)
+    assert tuner.best_job_name in model["PrimaryContainer"]["ModelDataUrl"]
+    assert best.predict(ip.user_ns["tx"][:5])["closest_cluster"].shape == (5,)
+    best.delete()
+
+
+@pytest.mark.parametrize(
+    ("line", "body", "message"),
+    [
+        ("kmeans --objective test:msd", "k: 10\ntrain: x\n", "no ranges to tune"),
+        ("kmeans --objective validation:auc", "k: 10\nepochs: 1..3 int\ntrain: x\n", "kmeans cannot be tuned on 'validation:auc'"),
+        ("kmeans --objective test:msd", "k: 10\nepochs: 5..1 int\ntrain: x\n", "line 2: range of 'epochs' goes from 5 down to 1"),
+        ("kmeans --objective test:msd --max-jobs 2 --max-parallel 3", "k: 10\nepochs: 1..3 int\ntrain: x\n", "cannot exceed --max-jobs"),
+    ],
+)
+def test_bad_tuning_cells(ip, line, body, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run(ip, "sm_tune", line, body)

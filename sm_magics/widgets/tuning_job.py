@@ -1,0 +1,80 @@
+"""The live tuning-job widget: status counts and a leaderboard of its training jobs, best highlighted."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+from traitlets import Dict, List, Unicode
+
+from .common import badge
+
+
+class TuningJobWidget(w.VBox):
+    tuning_job_name = Unicode().tag(sync=True)
+    status = Unicode("Pending").tag(sync=True)
+    counters = Dict().tag(sync=True)
+    leaderboard = List().tag(sync=True)  # [{name, status, objective, hyperparameters}], best first
+    best = Unicode("").tag(sync=True)
+    error = Unicode("").tag(sync=True)
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self._header = w.HTML()
+        self._table = w.HTML()
+        self._stop = w.Button(description="Stop", icon="stop", button_style="warning", layout=w.Layout(width="90px"))
+        self._stop.on_click(self._on_stop)
+        super().__init__([w.HBox([self._header, self._stop]), self._table],
+                         layout=w.Layout(border="1px solid #d0d7de", padding="6px", width="100%"))
+        self.tuning_job_name = handle.name
+        handle.observe(self._update)
+        handle.start_polling()
+
+    def _on_stop(self, _: Any) -> None:
+        try:
+            self.handle.stop()
+        except Exception as exc:  # shown, not raised into the kernel
+            self.error = str(exc)
+            self._render()
+
+    def _update(self, handle: Any) -> None:
+        self.status = handle.status
+        self.counters = dict(handle.description.get("TrainingJobStatusCounters", {}))
+        self.best = handle.best_job_name or ""
+        self.leaderboard = [
+            {
+                "name": row["TrainingJobName"],
+                "status": row["TrainingJobStatus"],
+                "objective": row.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value"),
+                "hyperparameters": dict(row.get("TunedHyperParameters", {})),
+            }
+            for row in handle.leaderboard
+        ]
+        self.error = handle.last_error or ""
+        self._render()
+
+    def _render(self) -> None:
+        objective = self.handle.objective
+        counts = ", ".join(f"{k} {v}" for k, v in self.counters.items() if v)
+        self._header.value = (
+            f"<b>{html.escape(self.tuning_job_name)}</b> {badge(self.status)} "
+            f"<span style='color:#57606a'>{html.escape(objective.get('Type', ''))} {html.escape(objective.get('MetricName', ''))} · {counts}</span>"
+            + (f"<div style='color:#9a6700'>{html.escape(self.error)}</div>" if self.error else "")
+        )
+        self._stop.disabled = self.status != "InProgress"
+        names = sorted({k for row in self.leaderboard for k in row["hyperparameters"]})
+        head = "".join(f"<th>{html.escape(n)}</th>" for n in ["#", "training job", "status", objective.get("MetricName", "objective"), *names])
+        rows = []
+        for rank, row in enumerate(self.leaderboard, start=1):
+            style = " style='background:#dafbe1;font-weight:600'" if row["name"] == self.best else ""
+            value = "" if row["objective"] is None else f"{row['objective']:.5g}"
+            cells = [str(rank), html.escape(row["name"]), html.escape(row["status"]), value,
+                     *(html.escape(str(row["hyperparameters"].get(n, ""))) for n in names)]
+            rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        self._table.value = f"<table style='font-size:90%'><tr>{head}</tr>{''.join(rows)}</table>" if rows else ""
+
+    def close(self) -> None:
+        self.handle.unobserve(self._update)
+        self.handle.close()
+        super().close()
