@@ -60,8 +60,6 @@ class ResponseChecker:
             return
         self.seen.add(model.name)
         body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
-        if "Body" in body:  # streaming payload: nothing to validate structurally
-            body.pop("Body")
         report = ParamValidator().validate(body, model.output_shape)
         if report.has_errors():
             self.problems.append(f"{model.name}: {report.generate_report()}")

@@ -30,6 +30,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def failure_reason(text: str) -> str:
+    """FailureReason as the API carries it: at most 1024 characters."""
+    return text if len(text) <= 1024 else text[:1021] + "..."
+
+
 SPOT_BILLED_FRACTION = 0.3
 
 
@@ -66,7 +71,7 @@ class TrainingJob:
         spot = self.doc.get("EnableManagedSpotTraining")
         self.doc["BillableTimeInSeconds"] = max(1, round(seconds * SPOT_BILLED_FRACTION)) if spot else seconds
         if failure:
-            self.doc["FailureReason"] = failure
+            self.doc["FailureReason"] = failure_reason(failure)
         if self.metrics:
             self.doc["FinalMetricDataList"] = [
                 {"MetricName": name, "Value": value, "Timestamp": stamp} for name, (value, stamp) in self.metrics.items()
@@ -469,9 +474,9 @@ class SageMakerBackend:
                     )
                 elif doc["EndpointStatus"] == "Updating":
                     # a failed update leaves the previous deployment serving, as SageMaker rolls back
-                    doc.update(EndpointStatus="InService", FailureReason=failure)
+                    doc.update(EndpointStatus="InService", FailureReason=failure_reason(failure))
                 else:
-                    doc.update(EndpointStatus="Failed", FailureReason=failure)
+                    doc.update(EndpointStatus="Failed", FailureReason=failure_reason(failure))
             endpoint.ready.set()
             self.engine.save_soon()
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import moto_services, settings
 from ..algorithms.base import ModelRequestError
-from .models import utcnow
+from .models import failure_reason, utcnow
 from .exceptions import ResourceInUse, ValidationException, could_not_find
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ class TransformService:
             self._log(job, failure)
         with self.backend.lock:
             if failure:
-                doc.update(TransformJobStatus="Failed", FailureReason=failure)
+                doc.update(TransformJobStatus="Failed", FailureReason=failure_reason(failure))
             else:
                 doc["TransformJobStatus"] = "Stopped" if job.stop_requested.is_set() else "Completed"
             doc["TransformEndTime"] = utcnow()

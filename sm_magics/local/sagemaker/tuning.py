@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from ..algorithms import KNOWN, algorithm_named, parse_image
-from .models import utcnow
+from .models import failure_reason, utcnow
 from .exceptions import ResourceInUse, ValidationException
 
 if TYPE_CHECKING:
@@ -253,7 +253,7 @@ class TuningService:
             counters = job.doc["TrainingJobStatusCounters"]
             doc = job.doc
             if failure:
-                doc.update(HyperParameterTuningJobStatus="Failed", FailureReason=failure)
+                doc.update(HyperParameterTuningJobStatus="Failed", FailureReason=failure_reason(failure))
             elif job.stop_requested.is_set():
                 doc["HyperParameterTuningJobStatus"] = "Stopped"
             elif counters["Completed"] == 0:

@@ -1,0 +1,1228 @@
+"""SageMaker's built-in XGBoost (``sagemaker-xgboost:<version>``, legacy ``xgboost:1``), trained and served for real.
+
+The algorithm-mode container (aws/sagemaker-xgboost-container) is a thin shell
+around the ``xgboost`` library; so is this module, and it uses the ``xgboost``
+package installed beside the engine for the math. What it reproduces of the
+container:
+
+* Hyperparameters are validated as the container's toolkit does it
+  (``sagemaker_algorithm_toolkit.hyperparameter_validation``): aliases first
+  (``learning_rate`` -> ``eta`` ...), then "Missing required hyperparameter:
+  num_round", then every name is parsed ("Extraneous hyperparameter found:
+  <name>", "Hyperparameter <name>: could not parse value (caused by
+  ValueError)"), then ranges ("Hyperparameter eta: 2.0 is not in [0, 1]" for
+  numbers and categories, "Hyperparameter eval_metric: value [...] not in range
+  [...]" for lists), then the cross-parameter rules (num_class, ``auc`` only for
+  ``binary:``/``rank:`` objectives, constraints need a tree method). The
+  number/category wording is the toolkit's own (``validate_range``); the
+  research notes abbreviate every range failure as "value <v> not in range
+  <r>", which is the list types' wording only. One rule is stricter than the
+  container's code: ``num_class`` with a non-multi objective fails with the
+  container's own message ("Do not need to setup parameter 'num_class' ..."),
+  which its validator means to raise but never reaches (xgboost then fails on
+  the label shape instead). Hidden names other than ``_tuning_objective_metric``
+  are extraneous, as there.
+* Training input (A.2): ``text/csv`` (label first, no header; ``csv_weights=1``
+  puts instance weights in the second column), ``text/libsvm`` (the default
+  when the channel has no ContentType; ``label[:weight] idx:val ...``, indices
+  taken as written, as XGBoost's parser does), ``application/x-recordio-protobuf``
+  and ``application/x-parquet`` (only where pyarrow or fastparquet is installed).
+  Empty CSV cells are missing values, as XGBoost's CSV parser makes them. A CSV
+  cell that is not a number fails the job: XGBoost's native CSV parser would
+  silently read it as 0 (a header row becoming a training row), so the local
+  engine is stricter here, with the container's "is not 'CSV' format" wording.
+* Training is ``xgboost.train`` with ``train`` (and ``validation`` when given)
+  as the watchlist, ``early_stopping_rounds`` on the last metric of the last
+  eval set, and the container's own metrics (accuracy, f1, mse, and from 1.5-1
+  balanced_accuracy, f1_binary, f1_macro, precision*, recall*, r2) as a custom
+  metric. ``_tuning_objective_metric`` (injected by hyperparameter tuning, e.g.
+  ``validation:auc``) adds its metric to ``eval_metric``. Each round is logged
+  as ``[<i>]\\t<data>-<metric>:<value, 5 decimals>`` (CloudWatch shows the TAB
+  as ``#011``), and the declared metrics are reported to the engine, whose last
+  values become FinalMetricDataList.
+* XGBoost's own complaints about the data (labels out of range, label shape,
+  AUC on one class, ...) are ``ClientError: <message>``, everything else
+  ``AlgorithmError: XGB train call failed with exception: ...``, as in the
+  container's ``CUSTOMER_ERRORS`` handling.
+* Multi-host (InstanceCount > 1): the container trains with Rabit, each host
+  computing gradient histograms on its own shard and allreducing them, so the
+  trees are those of one booster trained on the union of the shards (a host
+  without data is left out). Here every other host sends its parsed shard to
+  algo-1 as its partial result and algo-1 trains one booster on the union. With
+  FullyReplicated data the union holds each row once per host, which is also
+  what Rabit's summed histograms amount to.
+* Artifacts (A.5): ``xgboost-model`` is ``pickle.dumps(booster)`` for images up
+  to 1.2-x; ``Booster.save_model`` output for 1.3-1 ... 1.7-1, where the
+  container wrote XGBoost's legacy binary format ("binf"): the installed
+  xgboost writes that only where it still can (xgboost < 3.1); XGBoost 3.1
+  removed the format, so with it the member holds the model as JSON, which
+  every xgboost >= 1.0 reads through ``Booster.load_model`` on the same
+  extensionless path; 3.0-5 and later write UBJSON, as ``save_model`` does
+  there. Loading tries ``pickle.loads`` first and ``Booster.load_model`` next,
+  as the container's ``get_loaded_booster`` does (so unpickling a model.tar.gz
+  runs its code, exactly as in the container: serve only artifacts you trust).
+* Serving (A.4): requests in ``text/csv`` (no label column), ``text/libsvm``
+  or ``application/x-recordio-protobuf``; 415 for other content types and
+  unparsable bodies; 400 "Unable to evaluate payload provided: Feature size of
+  csv inference data N is not consistent with feature size of trained model M"
+  (no final period for CSV, as a captured real response and the container's
+  code have it; recordio's message ends with one); predictions use the
+  early-stopped best iteration. Answer shape by image version: 0.90-x, 1.0-1
+  and 1.2-1 ignore Accept and answer one comma-joined line without a trailing
+  newline (``[p0, p1, p2]`` per record for ``multi:softprob``); 1.2-2 and later
+  answer ``text/csv`` one record per line with a trailing newline for ``*/*``
+  or no Accept, ``{"predictions": [{"score": x}, ...]}`` for
+  ``application/json``, 500 for ``application/jsonlines`` and
+  ``application/x-recordio-protobuf`` (the container lists them but its
+  encoder cannot write them), and 406 for anything else.
+
+Not reproduced: checkpoints (CheckpointConfig, spot resume), k-fold
+cross-validation (``_kfold``, ``_num_cv_round``; 3.0-5), script mode, GPU
+training (``gpu_hist`` trains with ``hist`` where the image accepts it).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import csv
+import io
+import json
+import math
+import pickle
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from . import inference_io
+from .base import Algorithm, AlgorithmError, ClientError, HostedModel, ModelRequestError, TrainingContext
+
+MODEL_MEMBER = "xgboost-model"
+MAX_REASON = 1000  # FailureReason is at most 1024 characters, "AlgorithmError: " included
+TRAIN_PATH = "/opt/ml/input/data/train"
+VALIDATION_PATH = "/opt/ml/input/data/validation"
+
+
+# ------------------------------------------------------------------ image versions
+
+
+def version_key(version: str) -> tuple[int, int, int]:
+    """'1.0-1' -> (1, 0, 1); the legacy ``xgboost:1`` image is XGBoost 0.72; unknown tags count as newest."""
+    if version in ("1", "latest", ""):
+        return (0, 72, 0) if version == "1" else (99, 0, 0)
+    match = re.match(r"^(\d+)\.(\d+)(?:-(\d+))?", version)
+    if not match:
+        return (99, 0, 0)
+    return int(match[1]), int(match[2]), int(match[3] or 0)
+
+
+# ------------------------------------------------------------------ metrics
+
+MAXIMIZE_METRICS_10 = ["accuracy", "auc", "aucpr", "f1", "map", "ndcg"]
+MINIMIZE_METRICS_10 = [
+    "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik", "logloss", "mae", "merror", "mlogloss", "mse",
+    "poisson-nloglik", "rmse", "rmsle", "tweedie-nloglik",
+]  # fmt: skip
+MAXIMIZE_METRICS_15 = [
+    "accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "map", "ndcg", "precision", "r2",
+    "recall", "precision_macro", "precision_micro", "recall_macro", "recall_micro",
+]  # fmt: skip
+MINIMIZE_METRICS_15 = [
+    "aft-nloglik", "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik", "interval-regression-accuracy",
+    "logloss", "mae", "mape", "merror", "mlogloss", "mphe", "mse", "poisson-nloglik", "rmse", "rmsle",
+    "tweedie-nloglik",
+]  # fmt: skip
+# Metrics the container computes itself (as a feval) rather than asking XGBoost for.
+CUSTOM_METRICS = (
+    "accuracy", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "mse", "precision", "precision_macro",
+    "precision_micro", "r2", "recall", "recall_macro", "recall_micro",
+)  # fmt: skip
+# train:* definitions worth a slot when the 40-definition cap of MetricDefinitions leaves room.
+TRAIN_METRIC_PRIORITY = ("auc", "error", "logloss", "rmse", "mae", "merror", "mlogloss", "aucpr", "accuracy", "f1", "mse")
+MAX_METRIC_DEFINITIONS = 40  # botocore: MetricDefinitionList max 40
+
+
+def metric_lists(key: tuple[int, int, int]) -> tuple[list[str], list[str]]:
+    if key >= (1, 5, 0):
+        return MAXIMIZE_METRICS_15, MINIMIZE_METRICS_15
+    return MAXIMIZE_METRICS_10, MINIMIZE_METRICS_10
+
+
+def metric_regex(data: str, metric: str) -> str:
+    """The container's regex, matching a real TAB (our log lines) as well as CloudWatch's ``#011`` rendering."""
+    return r".*\[[0-9]+\].*(?:\t|#011)" + f"{data}-{re.escape(metric)}" + r":(\S+)"
+
+
+def metric_definitions_for(key: tuple[int, int, int]) -> tuple[dict[str, str], ...]:
+    maximize, minimize = metric_lists(key)
+    metrics = maximize + minimize
+    definitions = [{"Name": f"validation:{m}", "Regex": metric_regex("validation", m)} for m in metrics]
+    room = MAX_METRIC_DEFINITIONS - len(definitions)
+    train = [m for m in TRAIN_METRIC_PRIORITY if m in metrics][:room] if room > 0 else []
+    definitions = [{"Name": f"train:{m}", "Regex": metric_regex("train", m)} for m in train] + definitions
+    return tuple(definitions)
+
+
+# ------------------------------------------------------------------ hyperparameter schema
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The toolkit's ``hpv.Interval``: membership and its printed form (``[0, 1]``, ``(0, +inf)``)."""
+
+    min_open: float | None = None
+    min_closed: float | None = None
+    max_open: float | None = None
+    max_closed: float | None = None
+
+    def __contains__(self, value: Any) -> bool:
+        return not (
+            (self.min_open is not None and value <= self.min_open)
+            or (self.min_closed is not None and value < self.min_closed)
+            or (self.max_open is not None and value >= self.max_open)
+            or (self.max_closed is not None and value > self.max_closed)
+        )
+
+    def __str__(self) -> str:
+        low = f"({self.min_open}, " if self.min_open is not None else f"[{self.min_closed}, " if self.min_closed is not None else "(-inf, "
+        high = f"{self.max_open})" if self.max_open is not None else f"{self.max_closed}]" if self.max_closed is not None else "+inf)"
+        return low + high
+
+
+@dataclass(frozen=True)
+class HP:
+    """One hyperparameter of the container's schema."""
+
+    kind: str  # int, float, cat, list, tuple, nested
+    range: Any = None  # Interval, list of choices, or a predicate with .choices
+    required: bool = False
+
+
+class MetricRange:
+    """eval_metric's range: the version's metrics plus ``error@t``, ``ndcg@t``, ``map@t``."""
+
+    def __init__(self, metrics: list[str]) -> None:
+        self.metrics = metrics
+
+    def __contains__(self, metric: str) -> bool:
+        if "<function" in metric:
+            raise ClientError(f"User defined evaluation metric {metric} is not supported yet.")
+        if "@" in metric:
+            name, threshold = metric.split("@", 1)[0].strip(), metric.split("@", 1)[1].strip()
+            if name not in ("error", "ndcg", "map"):
+                raise ClientError(
+                    f"Metric '{metric}' is not supported. Parameter 'eval_metric' with customized threshold should "
+                    "be one of these options: 'error', 'ndcg', 'map'."
+                )
+            try:
+                float(threshold)
+            except ValueError:
+                raise ClientError(f"Threshold value 't' in '{name}@t' expects float input.") from None
+            return True
+        return metric in self.metrics
+
+    def __str__(self) -> str:
+        return str(self.metrics)
+
+
+class TreeMethodRange:
+    def __init__(self, allow_gpu: bool) -> None:
+        self.choices = ["auto", "exact", "approx", "hist"] + (["gpu_hist"] if allow_gpu else [])
+        self.allow_gpu = allow_gpu
+
+    def __contains__(self, value: str) -> bool:
+        if not self.allow_gpu and "gpu" in value:
+            raise ClientError("GPU training is not supported yet.")
+        return value in self.choices
+
+    def __str__(self) -> str:
+        return str(self.choices)
+
+
+OBJECTIVES_10 = [
+    "binary:logistic", "binary:logitraw", "binary:hinge", "count:poisson", "multi:softmax", "multi:softprob",
+    "rank:pairwise", "rank:ndcg", "rank:map", "reg:linear", "reg:squarederror", "reg:logistic", "reg:gamma",
+    "reg:squaredlogerror", "reg:tweedie", "survival:cox",
+]  # fmt: skip
+UPDATERS = [
+    "grow_colmaker", "distcol", "grow_histmaker", "grow_local_histmaker", "grow_skmaker", "sync", "refresh", "prune",
+    "grow_quantile_histmaker", "shotgun", "coord_descent",
+]  # fmt: skip
+ALIASES = {"learning_rate": "eta", "min_split_loss": "gamma", "reg_lambda": "lambda", "reg_alpha": "alpha"}
+TRUE_FALSE = ["true", "false"]
+
+
+def objectives_for(key: tuple[int, int, int]) -> list[str]:
+    objectives = list(OBJECTIVES_10)
+    if key >= (1, 2, 0):
+        objectives += ["reg:pseudohubererror", "survival:aft"]
+    if key >= (1, 7, 0):
+        objectives += ["reg:absoluteerror"]
+    return objectives
+
+
+def schema_for(key: tuple[int, int, int]) -> dict[str, HP]:
+    maximize, minimize = metric_lists(key)
+    # The container accepts validation:<metric> only; train:<metric> is accepted too because this engine
+    # declares train:* definitions (within MetricDefinitions' cap of 40) that tuning may pick as objective.
+    metric_names = [f"validation:{m}" for m in maximize + minimize] + [f"train:{m}" for m in maximize + minimize]
+    unit = Interval(min_closed=0, max_closed=1)
+    non_negative = Interval(min_closed=0)
+    fraction = Interval(min_open=0, max_closed=1)
+    schema: dict[str, HP] = {
+        "num_round": HP("int", Interval(min_closed=1), required=True),
+        "csv_weights": HP("int", unit),
+        "early_stopping_rounds": HP("int", Interval(min_closed=1)),
+        "booster": HP("cat", ["gbtree", "gblinear", "dart"]),
+        "verbosity": HP("int", Interval(min_closed=0, max_closed=3)),
+        "nthread": HP("int", Interval(min_closed=1)),
+        "eta": HP("float", unit),
+        "gamma": HP("float", non_negative),
+        "max_depth": HP("int", non_negative),
+        "min_child_weight": HP("float", non_negative),
+        "max_delta_step": HP("float", non_negative),
+        "subsample": HP("float", fraction),
+        "colsample_bytree": HP("float", fraction),
+        "colsample_bylevel": HP("float", fraction),
+        "colsample_bynode": HP("float", fraction),
+        "lambda": HP("float", non_negative),
+        "alpha": HP("float", non_negative),
+        "tree_method": HP("cat", TreeMethodRange(allow_gpu=key >= (1, 2, 0))),
+        "sketch_eps": HP("float", Interval(min_open=0, max_open=1)),
+        "scale_pos_weight": HP("float", Interval(min_open=0)),
+        "updater": HP("list", UPDATERS),
+        "dsplit": HP("cat", ["row", "col"]),
+        "refresh_leaf": HP("int", unit),
+        "process_type": HP("cat", ["default", "update"]),
+        "grow_policy": HP("cat", ["depthwise", "lossguide"]),
+        "max_leaves": HP("int", non_negative),
+        "max_bin": HP("int", non_negative),
+        "predictor": HP("cat", ["auto", "cpu_predictor", "gpu_predictor"]),
+        "monotone_constraints": HP("tuple", [-1, 0, 1]),
+        "interaction_constraints": HP("nested", Interval(min_closed=1)),
+        "sample_type": HP("cat", ["uniform", "weighted"]),
+        "normalize_type": HP("cat", ["tree", "forest"]),
+        "rate_drop": HP("float", unit),
+        "one_drop": HP("int", unit),
+        "skip_drop": HP("float", unit),
+        "lambda_bias": HP("float", unit),
+        "tweedie_variance_power": HP("float", Interval(min_open=1, max_open=2)),
+        "objective": HP("cat", objectives_for(key)),
+        "num_class": HP("int", Interval(min_closed=2)),
+        "base_score": HP("float", non_negative),
+        "_tuning_objective_metric": HP("cat", metric_names),
+        "eval_metric": HP("list", MetricRange(maximize + minimize)),
+        "seed": HP("int", Interval(min_open=-(2**31), max_open=2**31 - 1)),
+        "num_parallel_tree": HP("int", Interval(min_closed=1)),
+        "save_model_on_termination": HP("cat", TRUE_FALSE),
+    }
+    if key < (3, 0, 0):
+        schema["silent"] = HP("int", unit)
+    if key >= (1, 2, 0):
+        schema.update(
+            {
+                "aft_loss_distribution": HP("cat", ["normal", "logistic", "extreme"]),
+                "aft_loss_distribution_scale": HP("float", non_negative),
+                "single_precision_histogram": HP("cat", TRUE_FALSE),
+                "deterministic_histogram": HP("cat", TRUE_FALSE),
+                "sampling_method": HP("cat", ["uniform", "gradient_based"]),
+                "prob_buffer_row": HP("int", Interval(min_open=1.0)),
+            }
+        )
+    if key >= (3, 0, 0):
+        schema["use_dask_gpu_training"] = HP("cat", TRUE_FALSE)
+    return schema
+
+
+def validate_hyperparameters(key: tuple[int, int, int], raw: Mapping[str, str]) -> dict[str, Any]:
+    """The toolkit's ``Hyperparameters.validate`` with the XGBoost container's schema and rules."""
+    schema = schema_for(key)
+    user = {ALIASES.get(name, name): value for name, value in raw.items()}
+    for name, hp in schema.items():
+        if hp.required and name not in user:
+            raise ClientError(f"Missing required hyperparameter: {name}")
+    converted: dict[str, Any] = {}
+    for name, value in user.items():
+        hp = schema.get(name)
+        if hp is None:
+            raise ClientError(f"Extraneous hyperparameter found: {name}")
+        try:
+            converted[name] = _parse(hp, str(value))
+        except (ValueError, SyntaxError, TypeError) as exc:
+            raise ClientError(f"Hyperparameter {name}: could not parse value (caused by {type(exc).__name__})") from None
+    for name, value in converted.items():
+        _check_range(name, schema[name], value)
+    _check_dependencies(converted)
+    return converted
+
+
+def _parse(hp: HP, text: str) -> Any:
+    if hp.kind == "int":
+        return int(text)
+    if hp.kind == "float":
+        return float(text)
+    if hp.kind == "list":
+        return text.split(",")
+    if hp.kind in ("tuple", "nested"):
+        value = ast.literal_eval(text)
+        if hp.kind == "tuple" and isinstance(value, list):
+            value = tuple(value)
+        if not isinstance(value, (tuple, list)):
+            raise ValueError(f"{text} is not a sequence")
+        return value
+    return text
+
+
+def _check_range(name: str, hp: HP, value: Any) -> None:
+    if hp.kind == "list":
+        if any(item not in hp.range for item in value):
+            raise ClientError(f"Hyperparameter {name}: value {value} not in range {hp.range}")
+    elif hp.kind == "tuple":
+        if any(item not in hp.range for item in value):
+            raise ClientError(f"Hyperparameter {name}: value {value} not in range {hp.range}")
+    elif hp.kind == "nested":
+        try:
+            bad = any(element not in hp.range for outer in value for element in outer)
+        except TypeError:
+            bad = True
+        if bad:
+            raise ClientError(f"Hyperparameter {name}: value {value} not in range {hp.range}")
+    elif value not in hp.range:
+        raise ClientError(f"Hyperparameter {name}: {value} is not in {hp.range}")
+
+
+def _check_dependencies(params: dict[str, Any]) -> None:
+    objective = params.get("objective")
+    num_class = params.get("num_class")
+    multi = objective in ("multi:softmax", "multi:softprob")
+    if multi and num_class is None:
+        raise ClientError("Require input for parameter 'num_class' for multi-classification")
+    if num_class is not None and not multi:
+        raise ClientError("Do not need to setup parameter 'num_class' for learning task other than multi-classification.")
+    if "eval_metric" in params:
+        effective = objective or "reg:squarederror"
+        if "auc" in params["eval_metric"] and not effective.startswith(("binary:", "rank:")):
+            raise ClientError("Metric 'auc' can only be applied for classification and ranking problems.")
+        if "aft-nloglik" in params["eval_metric"] and effective != "survival:aft":
+            raise ClientError("Metric 'aft-nloglik' can only be applied for 'survival:aft' objective.")
+    tree_method = params.get("tree_method")
+    if "monotone_constraints" in params and tree_method not in ("exact", "hist"):
+        raise ClientError(
+            "monotone_constraints can be used only when the tree_method parameter is set to either 'exact' or 'hist'."
+        )
+    if "interaction_constraints" in params and tree_method not in ("exact", "hist", "approx"):
+        raise ClientError(
+            "interaction_constraints can be used only when the tree_method parameter is set to either "
+            "'exact', 'hist' or 'approx'."
+        )
+    updater = params.get("updater")
+    if updater is not None:
+        if params.get("booster") == "gblinear":
+            if not (len(updater) == 1 and updater[0] in ("shotgun", "coord_descent")):
+                raise ClientError("Linear updater should be one of these options: 'shotgun', 'coord_descent'.")
+        elif params.get("process_type") == "update":
+            if not all(u in ("refresh", "prune") for u in updater):
+                raise ClientError("process_type 'update' can only be used with updater 'refresh' and 'prune'")
+        else:
+            builders = ("grow_colmaker", "distcol", "grow_histmaker", "grow_local_histmaker", "grow_quantile_histmaker")
+            if not all(u in UPDATERS[:9] for u in updater):
+                raise ClientError(
+                    "Tree updater should be selected from these options: 'grow_colmaker', 'distcol', 'grow_histmaker', "
+                    "'grow_local_histmaker', 'grow_skmaker', 'grow_quantile_histmaker', 'sync', 'refresh', 'prune', "
+                    "'shortgun', 'coord_descent'."
+                )
+            if sum(u in builders for u in updater) > 1:
+                raise ClientError(
+                    "Only one tree grow plugin can be selected. Choose one from the following: 'grow_colmaker', "
+                    "'distcol', 'grow_histmaker', 'grow_local_histmaker', 'grow_skmaker'"
+                )
+
+
+# ------------------------------------------------------------------ training input
+
+CSV, LIBSVM, PARQUET, RECORDIO = "csv", "libsvm", "parquet", "recordio-protobuf"
+VALID_CONTENT_TYPES = [
+    "csv", "libsvm", "parquet", "recordio-protobuf", "text/csv", "text/libsvm", "text/x-libsvm",
+    "application/x-parquet", "application/x-recordio-protobuf",
+]  # fmt: skip
+
+
+def training_format(content_type: str | None) -> str:
+    """The container's ``get_content_type``: libsvm when absent, csv's ``label_size`` must be 1."""
+    if content_type is None:
+        return LIBSVM
+    kind, *params = [part.strip() for part in content_type.lower().split(";")]
+    options = dict(p.split("=", 1) for p in params if "=" in p)
+    if kind in ("csv", "text/csv"):
+        if options.get("label_size", "1").strip() != "1":
+            raise ClientError(
+                f"{content_type} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1"
+            )
+        return CSV
+    if kind in ("libsvm", "text/libsvm", "text/x-libsvm"):
+        return LIBSVM
+    if kind in ("parquet", "application/x-parquet"):
+        return PARQUET
+    if kind in ("recordio-protobuf", "application/x-recordio-protobuf"):
+        return RECORDIO
+    raise ClientError(f"{content_type} is not an accepted ContentType: {', '.join(VALID_CONTENT_TYPES)}.")
+
+
+@dataclass
+class Shard:
+    """One host's parsed rows of a channel (dense float32, or CSR for libsvm)."""
+
+    x: Any  # np.ndarray or scipy.sparse.csr_matrix
+    y: np.ndarray
+    weight: np.ndarray | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def columns(self) -> int:
+        return int(self.x.shape[1])
+
+
+def _data_files(paths: Sequence[Any]) -> list[Any]:
+    """The container skips files whose names start with '.' or '_' (engine files are named ``NNNNN-<key name>``)."""
+    kept = []
+    for path in paths:
+        original = path.name.split("-", 1)[1] if re.match(r"^\d{5}-", path.name) else path.name
+        if not original.startswith((".", "_")):
+            kept.append(path)
+    return kept
+
+
+def read_channel(ctx: TrainingContext, name: str, csv_weights: int) -> Shard | None:
+    """This host's part of a channel, or None when the host got no records of it."""
+    channel = ctx.channels[name]
+    fmt = training_format(channel.content_type)
+    files = [p for p in _data_files(channel.files) if p.stat().st_size > 0]
+    if not files:
+        return None
+    if fmt == CSV:
+        shards = _read_csv_files(ctx, files, csv_weights)
+    elif fmt == LIBSVM:
+        shards = [_read_libsvm(path) for path in files]
+    elif fmt == RECORDIO:
+        shards = [_read_recordio(path) for path in files]
+    else:
+        shards = [_read_parquet(path) for path in files]
+    shards = [s for s in shards if s.rows]
+    return _concat(shards) if shards else None
+
+
+def _first_line(data: bytes) -> str:
+    return data.split(b"\n", 1)[0].decode("utf-8", errors="ignore").rstrip("\r")
+
+
+def _csv_delimiter(line: str) -> str:
+    try:
+        delimiter = csv.Sniffer().sniff(line).delimiter
+    except Exception as exc:
+        raise ClientError(f"Could not determine delimiter on line {line[:50]}:\n{exc}") from None
+    # the sniffer picks a digit or '.' for one-column lines; such files are comma separated
+    return "," if delimiter.isalnum() or delimiter in ".-+" else delimiter
+
+
+def _read_csv_files(ctx: TrainingContext, files: list[Any], csv_weights: int) -> list[Shard]:
+    import pandas as pd
+
+    first = files[0].read_bytes()
+    delimiter = _csv_delimiter(_first_line(first))
+    ctx.log(f"Determined delimiter of CSV input is '{delimiter}'")
+    shards = []
+    for index, path in enumerate(files):
+        data = first if index == 0 else path.read_bytes()
+        line = _first_line(data)
+        tokens = [t.strip() for t in line.split(delimiter)]
+        if any(t and not _is_number(t) for t in tokens):
+            raise ClientError(
+                f"First line '{line[:50]}...' of file '{_original_name(path)}' is not 'CSV' format. "
+                "Please ensure the file is in 'CSV' format."
+            )
+        try:
+            frame = pd.read_csv(io.BytesIO(data), header=None, sep=delimiter, dtype=np.float32, skip_blank_lines=True)
+        except Exception as exc:
+            raise ClientError(f"Failed to load csv data with exception:\n{exc}") from None
+        values = frame.to_numpy(dtype=np.float32)
+        first_feature = 2 if csv_weights == 1 else 1
+        if values.shape[1] <= first_feature:
+            raise ClientError(
+                "Failed to load csv data with exception:\n"
+                f"file '{_original_name(path)}' has {values.shape[1]} column(s): XGBoost reads the label from the first "
+                f"column{' and instance weights from the second' if csv_weights == 1 else ''}, and needs features after them"
+            )
+        label = values[:, 0]
+        if np.isnan(label).any():
+            row = int(np.argmax(np.isnan(label)))
+            raise ClientError(f"Failed to load csv data with exception:\nrecord {row} of file '{_original_name(path)}' has no label")
+        weight = values[:, 1] if csv_weights == 1 else None
+        shards.append(Shard(np.ascontiguousarray(values[:, first_feature:]), label, weight))
+    return shards
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _original_name(path: Any) -> str:
+    return path.name.split("-", 1)[1] if re.match(r"^\d{5}-", path.name) else path.name
+
+
+def _valid_libsvm_line(line: str) -> bool:
+    parts = line.strip().split(" ")
+    label = parts[0].split(":")
+    if len(label) > 2 or not all(_is_number(p) for p in label):
+        return False
+    return all(":" in item and len(item.split(":")) == 2 for item in parts[1:] if item)
+
+
+def _read_libsvm(path: Any) -> Shard:
+    from scipy.sparse import csr_matrix
+
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and not _valid_libsvm_line(lines[0]):
+        raise ClientError(
+            f"First line '{lines[0][:50]}...' of file '{_original_name(path)}' is not 'LIBSVM' format. "
+            "Please ensure the file is in 'LIBSVM' format."
+        )
+    labels = np.empty(len(lines), dtype=np.float32)
+    weights = np.ones(len(lines), dtype=np.float32)
+    weighted = False
+    indptr = [0]
+    indices: list[int] = []
+    values: list[float] = []
+    try:
+        for row, line in enumerate(lines):
+            parts = line.split()
+            label, _, weight = parts[0].partition(":")
+            labels[row] = float(label)
+            if weight:
+                weights[row] = float(weight)
+                weighted = True
+            for item in parts[1:]:
+                if item.startswith("qid:") or item.startswith("#"):
+                    continue
+                index, _, value = item.partition(":")
+                indices.append(int(index))
+                values.append(float(value))
+            indptr.append(len(indices))
+    except ValueError as exc:
+        raise ClientError(f"Failed to load libsvm data with exception:\n{exc}") from None
+    if indices and min(indices) < 0:
+        raise ClientError("Failed to load libsvm data with exception:\nfeature indices must be non-negative")
+    width = max(indices) + 1 if indices else 0
+    x = csr_matrix((np.asarray(values, dtype=np.float32), np.asarray(indices, dtype=np.int64), np.asarray(indptr)), shape=(len(lines), width))
+    return Shard(x, labels, weights if weighted else None)
+
+
+def _read_recordio(path: Any) -> Shard:
+    from ...formats import recordio
+
+    try:
+        x, y = recordio.read_dense(path.read_bytes())
+    except Exception as exc:
+        raise ClientError(f"Failed to load recordio-protobuf data with exception:\n{exc}") from None
+    if y is None:
+        raise ClientError(
+            "Got input data without labels. Please check the input data set. If training job is running on multiple "
+            "instances, please switch to using single instance if number of records in the data set is less than "
+            "number of workers (16 * number of instance) in the cluster."
+        )
+    return Shard(np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32).ravel())
+
+
+def _read_parquet(path: Any) -> Shard:
+    import pandas as pd
+
+    try:
+        values = pd.read_parquet(io.BytesIO(path.read_bytes())).to_numpy(dtype=np.float32)
+    except Exception as exc:
+        raise ClientError(f"Failed to load parquet data with exception:\n{exc}") from None
+    return Shard(np.ascontiguousarray(values[:, 1:]), values[:, 0])
+
+
+def _concat(shards: list[Shard]) -> Shard:
+    if len(shards) == 1:
+        return shards[0]
+    from scipy.sparse import csr_matrix, issparse, vstack
+
+    width = max(s.columns for s in shards)
+    if any(issparse(s.x) for s in shards):
+        parts = []
+        for s in shards:
+            m = csr_matrix(s.x)
+            m.resize((m.shape[0], width))
+            parts.append(m)
+        x: Any = vstack(parts).tocsr()
+    else:
+        widths = {s.columns for s in shards}
+        if len(widths) > 1:
+            raise ClientError(f"Failed to load csv data with exception:\nfiles have different numbers of features: {sorted(widths)}")
+        x = np.vstack([s.x for s in shards])
+    y = np.concatenate([s.y for s in shards])
+    weight = None
+    if any(s.weight is not None for s in shards):
+        weight = np.concatenate([s.weight if s.weight is not None else np.ones(s.rows, np.float32) for s in shards])
+    return Shard(x, y, weight)
+
+
+# ------------------------------------------------------------------ the algorithm
+
+# Substrings of XGBoost's errors that are the user's to fix (the container's CUSTOMER_ERRORS, plus
+# the wording current xgboost uses for the same checks).
+CUSTOMER_ERRORS = (
+    "label must be in [0,1] for logistic regression",
+    "label must be in [0, num_class)",
+    "Target is multiclass but average='binary'",
+    "feature_names mismatch",
+    "Check failed: preds.size() == info.labels_.size()",
+    "Check failed: !auc_error AUC: the dataset only contains pos or neg samples",
+    "base_score must be in (0,1)",
+    "label must be nonnegative",
+    "Parameter reg_lambda should be greater equal to 0",
+    "Invalid shape of labels",
+    "label must be discrete values",
+    "label must be non-negative",
+    "label must be positive",
+    "labels are not correctly provided",
+    "Feature shape mismatch",
+    "number of features",
+    "Invalid Input:",
+    "aft_loss_distribution",
+    "label_lower_bound",
+)
+
+
+class XGBoost(Algorithm):
+    name = "xgboost"
+    required_channels = ("train",)
+    optional_channels = ("validation",)
+
+    def __init__(self, version: str = "1") -> None:
+        super().__init__(version)
+        self.key = version_key(version)
+        self.metric_definitions = metric_definitions_for(self.key)
+
+    def check_channels(self, channel_names: list[str]) -> None:
+        for name in self.required_channels:
+            if name not in channel_names:
+                raise ClientError(f"Missing required channel: {name}")
+        for name in channel_names:
+            if name not in self.required_channels + self.optional_channels:
+                raise ClientError(f"Extraneous channel found: {name}")
+
+    def validate(self, hyperparameters: Mapping[str, str]) -> dict[str, Any]:
+        return validate_hyperparameters(self.key, hyperparameters)
+
+    # ---------------------------------------------------------------- training
+
+    def train_host(self, ctx: TrainingContext, params: dict[str, Any]) -> dict[str, Any]:
+        with _bounded_reasons():
+            return self._read_host(ctx, params)
+
+    def _read_host(self, ctx: TrainingContext, params: dict[str, Any]) -> dict[str, Any]:
+        csv_weights = int(params.get("csv_weights", 0))
+        for name in ctx.channels:
+            training_format(ctx.channels[name].content_type)  # fail fast on a bad ContentType
+        train = read_channel(ctx, "train", csv_weights)
+        validation = read_channel(ctx, "validation", 0) if "validation" in ctx.channels else None
+        if ctx.host_count == 1:
+            if train is None:
+                raise ClientError(f"No data in training channel path {TRAIN_PATH}")
+            if "validation" in ctx.channels and validation is None:
+                raise ClientError(f"No data in validation channel path {VALIDATION_PATH}")
+        return {"host": ctx.host, "train": train, "validation": validation}
+
+    def finish(self, ctx: TrainingContext, params: dict[str, Any], partials: list[Any]) -> None:
+        with _bounded_reasons():
+            self._finish(ctx, params, partials)
+
+    def _finish(self, ctx: TrainingContext, params: dict[str, Any], partials: list[Any]) -> None:
+        hosts = [p["host"] for p in partials]
+        if ctx.host_count > 1:
+            ctx.log(f"Distributed node training with {ctx.host_count} hosts: {sorted(hosts)}")
+            for p in partials:
+                if p["train"] is None:
+                    ctx.log(
+                        f"Host {p['host']} does not have data. Will broadcast to cluster and will not be used in "
+                        "distributed training."
+                    )
+        else:
+            ctx.log("Single node training.")
+        trains = [p["train"] for p in partials if p["train"] is not None]
+        if not trains:
+            raise ClientError(f"No data in training channel path {TRAIN_PATH}")
+        validations = [p["validation"] for p in partials if p["validation"] is not None]
+        if "validation" in ctx.channels and not validations:
+            raise ClientError(f"No data in validation channel path {VALIDATION_PATH}")
+        train = _concat(trains)
+        validation = _concat(validations) if validations else None
+        if validation is not None:
+            _check_feature_names(train, validation)
+        booster = self._train(ctx, params, train, validation)
+        (ctx.model_dir / MODEL_MEMBER).write_bytes(self.serialize(booster))
+
+    def _train(self, ctx: TrainingContext, params: dict[str, Any], train: Shard, validation: Shard | None) -> Any:
+        import xgboost as xgb
+
+        xgb_params, eval_metrics, custom = self._xgb_params(ctx, params)
+        objective = xgb_params.get("objective", "reg:squarederror")
+        _check_labels(self.key, objective, xgb_params.get("num_class"), eval_metrics + custom, train, validation)
+        try:
+            dtrain = xgb.DMatrix(train.x, label=train.y, weight=train.weight, missing=np.nan)
+            watchlist = [(dtrain, "train")]
+            if validation is not None:
+                watchlist.append((xgb.DMatrix(validation.x, label=validation.y, missing=np.nan), "validation"))
+        except Exception as exc:
+            raise ClientError(f"Failed to load data with exception:\n{_xgb_message(exc)}") from None
+        ctx.log(f"Train matrix has {train.rows} rows and {train.columns} columns")
+        if validation is not None:
+            ctx.log(f"Validation matrix has {validation.rows} rows")
+
+        declared = {d["Name"] for d in self.metric_definitions}
+        monitor = _make_monitor(xgb, ctx, declared)
+        early = params.get("early_stopping_rounds")
+        # XGBoost stops on the last metric of the last eval set: the custom ones come after the built-in ones
+        last_metric = (custom or eval_metrics or [_default_metric(objective)])[-1]
+        maximize_all = metric_lists(self.key)[0] + ["auc", "aucpr", "map", "ndcg"]
+        maximize = last_metric.split("@")[0] in maximize_all if early else None
+        try:
+            booster = xgb.train(
+                xgb_params,
+                dtrain,
+                num_boost_round=int(params["num_round"]),
+                evals=watchlist,
+                custom_metric=_custom_metric(custom, objective) if custom else None,
+                maximize=maximize,
+                early_stopping_rounds=early,
+                callbacks=[monitor],
+                verbose_eval=False,
+            )
+        except Exception as exc:
+            message = _xgb_message(exc)
+            if any(marker in message for marker in CUSTOMER_ERRORS):
+                raise ClientError(message) from None
+            raise AlgorithmError(f"XGB train call failed with exception:\n {message}") from None
+        if early and getattr(booster, "best_iteration", None) is not None:
+            ctx.log(f"Best iteration: {booster.best_iteration} (stopped after {booster.num_boosted_rounds()} rounds)")
+        return booster
+
+    def _xgb_params(self, ctx: TrainingContext, params: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
+        skip = {
+            "num_round", "early_stopping_rounds", "csv_weights", "_tuning_objective_metric", "save_model_on_termination",
+            "eval_metric", "silent", "use_dask_gpu_training",
+        }  # fmt: skip
+        out: dict[str, Any] = {}
+        for name, value in params.items():
+            if name in skip:
+                continue
+            if name == "updater":
+                value = ",".join(value)
+            elif name == "monotone_constraints":
+                value = "(" + ",".join(str(int(v)) for v in value) + ")"
+            elif name == "interaction_constraints":
+                value = json.dumps(value)
+            elif name == "tree_method" and "gpu" in value:
+                ctx.log(f"tree_method '{value}' needs a GPU; the local engine trains with 'hist'")
+                value = "hist"
+            out[name] = value
+        if params.get("silent") == 1 and "verbosity" not in params:
+            out["verbosity"] = 0
+        # eval_metric plus the tuning objective's metric, split into XGBoost's and the container's own
+        union = params.get("eval_metric")
+        tuning = params.get("_tuning_objective_metric")
+        if tuning is not None:
+            metric = tuning.split(":", 1)[1] if ":" in tuning else tuning
+            ctx.log(f"Setting up HPO optimized metric to be : {metric}")
+            union = sorted(set(union or []) | set(metric.split(",")))
+        builtin: list[str] = []
+        custom: list[str] = []
+        if union:
+            custom = sorted(m for m in set(union) if m in CUSTOM_METRICS)
+            builtin = [m for m in union if m not in CUSTOM_METRICS]
+            builtin = sorted(set(builtin)) if custom else list(dict.fromkeys(builtin))
+        if builtin:
+            out["eval_metric"] = builtin
+        return out, builtin, custom
+
+    # ---------------------------------------------------------------- artifacts
+
+    def serialize(self, booster: Any) -> bytes:
+        """The ``xgboost-model`` member as this image version writes it (see the module docstring)."""
+        if self.key < (1, 3, 0):
+            return pickle.dumps(booster, protocol=4 if self.key >= (1, 2, 0) else 3)  # 1.0-1: Python 3.7's default
+        if self.key < (3, 0, 0):
+            try:  # XGBoost's legacy binary format ("binf"), where the installed xgboost can still write it
+                return bytes(booster.save_raw("deprecated"))
+            except Exception:
+                return bytes(booster.save_raw("json"))
+        return bytes(booster.save_raw("ubj"))
+
+    # ---------------------------------------------------------------- hosting
+
+    def load(self, files: dict[str, bytes]) -> HostedModel:
+        names = sorted(n for n in files if n.split("/")[-1].startswith(MODEL_MEMBER)) or sorted(files)
+        if not names:
+            raise ClientError("Unable to load model: model.tar.gz is empty")
+        if MODEL_MEMBER in names:
+            names = [MODEL_MEMBER]
+        boosters = [load_booster(files[name]) for name in names]
+        return HostedXGBoost(boosters, self.key)
+
+
+@contextlib.contextmanager
+def _bounded_reasons() -> Iterator[None]:
+    """FailureReason holds at most 1024 characters: messages quoting data or XGBoost are cut to fit."""
+    try:
+        yield
+    except (ClientError, AlgorithmError) as exc:
+        message = str(exc)
+        if len(message) <= MAX_REASON:
+            raise
+        raise type(exc)(message[: MAX_REASON - 3] + "...") from None
+
+
+def _default_metric(objective: str) -> str:
+    if objective.startswith("binary:") or objective == "reg:logistic":
+        return "logloss"
+    if objective.startswith("multi:"):
+        return "mlogloss"
+    if objective.startswith("rank:"):
+        return "map" if objective == "rank:map" else "ndcg"
+    return "rmse"
+
+
+def _xgb_message(exc: BaseException) -> str:
+    """XGBoost's error without its native stack trace."""
+    return str(exc).split("\nStack trace:")[0].strip()
+
+
+def _check_feature_names(train: Shard, validation: Shard) -> None:
+    """XGBoost 1.x compared the eval set's (default) feature names with the training data's; dense only."""
+    from scipy.sparse import issparse
+
+    if issparse(train.x) or issparse(validation.x) or train.columns == validation.columns:
+        return
+    mine = [f"f{i}" for i in range(train.columns)]
+    theirs = [f"f{i}" for i in range(validation.columns)]
+    message = f"feature_names mismatch: {mine} {theirs}"
+    missing = [name for name in mine if name not in theirs]
+    extra = [name for name in theirs if name not in mine]
+    if missing:
+        message += "\nexpected " + ", ".join(missing) + " in input data"
+    if extra:
+        message += "\ntraining data did not have the following fields: " + ", ".join(extra)
+    raise ClientError(message)
+
+
+def _check_labels(
+    key: tuple[int, int, int], objective: str, num_class: int | None, metrics: list[str], train: Shard, validation: Shard | None
+) -> None:
+    """XGBoost's label checks, worded as the container's XGBoost reports them."""
+    for shard in (train, validation):
+        if shard is None:
+            continue
+        y = shard.y
+        if objective in ("binary:logistic", "reg:logistic") and ((y < 0) | (y > 1)).any():
+            raise ClientError("label must be in [0,1] for logistic regression")
+        if objective.startswith("multi:") and num_class and (((y < 0) | (y >= num_class)).any() or (y != np.floor(y)).any()):
+            raise ClientError("SoftmaxMultiClassObj: label must be in [0, num_class).")
+        if objective in ("count:poisson",) and (y < 0).any():
+            raise ClientError("Check failed: label_correct PoissonRegression: label must be nonnegative")
+        if objective in ("reg:tweedie",) and (y < 0).any():
+            raise ClientError("Check failed: label_correct TweedieRegression: label must be nonnegative")
+        # XGBoost before 1.4 refused AUC on a set holding one class only (later ones warn)
+        if key < (1, 3, 9) and "auc" in metrics and np.unique(y).size < 2:
+            raise ClientError("Check failed: !auc_error AUC: the dataset only contains pos or neg samples")
+
+
+def _make_monitor(xgb: Any, ctx: TrainingContext, declared: set[str]) -> Any:
+    class ContainerEvaluationMonitor(xgb.callback.TrainingCallback):
+        """``[<i>]\\t<data>-<metric>:<value>`` per round, as the container prints it; declared metrics reported
+        with the value the log line shows, as SageMaker's regex extraction gets it."""
+
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if not evals_log:
+                return False
+            line = f"[{epoch}]"
+            for data, metrics in evals_log.items():
+                for metric, log in metrics.items():
+                    score = log[-1][0] if isinstance(log[-1], tuple) else log[-1]
+                    text = f"{score:.5f}"
+                    line += f"\t{data}-{metric}:{text}"
+                    if f"{data}:{metric}" in declared and not math.isnan(float(score)):
+                        # SageMaker reads metrics out of the log line with the definition's regex (as float32)
+                        ctx.metric(f"{data}:{metric}", float(np.float32(text)))
+            ctx.log(line)
+            return False
+
+    return ContainerEvaluationMonitor()
+
+
+def _predicted_labels(preds: np.ndarray, objective: str) -> np.ndarray:
+    if preds.ndim == 2:
+        return preds.argmax(axis=1).astype(np.float64)
+    if objective == "multi:softmax":
+        return preds.astype(np.float64)
+    if objective == "binary:logitraw":
+        return (preds > 0.0).astype(np.float64)
+    return (preds > 0.5).astype(np.float64)
+
+
+def _custom_metric(names: list[str], objective: str) -> Callable[[np.ndarray, Any], list[tuple[str, float]]]:
+    """The container's fevals (``metrics/custom_metrics.py``), in one custom_metric."""
+    from sklearn import metrics as skm
+
+    def evaluate(preds: np.ndarray, dmatrix: Any) -> list[tuple[str, float]]:
+        labels = dmatrix.get_label().astype(np.float64)
+        predicted = _predicted_labels(np.asarray(preds), objective)
+        binary = set(np.unique(labels)).issubset({0.0, 1.0})
+        out = []
+        for name in names:
+            if name == "accuracy":
+                value = skm.accuracy_score(labels, predicted)
+            elif name == "balanced_accuracy":
+                value = skm.balanced_accuracy_score(labels, predicted)
+            elif name == "f1":
+                value = skm.f1_score(labels, predicted, average="binary" if binary else "macro", zero_division=0)
+            elif name == "f1_binary":
+                value = skm.f1_score(labels, predicted, average="binary", zero_division=0)
+            elif name == "f1_macro":
+                value = skm.f1_score(labels, predicted, average="macro", zero_division=0)
+            elif name.startswith(("precision", "recall")):
+                base, _, average = name.partition("_")
+                scorer = skm.precision_score if base == "precision" else skm.recall_score
+                value = scorer(labels, predicted, average=average or "binary", zero_division=0)
+            elif name == "mse":
+                value = skm.mean_squared_error(labels, np.asarray(preds).reshape(len(labels), -1)[:, 0])
+            else:  # r2
+                value = skm.r2_score(labels, np.asarray(preds).reshape(len(labels), -1)[:, 0])
+            out.append((name, float(value)))
+        return out
+
+    return evaluate
+
+
+# ------------------------------------------------------------------ model loading
+
+
+def load_booster(data: bytes) -> Any:
+    """The container's ``get_loaded_booster``: ``pickle.load`` first, then ``Booster.load_model``."""
+    import xgboost as xgb
+
+    try:
+        obj = pickle.loads(data)
+    except Exception as exc_pkl:
+        booster = xgb.Booster()
+        try:
+            booster.load_model(bytearray(data))
+        except Exception as exc_xgb:
+            if data[:4] == b"binf":
+                raise ClientError(
+                    "Unable to load model: it is in XGBoost's legacy binary format, which the xgboost "
+                    f"{xgb.__version__} installed beside the local engine no longer reads (removed in XGBoost 3.1). "
+                    "Load it with xgboost < 3.1 and save it again as JSON or UBJSON."
+                ) from None
+            raise ClientError(f"Unable to load model: {exc_pkl} {_xgb_message(exc_xgb)}") from None
+        return booster
+    if isinstance(obj, xgb.Booster):
+        return obj
+    if hasattr(obj, "get_booster"):  # a pickled scikit-learn wrapper
+        return obj.get_booster()
+    raise ClientError(f"Unable to load model: the pickle holds a {type(obj).__name__}, not an xgboost Booster")
+
+
+# ------------------------------------------------------------------ serving
+
+REQUEST_TYPES = ("text/csv", "text/libsvm", "text/x-libsvm", "application/x-recordio-protobuf")
+SUPPORTED_ACCEPTS = ["application/json", "application/jsonlines", "application/x-recordio-protobuf", "text/csv"]
+
+
+class HostedXGBoost(HostedModel):
+    def __init__(self, boosters: list[Any], key: tuple[int, int, int]) -> None:
+        self.boosters = boosters
+        self.key = key
+        self.comma_joined = key < (1, 2, 2)  # 0.90-x, 1.0-1 and 1.2-1 answer one comma-joined line
+        self.num_features = int(boosters[0].num_features())
+        self.ranges = []
+        self.inplace = []
+        for booster in boosters:
+            # one thread per request, as the container sets it: OpenMP start-up costs more than a small batch
+            booster.set_param("nthread", 1)
+            linear = _booster_name(booster) == "gblinear"
+            best = booster.attr("best_iteration")
+            self.ranges.append((0, int(best) + 1) if best is not None and not linear else (0, 0))
+            # inplace_predict skips building a DMatrix (the cost of a one-record request); gblinear lacks it
+            self.inplace.append(not linear)
+
+    def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
+        if not body:
+            return b"", "text/csv"  # the container answers 204 No Content
+        kind = inference_io.media_type(content_type) or "text/csv"
+        if kind not in REQUEST_TYPES:
+            raise ModelRequestError(
+                415,
+                f"Content-type {kind} not supported. Supported content-type is text/csv, text/libsvm, "
+                "application/x-recordio-protobuf",
+            )
+        answer_type = None if self.comma_joined else _parse_accept(accept)
+        x = self._decode(body, kind)
+        preds = self._predict(x)
+        return _encode(preds, answer_type)
+
+    def _decode(self, body: bytes, kind: str) -> Any:
+        model = self.num_features
+        if kind == "text/csv":
+            try:
+                x = _csv_rows(body)
+            except Exception as exc:
+                raise ModelRequestError(
+                    415, f"Loading csv data failed with Exception, please ensure data is in csv format:\n {type(exc)}\n {exc}"
+                ) from None
+            got = x.shape[1]
+            if not (model == got or model == got + 1):
+                raise ModelRequestError(
+                    400,
+                    "Unable to evaluate payload provided: Feature size of csv inference data "
+                    f"{got} is not consistent with feature size of trained model {model}",
+                )
+            if got < model:  # the container lets a CSV row miss the model's last feature
+                x = np.hstack([x, np.full((x.shape[0], model - got), np.nan, dtype=np.float32)])
+            return x
+        if kind == "application/x-recordio-protobuf":
+            from ...formats import recordio
+
+            try:
+                x, _ = recordio.read_dense(body)
+                x = np.asarray(x, dtype=np.float32)
+            except Exception as exc:
+                raise ModelRequestError(
+                    415,
+                    "Loading recordio-protobuf data failed with Exception, please ensure data is in "
+                    f"recordio-protobuf format: {type(exc)} {exc}",
+                ) from None
+            got = x.shape[1]
+            if not (model == got or model == got + 1):
+                raise ModelRequestError(
+                    400,
+                    "Unable to evaluate payload provided: Feature size of recordio-protobuf inference data "
+                    f"{got} is not consistent with feature size of trained model {model}.",
+                )
+            if got < model:
+                x = np.hstack([x, np.full((x.shape[0], model - got), np.nan, dtype=np.float32)])
+            return x
+        try:
+            x = _libsvm_rows(body)
+        except Exception as exc:
+            raise ModelRequestError(
+                415, f"Loading libsvm data failed with Exception, please ensure data is in libsvm format:\n {type(exc)}\n {exc}"
+            ) from None
+        if x.shape[1] > model + 1:
+            raise ModelRequestError(
+                400,
+                "Unable to evaluate payload provided: Feature size of libsvm inference data "
+                f"{x.shape[1]} is larger than feature size of trained model {model}.",
+            )
+        x.resize((x.shape[0], model))
+        return x
+
+    def _predict(self, x: Any) -> np.ndarray:
+        try:
+            outputs = []
+            for booster, iterations, inplace in zip(self.boosters, self.ranges, self.inplace):
+                if inplace:
+                    out = booster.inplace_predict(x, iteration_range=iterations, validate_features=False, missing=np.nan)
+                else:
+                    import xgboost as xgb
+
+                    out = booster.predict(xgb.DMatrix(x, missing=np.nan), iteration_range=iterations, validate_features=False)
+                outputs.append(np.asarray(out))
+        except Exception as exc:
+            raise ModelRequestError(400, f"Unable to evaluate payload provided: {_xgb_message(exc)}") from None
+        preds = outputs[0] if len(outputs) == 1 else np.mean(outputs, axis=0)
+        if preds.ndim == 2 and preds.shape[1] == 1:
+            preds = preds[:, 0]
+        return preds
+
+
+def _booster_name(booster: Any) -> str:
+    try:
+        return str(json.loads(booster.save_config())["learner"]["gradient_booster"]["name"])
+    except Exception:
+        return "gbtree"
+
+
+def _parse_accept(accept: str | None) -> str:
+    kind = inference_io.media_type(accept)
+    if not kind or kind == "*/*":
+        return "text/csv"
+    if kind not in SUPPORTED_ACCEPTS:
+        raise ModelRequestError(
+            406, f"Accept type {accept} is not supported. Please use supported accept types: {SUPPORTED_ACCEPTS}."
+        )
+    return kind
+
+
+def _encode(preds: np.ndarray, answer_type: str | None) -> tuple[bytes, str]:
+    if answer_type is None:  # 0.90-x / 1.0-1 / 1.2-1: ",".join(map(str, preds.tolist()))
+        return ",".join(map(str, preds.tolist())).encode(), "text/csv; charset=utf-8"
+    if answer_type == "text/csv":  # sagemaker-containers' array_to_csv: np.savetxt(fmt="%s")
+        if preds.ndim == 1:
+            text = "\n".join(map(str, preds)) + "\n"
+        else:
+            text = "".join(",".join(map(str, row)) + "\n" for row in preds)
+        return text.encode(), "text/csv; charset=utf-8"
+    if answer_type == "application/json":
+        doc = {"predictions": [{"score": value} for value in preds.tolist()]}
+        return json.dumps(doc).encode(), "application/json"
+    raise ModelRequestError(
+        500,
+        f"Content type {answer_type} is not supported by this framework. Please implement output_fn to serialize "
+        "the response (the XGBoost container encodes text/csv and application/json only).",
+    )
+
+
+def _csv_rows(body: bytes) -> np.ndarray:
+    text = body.decode("utf-8").strip()
+    first = text.split("\n", 1)[0]
+    if "," in first:
+        delimiter = ","
+    else:
+        try:
+            delimiter = csv.Sniffer().sniff(first[:512]).delimiter
+        except csv.Error:
+            delimiter = ","
+        if delimiter.isalnum() or delimiter in ".-+":
+            delimiter = ","
+    if "\n" not in text and "\r" not in text:  # one record: the common real-time case
+        cells = [c if c.strip() else "nan" for c in text.split(delimiter)]
+        return np.asarray(cells, dtype=np.float32).reshape(1, -1)
+    rows = [[c if c.strip() else "nan" for c in line.rstrip("\r").split(delimiter)] for line in text.split("\n")]
+    return np.asarray(rows, dtype=np.float32)
+
+
+def _libsvm_rows(body: bytes) -> Any:
+    from scipy.sparse import csr_matrix
+
+    lines = body.decode("utf-8").strip().split("\n")
+    rows, cols, vals = [], [], []
+    for row, line in enumerate(lines):
+        for item in line.split(" "):
+            if ":" in item:
+                index, value = item.split(":")[:2]
+                rows.append(row)
+                cols.append(int(index))
+                vals.append(float(value))
+    width = max(cols) + 1 if cols else 0
+    return csr_matrix((np.asarray(vals, dtype=np.float32), (np.asarray(rows), np.asarray(cols))), shape=(len(lines), width))
