@@ -248,11 +248,18 @@ class TuningJob(Handle):
         self.description = doc
         self.status = doc["HyperParameterTuningJobStatus"]
         rows: list[dict[str, Any]] = []
-        for page in sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(
-            HyperParameterTuningJobName=self.name, SortBy="FinalObjectiveMetricValue"
-        ):
+        for page in sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(HyperParameterTuningJobName=self.name):
             rows += page["TrainingJobSummaries"]
-        self.leaderboard = rows
+        # best first; jobs without an objective value (running, failed) after them
+        maximize = doc["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"] == "Maximize"
+
+        def rank(row: dict[str, Any]) -> tuple[int, float]:
+            metric = row.get("FinalHyperParameterTuningJobObjectiveMetric")
+            if metric is None:
+                return (1, 0.0)
+            return (0, -metric["Value"] if maximize else metric["Value"])
+
+        self.leaderboard = sorted(rows, key=rank)
 
     @property
     def objective(self) -> dict[str, str]:

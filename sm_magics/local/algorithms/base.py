@@ -210,9 +210,9 @@ def _parse_one(key: str, param: Param, text: str) -> Any:
         if number != number:  # NaN
             raise bad(f"a number{_range_text(param)}")
     if param.minimum is not None and (number < param.minimum or (param.exclusive_min and number == param.minimum)):
-        raise bad(f"a {'integer' if param.kind == 'int' else 'number'}{_range_text(param)}{auto}")
+        raise bad(f"{'an integer' if param.kind == 'int' else 'a number'}{_range_text(param)}{auto}")
     if param.maximum is not None and number > param.maximum:
-        raise bad(f"a {'integer' if param.kind == 'int' else 'number'}{_range_text(param)}{auto}")
+        raise bad(f"{'an integer' if param.kind == 'int' else 'a number'}{_range_text(param)}{auto}")
     return number
 
 

@@ -8,7 +8,6 @@ Keeping that in one place means one algorithm's fix is every algorithm's fix.
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any, Mapping, Sequence
 
@@ -146,9 +145,8 @@ def encode_outputs(
         return lines.encode(), JSONLINES
     if kind == CSV:
         columns = [np.asarray(values, dtype=np.float64).reshape(len(values), -1) for values in outputs.values()]
-        buf = io.StringIO()
-        np.savetxt(buf, np.hstack(columns), delimiter=",", fmt="%r")
-        return buf.getvalue().encode(), CSV
+        lines = (",".join(repr(float(v)) for v in row) for row in np.hstack(columns))
+        return ("\n".join(lines) + "\n").encode(), CSV
     if kind == RECORDIO:
         label = {name: np.asarray(values, dtype=np.float32) for name, values in outputs.items()}
         return recordio.encode_label_records(label), RECORDIO

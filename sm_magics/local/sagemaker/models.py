@@ -48,8 +48,8 @@ class TrainingJob:
     def status(self) -> str:
         return self.doc["TrainingJobStatus"]
 
-    def transition(self, status: str, message: str) -> None:
-        now = utcnow()
+    def transition(self, status: str, message: str, now: dt.datetime | None = None) -> None:
+        now = now or utcnow()
         transitions = self.doc.setdefault("SecondaryStatusTransitions", [])
         if transitions and "EndTime" not in transitions[-1]:
             transitions[-1]["EndTime"] = now
@@ -59,7 +59,7 @@ class TrainingJob:
 
     def finish(self, status: str, secondary: str, message: str, failure: str | None = None) -> None:
         now = utcnow()
-        self.transition(secondary, message)
+        self.transition(secondary, message, now)
         self.doc["SecondaryStatusTransitions"][-1]["EndTime"] = now
         self.doc["TrainingJobStatus"] = status
         self.doc["TrainingEndTime"] = now
@@ -645,7 +645,13 @@ def _decode_token(token: str | None) -> int:
         raise ValidationException("The NextToken is not valid; pass the NextToken of a previous response unchanged.") from None
 
 
-def _page(docs: list[dict[str, Any]], request: dict[str, Any], name_key: str, status_key: str | None) -> tuple[list[dict[str, Any]], str | None]:
+def _page(
+    docs: list[dict[str, Any]],
+    request: dict[str, Any],
+    name_key: str,
+    status_key: str | None,
+    default_sort: tuple[str, str] = ("CreationTime", "Descending"),
+) -> tuple[list[dict[str, Any]], str | None]:
     """Filter, sort and cut one page, as every SageMaker List* call does."""
     contains = (request.get("NameContains") or "").lower()
     status = request.get("StatusEquals")
@@ -664,12 +670,12 @@ def _page(docs: list[dict[str, Any]], request: dict[str, Any], name_key: str, st
         if modified_after and modified <= modified_after or modified_before and modified >= modified_before:
             continue
         chosen.append(doc)
-    sort_by = request.get("SortBy", "CreationTime")
+    sort_by = request.get("SortBy", default_sort[0])
     key: Callable[[dict[str, Any]], Any] = {
         "Name": lambda d: d[name_key].lower(),
         "Status": lambda d: d.get(status_key or "", ""),
     }.get(sort_by, lambda d: d["CreationTime"])
-    chosen.sort(key=key, reverse=request.get("SortOrder", "Descending") == "Descending")
+    chosen.sort(key=key, reverse=request.get("SortOrder", default_sort[1]) == "Descending")
     start = _decode_token(request.get("NextToken"))
     size = request.get("MaxResults") or 10
     page = chosen[start : start + size]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .. import settings
 from ..algorithms import KNOWN, algorithm_named, parse_image
 from .models import failure_reason, utcnow
-from .exceptions import ResourceInUse, ValidationException
+from .exceptions import ResourceInUse, ResourceNotFound, ValidationException
 
 if TYPE_CHECKING:
     from .models import SageMakerBackend, TrainingJob
@@ -315,7 +315,7 @@ class TuningService:
     def _job(self, name: str) -> TuningJob:
         job = self.jobs.get(name)
         if job is None:
-            raise ValidationException(f"Amazon SageMaker can't find a tuning job with name {name}")
+            raise ResourceNotFound(f"Amazon SageMaker can't find a tuning job called {name}. Type another name.")
         return job
 
     def describe(self, name: str) -> dict[str, Any]:
@@ -340,7 +340,7 @@ class TuningService:
 
         with self.backend.lock:
             docs = [job.doc for job in self.jobs.values()]
-            page, token = _page(docs, request, "HyperParameterTuningJobName", "HyperParameterTuningJobStatus")
+            page, token = _page(docs, request, "HyperParameterTuningJobName", "HyperParameterTuningJobStatus", default_sort=("Name", "Ascending"))
             keys = ("HyperParameterTuningJobName", "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus", "CreationTime",
                     "HyperParameterTuningEndTime", "LastModifiedTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters")
             summaries = [{k: d[k] for k in keys if k in d} for d in page]
@@ -357,18 +357,17 @@ class TuningService:
             summaries = [self.child_summary(job, child) for child in job.children]
         if request.get("StatusEquals"):
             summaries = [s for s in summaries if s["TrainingJobStatus"] == request["StatusEquals"]]
-        sort_by = request.get("SortBy", "CreationTime")
-        maximize = job.doc["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"] == "Maximize"
+        sort_by = request.get("SortBy", "Name")
         if sort_by == "FinalObjectiveMetricValue":
-            scored = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
-            rest = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" not in s]
-            scored.sort(key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"], reverse=maximize)
-            summaries = scored + rest
+            # as the API documents: jobs without an objective value are left out of this ordering
+            maximize = job.doc["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"] == "Maximize"
+            summaries = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
+            summaries.sort(key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"], reverse=maximize)
             if request.get("SortOrder") == ("Ascending" if maximize else "Descending"):
-                summaries = scored[::-1] + rest
+                summaries.reverse()
         else:
             key = {"Name": lambda s: s["TrainingJobName"], "Status": lambda s: s["TrainingJobStatus"]}.get(sort_by, lambda s: s["CreationTime"])
-            summaries.sort(key=key, reverse=request.get("SortOrder", "Descending") == "Descending")
+            summaries.sort(key=key, reverse=request.get("SortOrder", "Ascending") == "Descending")
         start = _decode_token(request.get("NextToken"))
         size = request.get("MaxResults") or 10
         token = _encode_token(start + size) if start + size < len(summaries) else None
