@@ -71,6 +71,17 @@ class Handle:
         self._settled = threading.Event()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._launch: Callable[[], None] | None = None
+
+    def launch(self, create: Callable[[], None]) -> None:
+        """Send the Create* call from the poller thread, so the cell returns at once.
+
+        (The local engine answers CreateTrainingJob only once a short job has finished,
+        which suits the SDKs' sleep-then-describe loops but would hold the kernel here.)
+        If the call is refused, the handle ends Failed with the reason.
+        """
+        self._launch = create
+        self.start_polling()
 
     # observers -------------------------------------------------------------
 
@@ -105,6 +116,15 @@ class Handle:
         self._closed.set()
 
     def _poll_loop(self) -> None:
+        if self._launch is not None:
+            try:
+                self._launch()
+            except Exception as error:  # refused: nothing was created, and the view says why
+                self.status = "Failed"
+                self.last_error = explain(error)
+                self._changed()
+                self._settled.set()
+                return
         while not self._closed.is_set():
             try:
                 self.refresh()

@@ -119,13 +119,15 @@ def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:
         "EnableManagedSpotTraining": spec.spot,
         "Tags": spec.tags,
     }
-    try:
-        backend.client("sagemaker").create_training_job(**request)
-    except Exception:
-        _remove(backend, bucket, uploaded)
-        raise
+    def create() -> None:
+        try:
+            backend.client("sagemaker").create_training_job(**request)
+        except Exception:
+            _remove(backend, bucket, uploaded)
+            raise
+
     job = TrainingJob(backend, name, info.name)
-    job.start_polling()
+    job.launch(create)
     return job
 
 
@@ -181,13 +183,15 @@ def start_tuning(backend: Backend, spec: TuningSpec) -> TuningJob:
         },
         "Tags": base.tags,
     }
-    try:
-        backend.client("sagemaker").create_hyper_parameter_tuning_job(**request)
-    except Exception:
-        _remove(backend, bucket, uploaded)
-        raise
+    def create() -> None:
+        try:
+            backend.client("sagemaker").create_hyper_parameter_tuning_job(**request)
+        except Exception:
+            _remove(backend, bucket, uploaded)
+            raise
+
     job = TuningJob(backend, name, info.name)
-    job.start_polling()
+    job.launch(create)
     return job
 
 
