@@ -28,6 +28,9 @@ class Engine:
         self.logs = moto_services.LogsWriter()
         self._dirty = threading.Event()
         self._closing = threading.Event()
+        # Set at the stop signal, before the server stops answering: what running jobs report after
+        # that (connection errors, mostly) is not their outcome; they are failed at the next start.
+        self.stopping = threading.Event()
         self._saver = threading.Thread(target=self._save_loop, daemon=True, name="state saver")
 
     def backend(self, region: str) -> SageMakerBackend:

@@ -167,6 +167,7 @@ def serve(data_dir: Path, port: int) -> None:
     persistence.save_json(state_file, {"pid": os.getpid(), "port": port, "url": engine.url, "data_dir": str(data_dir)})
 
     def shutdown(signum: int, frame: Any) -> None:
+        engine.stopping.set()
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, shutdown)

@@ -229,6 +229,8 @@ class SageMakerBackend:
 
     def on_training_event(self, name: str, event: tuple) -> None:
         """Apply what a training host reported (called from the runner's thread)."""
+        if self.engine.stopping.is_set():
+            return
         kind = event[0]
         with self.lock:
             job = self.training_jobs.get(name)
