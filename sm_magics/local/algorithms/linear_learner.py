@@ -1,0 +1,1266 @@
+"""SageMaker's built-in Linear Learner (``linear-learner:1``), trained and served for real.
+
+What the container does, and what we reproduce with numpy:
+
+* **Scaler.** Before training, the container fits a scaler on the first
+  ``num_point_for_scaler`` records (log: "Scaling model computed with
+  parameters: mean_weight / stdev_weight / mean_label / stdev_label"):
+  features are centred (``unbias_data``, on by default when ``use_bias``) and
+  scaled to unit deviation (``normalize_data``); regression labels likewise
+  (``normalize_label`` / ``unbias_label``, ``auto`` = regression only).
+* **Parallel models.** ``num_models`` linear models (``auto`` = 32, 1 under
+  hyperparameter tuning, i.e. when the service injects
+  ``_tuning_objective_metric``) are trained side by side on the same
+  mini-batches: model 0 with the given (or base ``auto``) learning rate,
+  ``wd`` and ``l1``, the others with close values for whatever was left on
+  ``auto`` (learning rate x 1/3 ... 30, ``wd`` 1e-4 ... 3e-2); values the
+  user set are used by every model. Here they are one weight tensor
+  ``(feature_dim, models x outputs)``, so every mini-batch is two matrix
+  products for all models at once.
+* **Optimisation.** Mini-batch SGD (momentum) / Adam / RMSProp on the
+  normalised features, L2 (``wd``, ``bias_wd_mult``) and L1 (``l1``)
+  penalties, bias learning-rate multiplier (``bias_lr_mult``, ``auto`` = 10,
+  as the real symbol's ``__lr_mult__`` shows), a step learning-rate schedule
+  (``lr_scheduler_*``), ``epochs`` passes over shuffled data.
+* **Early stopping.** After each epoch the objective loss is measured on the
+  validation channel (on the training data when there is none); each model
+  keeps the weights of its best epoch ("Loss improved. Updating best model"),
+  stops once its loss has not improved by ``early_stopping_tolerance``
+  (relative) for ``early_stopping_patience`` epochs, and training ends when
+  every model has stopped (or after ``epochs``).
+* **Model selection and calibration.** For binary classifiers the decision
+  threshold of every model is calibrated on the validation data (up to
+  ``num_calibration_samples`` records; the training data without a validation
+  channel) for ``binary_classifier_model_selection_criteria`` (accuracy,
+  f_beta, precision_at_target_recall, recall_at_target_precision;
+  loss_function keeps 0.5), and the model that scores best wins. Scores
+  within one standard error of each other count as a tie (on a few hundred
+  records a couple of lucky records decide otherwise): the tie goes to the
+  lower loss, and the threshold to the cut nearest 0.5. Multiclass
+  classifiers and regressors keep the model with the lowest loss.
+* **Artifact.** ``model_algo-1`` is a stored (uncompressed) ZIP holding an
+  MXNet module (``mx-mod-symbol.json`` + ``mx-mod-0000.params`` with
+  ``arg:fc0_weight`` (feature_dim, outputs) and ``arg:fc0_bias`` (1, outputs)),
+  ``manifest.json`` and ``additional-params.json`` (threshold, loss, predictor
+  type, metric parameters). No scaler tensors are stored, so the scaler is
+  folded into ``fc0``: the weights work on raw features and give raw labels.
+
+Logs and metrics follow the container's spelling: per epoch
+``#quality_metric: host=algo-1, epoch=N, train|validation
+binary_classification_cross_entropy_objective <loss>=...`` (the objective is
+named after the loss: ``multiclass_cross_entropy_objective``,
+``mse_objective`` ...), then ``#validation_score (algo-1) : ('binary_f_1.000', ...)``
+and ``#quality_metric: host=algo-1, validation binary_f_1.000 <score>=...``
+lines (likewise ``test``). The metric names are the documented tunable ones
+(``validation:objective_loss``, ``validation:binary_f_beta``, ...); the regexes
+in ``metric_definitions`` map the log spellings onto them.
+
+Multi-host jobs (``InstanceCount > 1``): each host reads and checks its shard
+of ``train`` (``ShardedByS3Key``) and sends the records as its partial result
+(hosts that all hold the same records, ``FullyReplicated``, count once);
+algo-1 trains on the union of all shards, in host order, and
+evaluates the ``validation`` / ``test`` channels it downloaded itself (they
+are meant to be ``FullyReplicated``). The real container instead averages the
+hosts' gradients through a parameter server; for a linear model on a union of
+shards the outcome is the same model family trained on the same data.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from ...formats import ndarray
+from . import inference_io
+from .base import (
+    Algorithm,
+    AlgorithmError,
+    ClientError,
+    HostedModel,
+    Param,
+    TrainingContext,
+    parse_hyperparameters,
+)
+
+PREDICTOR_TYPES = ("binary_classifier", "multiclass_classifier", "regressor")
+REGRESSION_LOSSES = (
+    "squared_loss",
+    "absolute_loss",
+    "eps_insensitive_squared_loss",
+    "eps_insensitive_absolute_loss",
+    "quantile_loss",
+    "huber_loss",
+)
+LOSSES_FOR = {
+    "binary_classifier": ("logistic", "hinge_loss"),
+    "multiclass_classifier": ("softmax_loss",),
+    "regressor": REGRESSION_LOSSES,
+}
+AUTO_LOSS = {"binary_classifier": "logistic", "multiclass_classifier": "softmax_loss", "regressor": "squared_loss"}
+SELECTION_CRITERIA = (
+    "accuracy",
+    "f_beta",
+    "precision_at_target_recall",
+    "recall_at_target_precision",
+    "loss_function",
+    # older spellings the SageMaker Python SDK v2 still validates and sends
+    "f1",
+    "cross_entropy_loss",
+)
+
+SCHEMA: dict[str, Param] = {
+    "predictor_type": Param("choice", required=True, choices=PREDICTOR_TYPES),
+    "num_classes": Param("int", default=1, minimum=1, maximum=1000000),
+    "feature_dim": Param("int", default="auto", minimum=1, allow_auto=True),
+    "mini_batch_size": Param("int", default=1000, minimum=1),
+    "epochs": Param("int", default=15, minimum=1),
+    "learning_rate": Param("float", default="auto", minimum=0.0, exclusive_min=True, allow_auto=True),
+    "wd": Param("float", default="auto", minimum=0.0, allow_auto=True),
+    "l1": Param("float", default="auto", minimum=0.0, allow_auto=True),
+    "loss": Param("choice", default="auto", choices=("auto", "logistic", "hinge_loss", "softmax_loss") + REGRESSION_LOSSES),
+    "optimizer": Param("choice", default="auto", choices=("auto", "sgd", "adam", "rmsprop")),
+    "num_models": Param("int", default="auto", minimum=1, allow_auto=True),
+    "normalize_data": Param("bool", default=True, allow_auto=True),
+    "normalize_label": Param("bool", default="auto", allow_auto=True),
+    "unbias_data": Param("bool", default="auto", allow_auto=True),
+    "unbias_label": Param("bool", default="auto", allow_auto=True),
+    "num_point_for_scaler": Param("int", default=10000, minimum=1),
+    "binary_classifier_model_selection_criteria": Param("choice", default="accuracy", choices=SELECTION_CRITERIA),
+    "target_recall": Param("float", default=0.8, minimum=0.0, maximum=1.0, exclusive_min=True),
+    "target_precision": Param("float", default=0.8, minimum=0.0, maximum=1.0, exclusive_min=True),
+    "positive_example_weight_mult": Param("float", default=1.0, minimum=0.0, exclusive_min=True, allow_auto=True),
+    "accuracy_top_k": Param("int", default=3, minimum=1),
+    "f_beta": Param("float", default=1.0, minimum=0.0, exclusive_min=True),
+    "balance_multiclass_weights": Param("bool", default=False),
+    "early_stopping_patience": Param("int", default=3, minimum=1),
+    "early_stopping_tolerance": Param("float", default=0.001, minimum=0.0, exclusive_min=True),
+    "init_method": Param("choice", default="uniform", choices=("uniform", "normal")),
+    "init_scale": Param("float", default=0.07, minimum=0.0, exclusive_min=True),
+    "init_sigma": Param("float", default=0.01, minimum=0.0, exclusive_min=True),
+    "init_bias": Param("float", default=0.0),
+    "beta_1": Param("float", default="auto", minimum=0.0, maximum=1.0, allow_auto=True),
+    "beta_2": Param("float", default="auto", minimum=0.0, maximum=1.0, allow_auto=True),
+    "momentum": Param("float", default="auto", minimum=0.0, maximum=1.0, allow_auto=True),
+    "bias_lr_mult": Param("float", default="auto", minimum=0.0, exclusive_min=True, allow_auto=True),
+    "bias_wd_mult": Param("float", default="auto", minimum=0.0, allow_auto=True),
+    "use_bias": Param("bool", default=True),
+    "use_lr_scheduler": Param("bool", default=True),
+    "lr_scheduler_step": Param("int", default="auto", minimum=1, allow_auto=True),
+    "lr_scheduler_factor": Param("float", default="auto", minimum=0.0, maximum=1.0, exclusive_min=True, allow_auto=True),
+    "lr_scheduler_minimum_lr": Param("float", default="auto", minimum=0.0, exclusive_min=True, allow_auto=True),
+    "num_calibration_samples": Param("int", default="auto", minimum=1, allow_auto=True),
+    "margin": Param("float", default=1.0, minimum=0.0, exclusive_min=True),
+    "quantile": Param("float", default=0.5, minimum=0.0, maximum=1.0, exclusive_min=True),
+    "loss_insensitivity": Param("float", default=0.01, minimum=0.0, exclusive_min=True),
+    "huber_delta": Param("float", default=1.0, minimum=0.0),
+}
+
+AUTO_NUM_MODELS = 32
+AUTO_CALIBRATION_SAMPLES = 10000000
+AUTO_BIAS_LR_MULT = 10.0
+AUTO_LR = {"adam": 0.01, "sgd": 0.01, "rmsprop": 0.003}
+AUTO_WD = 1e-4
+AUTO_L1 = 0.0
+# close values for the parallel models: learning-rate multipliers, then (wd, l1) pairs
+LR_MULTS = (1.0, 3.0, 10.0, 0.3, 30.0, 0.1, 0.03, 0.01)
+REG_CHOICES = ((AUTO_WD, AUTO_L1), (1e-3, 0.0), (1e-2, 0.0), (3e-2, 0.0))
+# keep the weights plus optimiser state of all parallel models within this many floats
+MAX_MODEL_FLOATS = 64_000_000
+
+# How the container spells each objective in its logs (metric name 'objective_loss').
+OBJECTIVE_LOG_NAME = {
+    "logistic": "binary_classification_cross_entropy_objective",
+    "hinge_loss": "binary_classification_hinge_loss_objective",
+    "softmax_loss": "multiclass_cross_entropy_objective",
+    "squared_loss": "mse_objective",
+    "absolute_loss": "absolute_loss_objective",
+    "eps_insensitive_squared_loss": "eps_insensitive_squared_loss_objective",
+    "eps_insensitive_absolute_loss": "eps_insensitive_absolute_loss_objective",
+    "quantile_loss": "quantile_loss_objective",
+    "huber_loss": "huber_loss_objective",
+}
+
+# Tunable objectives (DG linear-learner-tuning): name -> (log-name regex, <loss>|<score>, predictor types)
+_BIN, _MULTI, _REG = ("binary_classifier",), ("multiclass_classifier",), ("regressor",)
+_TUNABLE: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "objective_loss": (r"\S+_objective", "loss", PREDICTOR_TYPES),
+    "binary_classification_accuracy": ("binary_classification_accuracy", "score", _BIN),
+    "binary_f_beta": (r"binary_f_\S+", "score", _BIN),
+    "precision": ("precision", "score", _BIN),
+    "recall": ("recall", "score", _BIN),
+    "roc_auc_score": ("roc_auc_score", "score", _BIN),
+    "multiclass_accuracy": ("multiclass_accuracy", "score", _MULTI),
+    "multiclass_top_k_accuracy": (r"multiclass_top_k_accuracy_\S+", "score", _MULTI),
+    "dcg": ("dcg", "score", _MULTI),
+    "macro_f_beta": (r"macro_f_\S+", "score", _MULTI),
+    "macro_precision": ("macro_precision", "score", _MULTI),
+    "macro_recall": ("macro_recall", "score", _MULTI),
+    "mse": ("mse", "loss", _REG),
+    "absolute_loss": ("absolute_loss", "loss", _REG),
+    "rmse": ("rmse", "loss", _REG),  # validation only
+}
+
+
+def _metric_definitions() -> tuple[dict[str, str], ...]:
+    defs = [
+        {"Name": "train:objective_loss", "Regex": r"#quality_metric: host=\S+, epoch=\S+, train \S+_objective <loss>=(\S+)"},
+        {"Name": "train:progress", "Regex": r"#progress_metric: host=\S+, completed (\S+) %"},
+        {"Name": "train:throughput", "Regex": r"#throughput_metric: host=\S+, train throughput=(\S+) records/second"},
+    ]
+    for channel in ("validation", "test"):
+        for name, (log_name, kind, _) in _TUNABLE.items():
+            if name == "rmse" and channel == "test":
+                continue
+            defs.append({"Name": f"{channel}:{name}", "Regex": rf"#quality_metric: host=\S+, {channel} {log_name} <{kind}>=(\S+)"})
+    return tuple(defs)
+
+
+METRIC_DEFINITIONS = _metric_definitions()
+TUNABLE_NAMES = frozenset(d["Name"] for d in METRIC_DEFINITIONS if not d["Name"].startswith("train:"))
+
+
+def _objective_applies(name: str, predictor: str) -> bool:
+    """Whether a job of this predictor type emits metric ``name`` (train:* metrics always)."""
+    if name.startswith("train:"):
+        return any(d["Name"] == name for d in METRIC_DEFINITIONS)
+    return name in TUNABLE_NAMES and predictor in _TUNABLE[name.split(":", 1)[1]][2]
+
+
+class LinearLearner(Algorithm):
+    name = "linear-learner"
+    required_channels = ("train",)
+    optional_channels = ("validation", "test")
+    metric_definitions = METRIC_DEFINITIONS
+
+    # ------------------------------------------------------------ hyperparameters
+
+    def validate(self, hyperparameters: Mapping[str, str]) -> dict[str, Any]:
+        raw = dict(hyperparameters)
+        balanced = str(raw.get("positive_example_weight_mult", "")).strip().lower() == "balanced"
+        if balanced:
+            raw.pop("positive_example_weight_mult")
+        params = parse_hyperparameters(self.name, SCHEMA, raw)
+        if balanced:
+            params["positive_example_weight_mult"] = "balanced"
+        for key in ("beta_1", "beta_2", "momentum"):
+            if params[key] != "auto" and params[key] >= 1.0:
+                raise ClientError(
+                    f"Hyperparameter '{key}': '{raw[key]}' is not valid under any of the given schemas; "
+                    "expected a number in [0, 1) or 'auto' (caused by ValidationError)"
+                )
+        if params["quantile"] >= 1.0:
+            raise ClientError(
+                f"Hyperparameter 'quantile': '{raw['quantile']}' is not valid under any of the given schemas; "
+                "expected a number in (0, 1) (caused by ValidationError)"
+            )
+        predictor = params["predictor_type"]
+        if predictor == "multiclass_classifier":
+            given = str(raw.get("num_classes", "")).strip()
+            if not given:
+                raise ClientError(
+                    "num_classes is required when predictor_type is multiclass_classifier: set it to the number of "
+                    "classes (3 to 1000000; labels must be 0 ... num_classes - 1) (caused by ValidationError)"
+                )
+            if params["num_classes"] < 3:
+                raise ClientError(
+                    f"num_classes must be between 3 and 1000000 for predictor_type multiclass_classifier, got "
+                    f"{params['num_classes']}; use predictor_type binary_classifier for two classes (caused by ValidationError)"
+                )
+        loss = params["loss"]
+        if loss == "auto":
+            loss = AUTO_LOSS[predictor]
+        elif loss not in LOSSES_FOR[predictor]:
+            raise ClientError(
+                f"loss '{loss}' is not supported for predictor_type {predictor}; use auto or one of "
+                f"{', '.join(LOSSES_FOR[predictor])} (caused by ValidationError)"
+            )
+        params["loss"] = loss
+        criteria = params["binary_classifier_model_selection_criteria"]
+        params["binary_classifier_model_selection_criteria"] = {"f1": "f_beta", "cross_entropy_loss": "loss_function"}.get(
+            criteria, criteria
+        )
+        if criteria == "f1":
+            params["f_beta"] = 1.0
+        objective = str(raw.get("_tuning_objective_metric", "") or "").strip()
+        if objective:
+            if not _objective_applies(objective, predictor):
+                usable = [d["Name"] for d in METRIC_DEFINITIONS if _objective_applies(d["Name"], predictor)]
+                raise ClientError(
+                    f"The objective metric '{objective}' is not supported for predictor_type {predictor}; "
+                    f"use one of {', '.join(usable)}"
+                )
+            # under automatic model tuning the container trains exactly one model
+            params["num_models"] = 1
+        params["_tuning_objective_metric"] = objective
+        if params["num_models"] == "auto":
+            params["num_models"] = AUTO_NUM_MODELS
+        if params["optimizer"] == "auto":
+            params["optimizer"] = "adam"
+        if params["num_calibration_samples"] == "auto":
+            params["num_calibration_samples"] = AUTO_CALIBRATION_SAMPLES
+        if params["bias_lr_mult"] == "auto":
+            params["bias_lr_mult"] = AUTO_BIAS_LR_MULT
+        if params["bias_wd_mult"] == "auto":
+            params["bias_wd_mult"] = 0.0
+        if params["lr_scheduler_step"] == "auto":
+            params["lr_scheduler_step"] = 100
+        if params["lr_scheduler_factor"] == "auto":
+            params["lr_scheduler_factor"] = 0.99
+        if params["lr_scheduler_minimum_lr"] == "auto":
+            params["lr_scheduler_minimum_lr"] = 1e-5
+        if params["beta_1"] == "auto":
+            params["beta_1"] = 0.9
+        if params["beta_2"] == "auto":
+            params["beta_2"] = 0.999
+        if params["momentum"] == "auto":
+            params["momentum"] = 0.9 if params["optimizer"] == "sgd" else 0.0
+        if params["normalize_data"] == "auto":
+            params["normalize_data"] = True
+        if params["unbias_data"] == "auto":
+            params["unbias_data"] = params["use_bias"]
+        regression = predictor == "regressor"
+        # label scaling applies to regression only; classification ignores it
+        if params["normalize_label"] == "auto":
+            params["normalize_label"] = regression
+        params["normalize_label"] = bool(params["normalize_label"]) and regression
+        if params["unbias_label"] == "auto":
+            params["unbias_label"] = params["use_bias"]
+        params["unbias_label"] = bool(params["unbias_label"]) and regression
+        return params
+
+    # ---------------------------------------------------------------- training
+
+    def train_host(self, ctx: TrainingContext, params: dict[str, Any]) -> dict[str, Any]:
+        x, y = _read_labelled(ctx, "train", params)
+        ctx.log(f"{ctx.host} read {x.shape[0]} records with {x.shape[1]} features from channel 'train'")
+        return {"x": x, "y": y}
+
+    def finish(self, ctx: TrainingContext, params: dict[str, Any], partials: list[Any]) -> None:
+        started = time.time()
+        parts = [p for p in partials if p["x"].shape[0]]
+        if len(parts) > 1 and all(
+            p["x"].shape == parts[0]["x"].shape and np.array_equal(p["x"], parts[0]["x"]) and np.array_equal(p["y"], parts[0]["y"])
+            for p in parts[1:]
+        ):
+            ctx.log(f"All {len(parts)} hosts hold the same training records (FullyReplicated); training on one copy")
+            parts = parts[:1]
+        widths = {p["x"].shape[1] for p in parts}
+        if len(widths) > 1:
+            raise ClientError(f"The hosts' shards of channel 'train' have different numbers of features: {sorted(widths)}")
+        x = np.vstack([p["x"] for p in parts]) if len(parts) > 1 else parts[0]["x"]
+        y = np.concatenate([p["y"] for p in parts]) if len(parts) > 1 else parts[0]["y"]
+        if ctx.host_count > 1:
+            ctx.log(f"algo-1 gathered {x.shape[0]} training records from {ctx.host_count} hosts")
+        params = dict(params)
+        params["feature_dim"] = x.shape[1]
+        objective = params.get("_tuning_objective_metric")
+        if objective and objective.split(":", 1)[0] not in ctx.channels:
+            raise ClientError(
+                f"The tuning objective metric '{objective}' needs a '{objective.split(':', 1)[0]}' channel, "
+                "and the training job has none"
+            )
+        validation = _read_labelled(ctx, "validation", params) if "validation" in ctx.channels else None
+        test = _read_labelled(ctx, "test", params) if "test" in ctx.channels else None
+
+        trainer = _Trainer(ctx, params, x, y, validation)
+        model = trainer.run()
+        model_files = _artifact(params, model)
+        (ctx.model_dir / "model_algo-1").write_bytes(model_files)
+
+        if validation is not None:
+            _report(ctx, params, model, "validation", *validation)
+        ctx.log(f"Best model found for hyperparameters: {json.dumps(model.hyperparameters)}")
+        if test is not None:
+            _report(ctx, params, model, "test", *test)
+        else:
+            ctx.log("Test data is not provided.")
+        elapsed = time.time() - started
+        ctx.log(
+            "#metrics "
+            + json.dumps(
+                {
+                    "StartTime": started,
+                    "EndTime": time.time(),
+                    "Dimensions": {"Algorithm": "Linear Learner", "Host": ctx.host, "Operation": "training"},
+                    "Metrics": {
+                        "totaltime": {"sum": elapsed * 1000, "count": 1, "min": elapsed * 1000, "max": elapsed * 1000},
+                        "epochs": {"sum": float(model.epochs), "count": 1, "min": model.epochs, "max": model.epochs},
+                    },
+                }
+            )
+        )
+
+    # ------------------------------------------------------------------ hosting
+
+    def load(self, files: dict[str, bytes]) -> HostedModel:
+        member = files.get("model_algo-1")
+        if member is None:
+            raise ClientError(f"model.tar.gz holds no model_algo-1 (members: {sorted(files)})")
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(member))
+            names = set(archive.namelist())
+            params_name = next((n for n in sorted(names) if n.endswith(".params")), None)
+            if params_name is None:
+                raise ClientError(f"model_algo-1 holds no MXNet .params file (members: {sorted(names)})")
+            arrays = ndarray.load(archive.read(params_name))
+            extra = json.loads(archive.read("additional-params.json")) if "additional-params.json" in names else {}
+            symbol_name = next((n for n in sorted(names) if n.endswith("-symbol.json")), None)
+            symbol = json.loads(archive.read(symbol_name)) if symbol_name else {}
+        except zipfile.BadZipFile:
+            raise ClientError("model_algo-1 is not a Linear Learner model (expected a ZIP of an MXNet module)") from None
+        if not isinstance(arrays, dict) or "arg:fc0_weight" not in arrays:
+            raise ClientError("mx-mod-0000.params holds no 'arg:fc0_weight'; this is not a Linear Learner model")
+        weight = np.asarray(arrays["arg:fc0_weight"], dtype=np.float64)
+        if weight.ndim == 1:
+            weight = weight[:, None]
+        bias = np.asarray(arrays.get("arg:fc0_bias", np.zeros((1, weight.shape[1]))), dtype=np.float64).reshape(-1)
+        predictor = extra.get("predictor_type") or _predictor_from_symbol(symbol, weight.shape[1])
+        loss = extra.get("loss_type") or AUTO_LOSS.get(predictor, "squared_loss")
+        threshold = extra.get("threshold")
+        if threshold is None:
+            threshold = 0.0 if loss == "hinge_loss" else 0.5
+        return HostedLinearLearner(predictor, loss, weight, bias, float(threshold))
+
+
+def _predictor_from_symbol(symbol: dict[str, Any], outputs: int) -> str:
+    ops = {node.get("op") for node in symbol.get("nodes", [])}
+    if "SoftmaxOutput" in ops or outputs > 1:
+        return "multiclass_classifier"
+    if "LogisticRegressionOutput" in ops or "SVMOutput" in ops:
+        return "binary_classifier"
+    return "regressor"
+
+
+# ------------------------------------------------------------------- reading data
+
+
+def _read_labelled(ctx: TrainingContext, channel: str, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    from ..training.channels import RECORDIO_TYPES, content_type_parts
+
+    source = ctx.channels[channel]
+    kind, _ = content_type_parts(source.content_type)
+    x, y = source.read_dense()
+    if kind in RECORDIO_TYPES and x.dtype != np.float32:
+        raise ClientError(
+            f"Channel '{channel}' holds {x.dtype} feature tensors; Linear Learner reads RecordIO-protobuf with "
+            "Float32 tensors only (convert with .astype('float32') before writing the records)"
+        )
+    if y is None:
+        raise ClientError(
+            f"The records in channel '{channel}' have no labels; Linear Learner needs a label per record "
+            "(RecordIO-protobuf: label['values']; CSV: the label in the first column)"
+        )
+    if kind in RECORDIO_TYPES and y.dtype != np.float32:
+        raise ClientError(
+            f"Channel '{channel}' holds {y.dtype} label tensors; Linear Learner reads RecordIO-protobuf with "
+            "Float32 tensors only (write the labels as float32)"
+        )
+    feature_dim = params["feature_dim"]
+    if feature_dim != "auto" and x.shape[1] != feature_dim:
+        hint = (
+            "; CSV data must have the label in the first column followed by the features"
+            if x.shape[1] == feature_dim - 1
+            else ""
+        )
+        raise ClientError(
+            f"feature_dim is {feature_dim} but the records in channel '{channel}' have {x.shape[1]} features{hint}"
+        )
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if not np.isfinite(y).all():
+        at = int(np.argwhere(~np.isfinite(y))[0][0])
+        raise ClientError(f"Channel '{channel}' has a NaN or infinite label (record {at})")
+    predictor = params["predictor_type"]
+    if predictor == "binary_classifier":
+        bad = (y != 0) & (y != 1)
+        if bad.any():
+            at = int(np.argmax(bad))
+            raise ClientError(
+                f"Label values for predictor_type binary_classifier must be 0 or 1; channel '{channel}' has label "
+                f"{y[at]:g} at record {at} ({int(bad.sum())} such records)"
+            )
+    elif predictor == "multiclass_classifier":
+        k = params["num_classes"]
+        bad = (y < 0) | (y != np.floor(y))
+        if bad.any():
+            at = int(np.argmax(bad))
+            raise ClientError(
+                f"Label values for predictor_type multiclass_classifier must be integers 0 ... num_classes - 1; "
+                f"channel '{channel}' has label {y[at]:g} at record {at}"
+            )
+        if y.max() >= k:
+            raise ClientError(
+                f"num_classes is {k} but channel '{channel}' has label {y.max():g}; labels must be 0 ... {k - 1}. "
+                f"Set num_classes to at least {int(y.max()) + 1}"
+            )
+    return x, y
+
+
+# ----------------------------------------------------------------------- losses
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@dataclass
+class _LossConfig:
+    loss: str
+    margin: float = 1.0
+    quantile: float = 0.5
+    eps: float = 0.01
+    delta: float = 1.0
+
+
+def _loss_and_grad(cfg: _LossConfig, z: np.ndarray, y: np.ndarray, w: np.ndarray | None, grad: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-record, per-model loss (B, M) and its gradient with respect to z (B, M, C).
+
+    z: (B, M, C) outputs; y: (B,) labels; w: (B,) record weights or None.
+    """
+    loss = cfg.loss
+    g = None
+    if loss == "softmax_loss":
+        idx = y.astype(np.int64)
+        shifted = z - z.max(axis=2, keepdims=True)
+        logsum = np.log(np.exp(shifted).sum(axis=2))
+        picked = np.take_along_axis(shifted, idx[:, None, None].repeat(z.shape[1], axis=1), axis=2)[:, :, 0]
+        value = logsum - picked
+        if grad:
+            g = np.exp(shifted - logsum[:, :, None])
+            g[np.arange(len(idx)), :, idx] -= 1.0
+    else:
+        zz = z[:, :, 0]
+        yy = y[:, None]
+        if loss == "logistic":
+            value = np.logaddexp(0.0, zz) - yy * zz
+            gg = _sigmoid(zz) - yy if grad else None
+        elif loss == "hinge_loss":
+            t = 2.0 * yy - 1.0
+            m = cfg.margin - t * zz
+            value = np.maximum(m, 0.0)
+            gg = -t * (m > 0) if grad else None
+        else:
+            r = zz - yy
+            a = np.abs(r)
+            if loss == "squared_loss":
+                value = r * r
+                gg = r if grad else None
+            elif loss == "absolute_loss":
+                value = a
+                gg = np.sign(r) if grad else None
+            elif loss == "eps_insensitive_squared_loss":
+                over = np.maximum(a - cfg.eps, 0.0)
+                value = over * over
+                gg = np.sign(r) * over if grad else None
+            elif loss == "eps_insensitive_absolute_loss":
+                value = np.maximum(a - cfg.eps, 0.0)
+                gg = np.sign(r) * (a > cfg.eps) if grad else None
+            elif loss == "quantile_loss":
+                q = cfg.quantile
+                value = np.where(r < 0, -q * r, (1.0 - q) * r)
+                gg = np.where(r < 0, -q, 1.0 - q) if grad else None
+            elif loss == "huber_loss":
+                d = cfg.delta
+                value = np.where(a <= d, 0.5 * r * r, d * (a - 0.5 * d))
+                gg = np.where(a <= d, r, d * np.sign(r)) if grad else None
+            else:  # pragma: no cover - validate() only lets known losses through
+                raise AlgorithmError(f"unknown loss {loss}")
+        if grad:
+            g = gg[:, :, None]
+    if w is not None:
+        value = value * w[:, None]
+        if g is not None:
+            g = g * w[:, None, None]
+    return value, g
+
+
+# ---------------------------------------------------------------------- training
+
+
+@dataclass
+class _Model:
+    """The selected model, folded back to raw features."""
+
+    weight: np.ndarray  # (d, C)
+    bias: np.ndarray  # (C,)
+    threshold: float
+    hyperparameters: dict[str, Any]
+    epochs: int
+    cfg: _LossConfig  # in raw label units
+    class_weights: np.ndarray | None
+    positive_weight: float
+
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        return x.astype(np.float64) @ self.weight + self.bias[None, :]
+
+
+class _Trainer:
+    def __init__(
+        self,
+        ctx: TrainingContext,
+        params: dict[str, Any],
+        x: np.ndarray,
+        y: np.ndarray,
+        validation: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None:
+        self.ctx = ctx
+        self.params = params
+        self.predictor = params["predictor_type"]
+        self.x_raw = x
+        self.y_raw = y
+        self.validation = validation
+        self.rng = np.random.default_rng(zlib.crc32(ctx.job_name.encode()))
+        self.outputs = params["num_classes"] if self.predictor == "multiclass_classifier" else 1
+
+    # ---------------------------------------------------------------- set-up
+
+    def _scaler(self) -> None:
+        p = self.params
+        sample = self.x_raw[: p["num_point_for_scaler"]].astype(np.float64)
+        d = self.x_raw.shape[1]
+        self.mean = sample.mean(axis=0) if p["unbias_data"] else np.zeros(d)
+        if p["normalize_data"]:
+            centred = sample - self.mean
+            std = np.sqrt((centred**2).mean(axis=0))
+            std[~(std > 1e-12)] = 1.0
+        else:
+            std = np.ones(d)
+        self.std = std
+        y_sample = self.y_raw[: p["num_point_for_scaler"]]
+        self.y_mean = float(y_sample.mean()) if p["unbias_label"] else 0.0
+        if p["normalize_label"]:
+            y_std = float(np.sqrt(((y_sample - self.y_mean) ** 2).mean()))
+            self.y_std = y_std if y_std > 1e-12 else 1.0
+        else:
+            self.y_std = 1.0
+        show = lambda a: np.array2string(np.asarray(a, dtype=np.float32)[:8], precision=6) + (" ..." if np.size(a) > 8 else "")
+        self.ctx.log(
+            "Scaling model computed with parameters:\n"
+            f" {{'stdev_weight': {show(self.std) if p['normalize_data'] else None}, "
+            f"'mean_weight': {show(self.mean) if p['unbias_data'] else None}, "
+            f"'stdev_label': {self.y_std if p['normalize_label'] else None}, "
+            f"'mean_label': {self.y_mean if p['unbias_label'] else None}}}"
+        )
+
+    def _normalize(self, x: np.ndarray) -> np.ndarray:
+        return ((x.astype(np.float32) - self.mean.astype(np.float32)) / self.std.astype(np.float32)).astype(np.float32)
+
+    def _grid(self) -> list[dict[str, Any]]:
+        """The hyperparameters of each parallel model: model 0 as given, the rest close to it."""
+        p = self.params
+        optimizer = p["optimizer"]
+        base_lr = p["learning_rate"] if p["learning_rate"] != "auto" else AUTO_LR[optimizer]
+        base_wd = p["wd"] if p["wd"] != "auto" else AUTO_WD
+        base_l1 = p["l1"] if p["l1"] != "auto" else AUTO_L1
+        count = p["num_models"]
+        per_model_floats = 3 * self.x_raw.shape[1] * self.outputs
+        limit = max(1, MAX_MODEL_FLOATS // max(per_model_floats, 1))
+        if count > limit:
+            self.ctx.log(f"WARNING num_models {count} does not fit in memory for this model size; training {limit} models")
+            count = limit
+        models = []
+        for i in range(count):
+            lr_mult = LR_MULTS[i % len(LR_MULTS)] if p["learning_rate"] == "auto" else 1.0
+            wd, l1 = REG_CHOICES[(i // len(LR_MULTS)) % len(REG_CHOICES)]
+            models.append(
+                {
+                    "optimizer": optimizer,
+                    "learning_rate": base_lr * lr_mult,
+                    "wd": base_wd if p["wd"] != "auto" or i < len(LR_MULTS) else wd,
+                    "l1": base_l1 if p["l1"] != "auto" or i < len(LR_MULTS) else l1,
+                    "lr_scheduler_step": p["lr_scheduler_step"],
+                    "lr_scheduler_factor": p["lr_scheduler_factor"],
+                    "lr_scheduler_minimum_lr": p["lr_scheduler_minimum_lr"],
+                }
+            )
+        return models
+
+    def _positive_weight(self) -> float:
+        mult = self.params["positive_example_weight_mult"]
+        if self.predictor != "binary_classifier":
+            return 1.0
+        if mult in ("balanced", "auto"):
+            positives = float((self.y_raw == 1).sum())
+            negatives = float(len(self.y_raw) - positives)
+            mult = negatives / positives if positives and negatives else 1.0
+            self.ctx.log(f"positive_example_weight_mult evaluated to {mult!r}")
+        return float(mult)
+
+    def _class_weights(self) -> np.ndarray | None:
+        if self.predictor != "multiclass_classifier" or not self.params["balance_multiclass_weights"]:
+            return None
+        counts = np.bincount(self.y_raw.astype(np.int64), minlength=self.outputs).astype(np.float64)
+        return np.where(counts > 0, len(self.y_raw) / (self.outputs * np.maximum(counts, 1)), 0.0)
+
+    def _weights(self, y: np.ndarray) -> np.ndarray | None:
+        """Record weights: positive-class weight (binary) or balanced class weights (multiclass)."""
+        if self.predictor == "binary_classifier" and self.positive_weight != 1.0:
+            return np.where(y == 1, self.positive_weight, 1.0)
+        if self.class_weights is not None:
+            return self.class_weights[y.astype(np.int64)]
+        return None
+
+    # ---------------------------------------------------------------- training
+
+    def run(self) -> _Model:
+        # a diverging model overflows on the way to NaN; that is detected and reported per epoch
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._train()
+
+    def _train(self) -> _Model:
+        ctx, p = self.ctx, self.params
+        self._scaler()
+        xn = self._normalize(self.x_raw)
+        yn = (self.y_raw - self.y_mean) / self.y_std if self.predictor == "regressor" else self.y_raw
+        cfg = _LossConfig(
+            p["loss"],
+            margin=p["margin"],
+            quantile=p["quantile"],
+            eps=p["loss_insensitivity"] / self.y_std,
+            delta=p["huber_delta"] / self.y_std,
+        )
+        raw_cfg = _LossConfig(p["loss"], margin=p["margin"], quantile=p["quantile"], eps=p["loss_insensitivity"], delta=p["huber_delta"])
+        self.positive_weight = positive_weight = self._positive_weight()
+        self.class_weights = class_weights = self._class_weights()
+        record_w = self._weights(self.y_raw)
+
+        grid = self._grid()
+        m, d, c = len(grid), xn.shape[1], self.outputs
+        mc = m * c
+        ctx.log(f"Training {m} model(s) in parallel with {d} features, {c} output(s) each")
+        if p["init_method"] == "uniform":
+            w = self.rng.uniform(-p["init_scale"], p["init_scale"], size=(d, mc)).astype(np.float32)
+        else:
+            w = self.rng.normal(0.0, p["init_sigma"], size=(d, mc)).astype(np.float32)
+        b = np.full(mc, p["init_bias"] if p["use_bias"] else 0.0, dtype=np.float32)
+        lr = np.repeat(np.array([g["learning_rate"] for g in grid], dtype=np.float32), c)
+        wd = np.repeat(np.array([g["wd"] for g in grid], dtype=np.float32), c)
+        l1 = np.repeat(np.array([g["l1"] for g in grid], dtype=np.float32), c)
+        bias_lr = lr * np.float32(p["bias_lr_mult"])
+        bias_wd = wd * np.float32(p["bias_wd_mult"])
+        opt = _Optimizer(p, (d, mc), mc)
+
+        if self.validation is not None:
+            xv = self._normalize(self.validation[0])
+            yv_raw = self.validation[1]
+            yv = (yv_raw - self.y_mean) / self.y_std if self.predictor == "regressor" else yv_raw
+            wv = self._weights(yv_raw)
+            ctx.log(f"Using {len(yv)} validation records for early stopping and model selection")
+        else:
+            xv = yv = wv = None
+
+        n = xn.shape[0]
+        batch = p["mini_batch_size"]
+        if batch > n:
+            ctx.log(f"WARNING mini_batch_size {batch} is bigger than the number of training records {n}; using {n}")
+            batch = n
+        best_w, best_b = w.copy(), b.copy()
+        best_model_loss = np.full(m, np.inf)
+        diverged = np.zeros(m, dtype=bool)
+        stale = np.zeros(m, dtype=np.int64)  # epochs since each model last improved by the tolerance
+        stopped = np.zeros(m, dtype=bool)
+        best_overall, overall_stale, step = math.inf, 0, 0
+        tolerance, patience, epochs = p["early_stopping_tolerance"], p["early_stopping_patience"], p["epochs"]
+        epoch = -1
+        for epoch in range(epochs):
+            started = time.time()
+            order = self.rng.permutation(n)
+            total = np.zeros(m)
+            for start in range(0, n, batch):
+                rows = order[start : start + batch]
+                xb = xn[rows]
+                z = (xb @ w + b).reshape(len(rows), m, c)
+                value, g = _loss_and_grad(cfg, z, yn[rows], None if record_w is None else record_w[rows])
+                total += value.sum(axis=0)
+                g = g.reshape(len(rows), mc).astype(np.float32) / np.float32(len(rows))
+                gw = xb.T @ g
+                gw += wd * w
+                if l1.any():
+                    gw += l1 * np.sign(w)
+                gb = g.sum(axis=0) + bias_wd * b
+                rate = _scheduled(lr, step, p)
+                brate = _scheduled(bias_lr, step, p)
+                opt.step(w, b, gw, gb, rate, brate, p["use_bias"])
+                step += 1
+            train_loss = total / n
+            bad = ~np.isfinite(train_loss) | ~np.isfinite(w).reshape(d, m, c).all(axis=(0, 2))
+            if bad.any():
+                fresh = bad & ~diverged
+                if fresh.any():
+                    ctx.log(f"WARNING model(s) {np.flatnonzero(fresh).tolist()} diverged; they take no further part")
+                diverged |= bad
+                cols = np.repeat(diverged, c)
+                w[:, cols] = 0.0
+                b[cols] = 0.0
+                lr[cols] = bias_lr[cols] = 0.0
+                opt.reset(cols)
+            train_loss = np.where(diverged, np.inf, train_loss)
+            elapsed = max(time.time() - started, 1e-9)
+            shown = float(np.min(train_loss))
+            ctx.log(f"#quality_metric: host={ctx.host}, epoch={epoch}, train {OBJECTIVE_LOG_NAME[p['loss']]} <loss>={shown!r}")
+            ctx.metric("train:objective_loss", shown)
+            if xv is not None:
+                z = (xv @ w + b).reshape(len(yv), m, c)
+                value, _ = _loss_and_grad(cfg if self.predictor != "regressor" else raw_cfg, self._unscale(z), yv_raw if self.predictor == "regressor" else yv, wv, grad=False)
+                stop_loss = np.where(diverged, np.inf, value.mean(axis=0))
+                ctx.log(
+                    f"#quality_metric: host={ctx.host}, epoch={epoch}, validation {OBJECTIVE_LOG_NAME[p['loss']]} "
+                    f"<loss>={float(np.min(stop_loss))!r}"
+                )
+            else:
+                stop_loss = train_loss
+            improved = stop_loss < best_model_loss
+            if improved.any():
+                cols = np.repeat(improved, c)
+                best_w[:, cols] = w[:, cols]
+                best_b[cols] = b[cols]
+            significant = improved & (~np.isfinite(best_model_loss) | (best_model_loss - stop_loss > tolerance * np.abs(best_model_loss)))
+            best_model_loss = np.where(improved, stop_loss, best_model_loss)
+            stale = np.where(significant, 0, stale + 1)
+            current = float(np.min(stop_loss))
+            ctx.log(f"#early_stopping_criteria_metric: host={ctx.host}, epoch={epoch}, criteria=objective_loss, value={current!r}")
+            if math.isfinite(current) and (not math.isfinite(best_overall) or (best_overall - current) > tolerance * abs(best_overall)):
+                ctx.log(f"Epoch {epoch}: Loss improved. Updating best model")
+                best_overall, overall_stale = current, 0
+            else:
+                overall_stale += 1
+                ctx.log(f"Epoch {epoch}: Loss has not improved for {overall_stale} epochs.")
+            ctx.log(f"#progress_metric: host={ctx.host}, completed {100.0 * (epoch + 1) / epochs:.1f} % of epochs")
+            ctx.metric("train:progress", 100.0 * (epoch + 1) / epochs)
+            throughput = n / elapsed
+            ctx.log(f"#throughput_metric: host={ctx.host}, train throughput={throughput!r} records/second")
+            ctx.metric("train:throughput", throughput)
+            # each model stops on its own once it has not improved for early_stopping_patience epochs
+            newly = (stale >= patience) & ~stopped & ~diverged
+            if newly.any() and epoch + 1 < epochs:
+                stopped |= newly
+                cols = np.repeat(newly, c)
+                lr[cols] = bias_lr[cols] = 0.0
+                opt.reset(cols)
+                ctx.log(f"Model(s) {np.flatnonzero(newly).tolist()} stopped early: no improvement for {patience} epochs")
+            if (stopped | diverged).all() and epoch + 1 < epochs:
+                ctx.log(f"Early stop condition met. Stopping training after epoch {epoch}.")
+                break
+        # the platform's closing "#progress_metric: ... completed 100.0 % of epochs" line follows (early stop included)
+        ctx.metric("train:progress", 100.0)
+        if diverged.all():
+            raise ClientError(
+                "Every model diverged during training (the loss became NaN or infinite); lower learning_rate, "
+                "or set normalize_data (and normalize_label for regression) to true"
+            )
+        return self._select(grid, best_w, best_b, best_model_loss, diverged, epoch + 1, raw_cfg, class_weights, positive_weight)
+
+    def _unscale(self, z: np.ndarray) -> np.ndarray:
+        return z * self.y_std + self.y_mean if self.predictor == "regressor" else z
+
+    def _fold(self, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weights on normalised features (d, C) -> weights on raw features giving raw outputs."""
+        w = w.astype(np.float64) / self.std[:, None]
+        b = b.astype(np.float64) - self.mean @ w
+        if self.predictor == "regressor":
+            w, b = w * self.y_std, b * self.y_std + self.y_mean
+        return w, b
+
+    def _select(
+        self,
+        grid: list[dict[str, Any]],
+        w: np.ndarray,
+        b: np.ndarray,
+        losses: np.ndarray,
+        diverged: np.ndarray,
+        epochs: int,
+        raw_cfg: _LossConfig,
+        class_weights: np.ndarray | None,
+        positive_weight: float,
+    ) -> _Model:
+        p, c = self.params, self.outputs
+        m = len(grid)
+        folded = [self._fold(w[:, i * c : (i + 1) * c], b[i * c : (i + 1) * c]) for i in range(m)]
+        threshold_default = 0.0 if p["loss"] == "hinge_loss" else 0.5
+        thresholds = [threshold_default] * m
+        order = [i for i in np.argsort(losses, kind="stable") if not diverged[i]]
+        chosen = order[0]
+        criteria = p["binary_classifier_model_selection_criteria"]
+        if self.predictor == "binary_classifier" and criteria != "loss_function":
+            if self.validation is not None:
+                xc, yc = self.validation
+                source = "validation"
+            else:
+                xc, yc = self.x_raw, self.y_raw
+                source = "train"
+            limit = p["num_calibration_samples"]
+            xc, yc = xc[:limit], yc[:limit]
+            weights = np.hstack([folded[i][0] for i in order])
+            biases = np.array([folded[i][1][0] for i in order])
+            all_scores = _binary_scores(p["loss"], xc.astype(np.float64) @ weights + biases[None, :])
+            values = {}
+            for column, i in enumerate(order):
+                thresholds[i], values[i] = _calibrate(all_scores[:, column], yc, criteria, p, threshold_default)
+            # differences within the criterion's standard error on this many records are noise:
+            # among the models that close to the top, the lowest loss wins (``order`` runs from
+            # the lowest loss up), which keeps over-confident models with a lucky count out
+            top = max(values.values())
+            chosen = next(i for i in order if values[i] >= top - _noise(min(max(top, 0.0), 1.0), len(yc)))
+            best_value = values[chosen]
+            self.ctx.log(
+                f"Calibrated the decision threshold of {len(order)} model(s) on {len(yc)} {source} records for "
+                f"{criteria}; best {criteria} {best_value!r} at threshold {thresholds[chosen]!r} (model {chosen})"
+            )
+        weight, bias = folded[chosen]
+        hyper = dict(grid[chosen])
+        return _Model(
+            weight=weight,
+            bias=bias,
+            threshold=float(thresholds[chosen]),
+            hyperparameters=hyper,
+            epochs=epochs,
+            cfg=raw_cfg,
+            class_weights=class_weights,
+            positive_weight=positive_weight,
+        )
+
+
+def _scheduled(rate: np.ndarray, step: int, params: dict[str, Any]) -> np.ndarray:
+    if not params["use_lr_scheduler"]:
+        return rate
+    decay = np.float32(params["lr_scheduler_factor"] ** (step // params["lr_scheduler_step"]))
+    floor = np.minimum(np.float32(params["lr_scheduler_minimum_lr"]), rate)
+    return np.maximum(rate * decay, floor)
+
+
+class _Optimizer:
+    """SGD with momentum, Adam or RMSProp, elementwise over every model's columns at once."""
+
+    def __init__(self, params: dict[str, Any], shape: tuple[int, int], columns: int) -> None:
+        self.kind = params["optimizer"]
+        self.beta1, self.beta2 = np.float32(params["beta_1"]), np.float32(params["beta_2"])
+        self.momentum = np.float32(params["momentum"])
+        self.eps = np.float32(1e-8)
+        self.t = 0
+        self.mw, self.vw = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+        self.mb, self.vb = np.zeros(columns, np.float32), np.zeros(columns, np.float32)
+
+    def reset(self, cols: np.ndarray) -> None:
+        for state in (self.mw, self.vw):
+            state[:, cols] = 0.0
+        for state in (self.mb, self.vb):
+            state[cols] = 0.0
+
+    def step(self, w: np.ndarray, b: np.ndarray, gw: np.ndarray, gb: np.ndarray, rate: np.ndarray, brate: np.ndarray, use_bias: bool) -> None:
+        self.t += 1
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.kind == "adam":
+                b1, b2 = self.beta1, self.beta2
+                correction = np.float32(math.sqrt(1.0 - float(b2) ** self.t) / (1.0 - float(b1) ** self.t))
+                for param, grad, m, v, r in ((w, gw, self.mw, self.vw, rate), (b, gb, self.mb, self.vb, brate)):
+                    if param is b and not use_bias:
+                        continue
+                    m *= b1
+                    m += (1 - b1) * grad
+                    v *= b2
+                    v += (1 - b2) * grad * grad
+                    param -= r * correction * m / (np.sqrt(v) + self.eps)
+            elif self.kind == "rmsprop":
+                gamma = np.float32(0.9)
+                for param, grad, v, r in ((w, gw, self.vw, rate), (b, gb, self.vb, brate)):
+                    if param is b and not use_bias:
+                        continue
+                    v *= gamma
+                    v += (1 - gamma) * grad * grad
+                    param -= r * grad / np.sqrt(v + self.eps)
+            else:  # sgd
+                for param, grad, m, r in ((w, gw, self.mw, rate), (b, gb, self.mb, brate)):
+                    if param is b and not use_bias:
+                        continue
+                    m *= self.momentum
+                    m -= r * grad
+                    param += m
+
+
+# ------------------------------------------------------------ metrics and selection
+
+
+def _binary_scores(loss: str, z: np.ndarray) -> np.ndarray:
+    return _sigmoid(z) if loss == "logistic" else z
+
+
+def _noise(value: float, count: int) -> float:
+    """How far apart two rates measured on ``count`` records can be by chance: one standard error plus a record."""
+    count = max(count, 1)
+    return math.sqrt(max(value * (1.0 - value), 0.0) / count) + 1.0 / count
+
+
+def _calibrate(scores: np.ndarray, y: np.ndarray, criteria: str, params: dict[str, Any], default: float = 0.5) -> tuple[float, float]:
+    """The threshold (predict 1 when score > threshold) that is best for the criterion, and its value."""
+    n = len(scores)
+    order = np.argsort(-scores, kind="stable")
+    s, t = scores[order], y[order]
+    positives = float(t.sum())
+    # cut after k records (k = 0 .. n): top k predicted positive; only where scores differ
+    tp = np.concatenate([[0.0], np.cumsum(t)])
+    k = np.arange(n + 1, dtype=np.float64)
+    fp = k - tp
+    valid = np.ones(n + 1, dtype=bool)
+    valid[1:n] = s[:-1] > s[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(k > 0, tp / np.maximum(k, 1), 1.0)
+        recall = tp / positives if positives else np.zeros(n + 1)
+        if criteria == "accuracy":
+            value = (tp + (n - positives - fp)) / max(n, 1)
+        elif criteria == "f_beta":
+            beta2 = params["f_beta"] ** 2
+            denom = beta2 * precision + recall
+            value = np.where(denom > 0, (1 + beta2) * precision * recall / np.where(denom > 0, denom, 1), 0.0)
+        elif criteria == "precision_at_target_recall":
+            value = np.where(recall >= params["target_recall"], precision, -1.0 + recall)
+        else:  # recall_at_target_precision
+            value = np.where((precision >= params["target_precision"]) & (k > 0), recall, -1.0 + precision)
+    value = np.where(valid, value, -np.inf)
+    cuts = np.empty(n + 1)
+    cuts[0] = s[0] if n else default
+    cuts[n] = np.nextafter(s[-1], -np.inf) if n else default
+    cuts[1:n] = (s[:-1] + s[1:]) / 2.0
+    # cuts within the noise of the best are as good on this sample: take the one nearest
+    # the default threshold, so that a handful of records does not drag it far
+    top = float(value.max())
+    near = np.flatnonzero(value >= top - _noise(min(max(top, 0.0), 1.0), n))
+    best = int(near[np.argmin(np.abs(cuts[near] - default))])
+    return float(cuts[best]), float(value[best])
+
+
+def _binary_report(model: _Model, params: dict[str, Any], x: np.ndarray, y: np.ndarray) -> list[tuple[str, str | None, str, float]]:
+    z = model.outputs(x)[:, 0]
+    scores = _binary_scores(params["loss"], z)
+    w = np.where(y == 1, model.positive_weight, 1.0) if model.positive_weight != 1.0 else None
+    value, _ = _loss_and_grad(model.cfg, z[:, None, None], y, w, grad=False)
+    pred = scores > model.threshold
+    pos = y == 1
+    tp, fp = float((pred & pos).sum()), float((pred & ~pos).sum())
+    fn = float((~pred & pos).sum())
+    accuracy = float((pred == pos).mean())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    beta2 = params["f_beta"] ** 2
+    fbeta = (1 + beta2) * precision * recall / (beta2 * precision + recall) if precision + recall else 0.0
+    rows = [
+        (OBJECTIVE_LOG_NAME[params["loss"]], "objective_loss", "loss", float(value.mean())),
+        ("binary_classification_accuracy", "binary_classification_accuracy", "score", accuracy),
+        (f"binary_f_{params['f_beta']:.3f}", "binary_f_beta", "score", fbeta),
+        ("precision", "precision", "score", precision),
+        ("recall", "recall", "score", recall),
+    ]
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if n_pos and n_neg:
+        from scipy.stats import rankdata
+
+        ranks = rankdata(scores)
+        auc = (ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+        rows.append(("roc_auc_score", "roc_auc_score", "score", float(auc)))
+    return rows
+
+
+def _multiclass_report(model: _Model, params: dict[str, Any], x: np.ndarray, y: np.ndarray) -> list[tuple[str, str | None, str, float]]:
+    z = model.outputs(x)
+    k = z.shape[1]
+    labels = y.astype(np.int64)
+    w = model.class_weights[labels] if model.class_weights is not None else None
+    value, _ = _loss_and_grad(model.cfg, z[:, None, :], y, w, grad=False)
+    prob = _softmax(z)
+    pred = prob.argmax(axis=1)
+    true_score = prob[np.arange(len(labels)), labels]
+    rank = (prob > true_score[:, None]).sum(axis=1)  # 0 = best
+    top_k = min(params["accuracy_top_k"], k)
+    confusion = np.zeros((k, k))
+    np.add.at(confusion, (labels, pred), 1.0)
+    support, predicted, hits = confusion.sum(axis=1), confusion.sum(axis=0), np.diag(confusion)
+    classes = (support > 0) | (predicted > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall_c = np.where(support > 0, hits / np.maximum(support, 1), 0.0)
+        precision_c = np.where(predicted > 0, hits / np.maximum(predicted, 1), 0.0)
+        beta2 = params["f_beta"] ** 2
+        denom = beta2 * precision_c + recall_c
+        f_c = np.where(denom > 0, (1 + beta2) * precision_c * recall_c / np.where(denom > 0, denom, 1), 0.0)
+    macro = lambda a: float(a[classes].mean()) if classes.any() else 0.0
+    return [
+        (OBJECTIVE_LOG_NAME[params["loss"]], "objective_loss", "loss", float(value.mean())),
+        ("multiclass_accuracy", "multiclass_accuracy", "score", float((pred == labels).mean())),
+        (f"multiclass_top_k_accuracy_{params['accuracy_top_k']}", "multiclass_top_k_accuracy", "score", float((rank < top_k).mean())),
+        ("dcg", "dcg", "score", float((1.0 / np.log2(rank + 2.0)).mean())),
+        ("macro_recall", "macro_recall", "score", macro(recall_c)),
+        ("macro_precision", "macro_precision", "score", macro(precision_c)),
+        (f"macro_f_{params['f_beta']:.3f}", "macro_f_beta", "score", macro(f_c)),
+        ("multiclass_balanced_accuracy", None, "score", float(recall_c[support > 0].mean())),
+        ("multiclass_log_loss", None, "loss", float(-np.log(np.clip(true_score, 1e-15, 1.0)).mean())),
+    ]
+
+
+def _regression_report(model: _Model, params: dict[str, Any], x: np.ndarray, y: np.ndarray) -> list[tuple[str, str | None, str, float]]:
+    z = model.outputs(x)[:, 0]
+    value, _ = _loss_and_grad(model.cfg, z[:, None, None], y, None, grad=False)
+    r = z - y
+    mse = float((r * r).mean())
+    return [
+        (OBJECTIVE_LOG_NAME[params["loss"]], "objective_loss", "loss", float(value.mean())),
+        ("mse", "mse", "loss", mse),
+        ("absolute_loss", "absolute_loss", "loss", float(np.abs(r).mean())),
+        ("rmse", "rmse", "loss", math.sqrt(mse)),
+    ]
+
+
+def _report(ctx: TrainingContext, params: dict[str, Any], model: _Model, channel: str, x: np.ndarray, y: np.ndarray) -> None:
+    report = {
+        "binary_classifier": _binary_report,
+        "multiclass_classifier": _multiclass_report,
+        "regressor": _regression_report,
+    }[params["predictor_type"]](model, params, x, y)
+    for log_name, _, _, value in report:
+        ctx.log(f"#{channel}_score ({ctx.host}) : ('{log_name}', {value!r})")
+    for log_name, metric, kind, value in report:
+        ctx.log(f"#quality_metric: host={ctx.host}, {channel} {log_name} <{kind}>={value!r}")
+        name = f"{channel}:{metric}"
+        if metric and name in TUNABLE_NAMES and math.isfinite(value):
+            ctx.metric(name, value)
+
+
+# ---------------------------------------------------------------------- artifact
+
+
+def _symbol(params: dict[str, Any], feature_dim: int, outputs: int) -> dict[str, Any]:
+    """An MXNet symbol like the container's: data . fc0_weight + fc0_bias -> output layer."""
+    predictor, loss = params["predictor_type"], params["loss"]
+    if predictor == "multiclass_classifier":
+        head, head_name = "SoftmaxOutput", "softmaxoutput0"
+    elif predictor == "binary_classifier" and loss == "logistic":
+        head, head_name = "LogisticRegressionOutput", "logisticregressionoutput0"
+    elif predictor == "binary_classifier":
+        head, head_name = "SVMOutput", "svmoutput0"
+    else:
+        head, head_name = "LinearRegressionOutput", "linearregressionoutput0"
+    head_node: dict[str, Any] = {"op": head, "name": head_name, "inputs": [[4, 0, 0], [5, 0, 0]]}
+    if head == "SVMOutput":
+        head_node["attrs"] = {"margin": repr(float(params["margin"])), "use_linear": "True"}
+    return {
+        "nodes": [
+            {"op": "null", "name": "data", "inputs": []},
+            {"op": "null", "name": "fc0_weight", "attrs": {"__shape__": f"({feature_dim}, {outputs})"}, "inputs": []},
+            {"op": "dot", "name": "dot0", "inputs": [[0, 0, 0], [1, 0, 0]]},
+            {
+                "op": "null",
+                "name": "fc0_bias",
+                "attrs": {"__lr_mult__": repr(float(params["bias_lr_mult"])), "__shape__": f"(1, {outputs})"},
+                "inputs": [],
+            },
+            {"op": "broadcast_add", "name": "broadcast_plus0", "inputs": [[2, 0, 0], [3, 0, 0]]},
+            {"op": "null", "name": "out_label", "inputs": []},
+            head_node,
+        ],
+        "arg_nodes": [0, 1, 3, 5],
+        "node_row_ptr": [0, 1, 2, 3, 4, 5, 6, 7],
+        "heads": [[6, 0, 0]],
+        "attrs": {"mxnet_version": ["int", 10301]},
+    }
+
+
+def _artifact(params: dict[str, Any], model: _Model) -> bytes:
+    d, c = model.weight.shape
+    loss = params["loss"]
+    regression = params["predictor_type"] == "regressor"
+    additional = {
+        "threshold": model.threshold,
+        "loss_type": loss,
+        "metrics_params": {
+            "eps_insensitive_loss_type": loss if loss.startswith("eps_insensitive") else None,
+            "class_weights": model.class_weights.tolist() if model.class_weights is not None else None,
+            "huber_delta": params["huber_delta"] if loss == "huber_loss" else None,
+            "quantile": params["quantile"] if loss == "quantile_loss" else None,
+            "loss_insensitivity": params["loss_insensitivity"] if loss.startswith("eps_insensitive") else None,
+            "positive_example_weight_mult": model.positive_weight,
+            "accuracy_top_k": params["accuracy_top_k"],
+            "threshold": model.threshold,
+            "f_beta": None if regression else params["f_beta"],
+            "margin": params["margin"] if loss == "hinge_loss" else None,
+        },
+        "predictor_type": params["predictor_type"],
+    }
+    if params["predictor_type"] == "multiclass_classifier":
+        additional["num_classes"] = c
+    members = {
+        "mx-mod-symbol.json": json.dumps(_symbol(params, d, c), indent=2).encode(),
+        "mx-mod-0000.params": ndarray.save(
+            {"arg:fc0_bias": model.bias.reshape(1, c).astype(np.float32), "arg:fc0_weight": model.weight.astype(np.float32)}
+        ),
+        "manifest.json": json.dumps({"additional-params.json": "json", "mx-mod": "mxnet_module", "version": 1}).encode(),
+        "additional-params.json": json.dumps(additional).encode(),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=time.gmtime()[:6])
+            info.compress_type = zipfile.ZIP_STORED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------- hosting
+
+
+class HostedLinearLearner(HostedModel):
+    def __init__(self, predictor: str, loss: str, weight: np.ndarray, bias: np.ndarray, threshold: float) -> None:
+        if predictor not in PREDICTOR_TYPES:
+            raise ClientError(f"additional-params.json names an unknown predictor_type {predictor!r}")
+        if bias.shape[0] != weight.shape[1]:
+            raise ClientError(f"fc0_bias has {bias.shape[0]} outputs but fc0_weight has {weight.shape[1]}")
+        self.predictor = predictor
+        self.loss = loss
+        self.weight = weight
+        self.bias = bias
+        self.threshold = threshold
+
+    def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
+        x = inference_io.decode_features(body, content_type, self.weight.shape[0])
+        z = x @ self.weight + self.bias[None, :]
+        if self.predictor == "regressor":
+            outputs = {"score": _f32(z[:, 0])}
+        elif self.predictor == "binary_classifier":
+            scores = _binary_scores(self.loss, z[:, 0])
+            outputs = {"score": _f32(scores), "predicted_label": (scores > self.threshold).astype(np.int64)}
+        else:
+            prob = _softmax(z)
+            outputs = {"score": _f32(prob), "predicted_label": prob.argmax(axis=1).astype(np.int64)}
+        if inference_io.media_type(accept) == inference_io.CSV:
+            return _csv(outputs), inference_io.CSV
+        return inference_io.encode_outputs(outputs, accept, json_root="predictions")
+
+
+def _csv(outputs: Mapping[str, np.ndarray]) -> bytes:
+    """One line per record: the score(s), then the predicted label, as Python float reprs.
+
+    (inference_io's CSV writer formats with ``%r``, which numpy 2 renders as
+    ``np.float64(...)``; this writes the plain numbers it means.)
+    """
+    columns = [np.asarray(values, dtype=np.float64).reshape(len(values), -1) for values in outputs.values()]
+    table = np.hstack(columns)
+    return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in table).encode()
+
+
+def _f32(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
+
+
+def describe_defaults() -> str:
+    """The container's default configuration, as it logs it at start."""
+    return json.dumps({key: param.default for key, param in SCHEMA.items() if not param.required})
+
