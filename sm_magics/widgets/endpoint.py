@@ -19,6 +19,9 @@ class EndpointWidget(w.VBox):
     ttl_seconds_left = Float(-1).tag(sync=True)
     failure_reason = Unicode("").tag(sync=True)
     message = Unicode("").tag(sync=True)
+    usd_per_hour = Float(-1).tag(sync=True)  # -1: price unknown
+    usd_so_far = Float(-1).tag(sync=True)
+    price_source = Unicode("").tag(sync=True)
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
@@ -58,16 +61,23 @@ class EndpointWidget(w.VBox):
         self.elapsed_seconds = (now - created).total_seconds() if created else 0.0
         self.ttl_seconds_left = (handle.expires_at - now).total_seconds() if handle.expires_at else -1.0
         self.failure_reason = handle.description.get("FailureReason", "")
+        if handle.price is not None:
+            self.usd_per_hour = handle.price.usd_per_hour * handle.instance_count
+            self.usd_so_far = handle.cost_so_far if handle.status != "Deleted" else self.usd_so_far
+            self.price_source = handle.price.source
         if handle.last_error:
             self.message = handle.last_error
         self._render()
 
     def _render(self) -> None:
         ttl = f" · TTL {duration(self.ttl_seconds_left)} left" if self.ttl_seconds_left >= 0 else ""
+        local = " (local engine: not billed)" if self.handle.backend.kind == "local" else ""
+        cost = (f" · <span title='{html.escape(self.price_source)}'>${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} so far{local}</span>"
+                if self.usd_per_hour >= 0 else " · price unknown")
         self._header.value = (
             f"<b>{html.escape(self.endpoint_name)}</b> {badge(self.status)} "
             f"<span style='color:#57606a'>{duration(self.elapsed_seconds)} · "
-            f"{self.handle.instance_count} x {html.escape(self.handle.instance_type)}{ttl}</span>"
+            f"{self.handle.instance_count} x {html.escape(self.handle.instance_type)}{cost}{ttl}</span>"
             + (f"<div style='color:#cf222e'>{html.escape(self.failure_reason)}</div>" if self.failure_reason else "")
             + (f"<div style='color:#57606a'>{html.escape(self.message)}</div>" if self.message else "")
         )

@@ -90,8 +90,18 @@ class Endpoint(Handle):
         self.instance_type = instance_type
         self.instance_count = instance_count
         self.expires_at: dt.datetime | None = None
+        self.price: Any = None  # pricing.Price once known
+
+    @property
+    def cost_so_far(self) -> float | None:
+        created = self.description.get("CreationTime")
+        if self.price is None or created is None:
+            return None
+        return self.price.cost((dt.datetime.now(dt.timezone.utc) - created).total_seconds(), self.instance_count)
 
     def refresh(self) -> None:
+        if self.price is None and self.instance_type:
+            self.price = self.backend.prices.hourly(self.instance_type, self.backend.region)
         sagemaker = self.backend.client("sagemaker")
         self.describe_calls += 1
         try:
@@ -137,7 +147,10 @@ class Endpoint(Handle):
         return report
 
     def summary(self) -> str:
-        return f"endpoint {self.name}: {self.status} ({self.instance_count} x {self.instance_type})"
+        text = f"endpoint {self.name}: {self.status} ({self.instance_count} x {self.instance_type})"
+        if self.price is not None:
+            text += f", ${self.price.usd_per_hour * self.instance_count:.3f}/h"
+        return text
 
 
 def deploy(

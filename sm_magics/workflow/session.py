@@ -28,6 +28,16 @@ class Backend:
     profile: str | None = None
     _session: Any = field(default=None, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _prices: Any = field(default=None, repr=False)
+
+    @property
+    def prices(self) -> Any:
+        """This backend's PriceBook (the Pricing API on AWS, the bundled table locally)."""
+        if self._prices is None:
+            from .pricing import price_book_for
+
+            self._prices = price_book_for(self)
+        return self._prices
 
     @property
     def session(self) -> Any:
