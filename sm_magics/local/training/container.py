@@ -66,13 +66,17 @@ def run_host(spec: dict[str, Any], host_index: int, events: Any, gather: Any) ->
             log=log,
             metric=metric if leader else (lambda name, value: None),
         )
-        partial = algorithm.train_host(ctx, params)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=spec.get("threads")):
+            partial = algorithm.train_host(ctx, params)
         if not leader:
             gather.put(partial)
             log("Sent this host's state to algo-1")
             return
         partials = [partial] + [gather.get(timeout=3600) for _ in range(spec["instance_count"] - 1)]
-        algorithm.finish(ctx, params, partials)
+        with threadpool_limits(limits=spec.get("threads")):
+            algorithm.finish(ctx, params, partials)
         events.put(("status", "Uploading", "Uploading generated training model"))
         _upload_model(s3, model_dir, spec["model_uri"])
         log(f"#progress_metric: host={host}, completed 100.0 % of epochs")

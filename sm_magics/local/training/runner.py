@@ -9,6 +9,7 @@ and a crashing or runaway algorithm cannot take the server down with it.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -63,6 +64,11 @@ class TrainingRunner:
     def start(self, spec: dict[str, Any], sink: EventSink) -> None:
         events, gather = self._ctx.Queue(), self._ctx.Queue()
         count = spec["instance_count"]
+        with self._lock:
+            busy = sum(len(r.processes) for r in self._runs.values()) + count
+        # Hosts share the machine: each gets its slice of the cores for BLAS / OpenMP, so parallel
+        # jobs (tuning) do not oversubscribe the CPU and run slower together than one after another.
+        spec = {**spec, "threads": max(1, (os.cpu_count() or 1) // busy)}
         processes = [
             self._ctx.Process(target=run_host, args=(spec, host, events, gather), daemon=True, name=f"{spec['job_name']}/algo-{host}")
             for host in range(1, count + 1)
