@@ -76,7 +76,13 @@ class Engine:
         persistence.save_json(self.data_dir / "sagemaker.json", snapshot)
 
     def _save_loop(self) -> None:
+        """Writes state after changes; also the TTL guard (expired endpoints are deleted)."""
+        from .sagemaker.models import utcnow
+
         while not self._closing.is_set():
+            for backend in list(self.backends.values()):
+                for name in backend.expire_endpoints(utcnow()):
+                    log.info("endpoint %s (%s) reached its sm_magics:expires-at time and was deleted", name, backend.region)
             if self._dirty.wait(timeout=0.5):
                 self._dirty.clear()
                 try:

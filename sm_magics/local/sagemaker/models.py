@@ -36,6 +36,7 @@ def failure_reason(text: str) -> str:
 
 
 SPOT_BILLED_FRACTION = 0.3
+TTL_TAG = "sm_magics:expires-at"  # ISO 8601 time after which the engine deletes the endpoint
 
 
 @dataclass
@@ -539,6 +540,34 @@ class SageMakerBackend:
 
         chosen = random.choices(variants, weights=[max(v[1], 0.0) for v in variants])[0]
         return chosen[0], chosen[2]
+
+    def expire_endpoints(self, now: dt.datetime) -> list[str]:
+        """Delete endpoints whose ``sm_magics:expires-at`` tag has passed, with their configs and models.
+
+        What an EventBridge schedule does for such endpoints on AWS, the engine does itself.
+        """
+        expired = []
+        with self.lock:
+            for name, endpoint in list(self.endpoints.items()):
+                tags = {t["Key"]: t["Value"] for t in self.tags.get(endpoint.doc["EndpointArn"], [])}
+                stamp = tags.get(TTL_TAG)
+                try:
+                    due = dt.datetime.fromisoformat(stamp) if stamp else None
+                except ValueError:
+                    continue
+                if due is None or (due if due.tzinfo else due.replace(tzinfo=dt.timezone.utc)) > now:
+                    continue
+                config = self.endpoint_configs.get(endpoint.doc["EndpointConfigName"])
+                self.delete_endpoint(name)
+                if config is not None:
+                    self.endpoint_configs.pop(config["EndpointConfigName"], None)
+                    self.tags.pop(config["EndpointConfigArn"], None)
+                    for variant in config["ProductionVariants"]:
+                        model = self.models.pop(variant["ModelName"], None)
+                        if model is not None:
+                            self.tags.pop(model["ModelArn"], None)
+                expired.append(name)
+        return expired
 
     # -------------------------------------------------------------------- tags
 
