@@ -1,0 +1,186 @@
+"""The magics in a real Jupyter kernel: cells run as a front end runs them, widget state read from the comm messages."""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import time
+from typing import Any
+
+import boto3
+import pytest
+
+from sm_magics.local import settings
+
+jupyter_client = pytest.importorskip("jupyter_client")
+pytest.importorskip("ipykernel")
+
+
+class Kernel:
+    """A kernel plus what a front end would know: outputs of each cell and the widget models' state."""
+
+    def __init__(self, env: dict[str, str], cwd: str) -> None:
+        self.manager = jupyter_client.KernelManager(kernel_name="python3")
+        self.manager.kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        self.env, self.cwd = env, cwd
+        self.models: dict[str, dict[str, Any]] = {}
+        self.start()
+
+    def start(self) -> None:
+        self.manager.start_kernel(env=self.env, cwd=self.cwd)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def restart(self) -> None:
+        self.client.stop_channels()
+        self.manager.restart_kernel(now=True)
+        self.models.clear()
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def _absorb(self, message: dict[str, Any]) -> None:
+        kind, content = message["msg_type"], message["content"]
+        if kind == "comm_open":
+            self.models[content["comm_id"]] = dict(content["data"].get("state", {}))
+        elif kind == "comm_msg" and content["data"].get("method") in ("update", "echo_update"):
+            self.models.setdefault(content["comm_id"], {}).update(content["data"].get("state", {}))
+
+    def run(self, code: str, timeout: float = 180) -> str:
+        """Execute a cell; its printed text. A cell error fails with the kernel's one-line message."""
+        msg_id = self.client.execute(code)
+        text, error = [], None
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                message = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"cell did not finish in {timeout} s: {code[:80]!r}") from None
+            self._absorb(message)
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "stream":
+                text.append(content["text"])
+            elif kind == "error":
+                error = f"{content['ename']}: {content['evalue']}"
+            elif kind == "status" and content["execution_state"] == "idle":
+                break
+        if error:
+            raise AssertionError(f"cell failed: {error}\n{''.join(text)}")
+        return "".join(text)
+
+    def drain(self, seconds: float) -> None:
+        """Take in what background threads sent (widget updates) for a while."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self._absorb(self.client.get_iopub_msg(timeout=0.1))
+            except queue.Empty:
+                pass
+
+    def widget(self, **match: Any) -> dict[str, Any]:
+        found = [state for state in self.models.values() if all(state.get(k) == v for k, v in match.items())]
+        assert found, f"no widget model with {match}; models: {[{k: s.get(k) for k in match} for s in self.models.values()]}"
+        return found[-1]
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel(engine, tmp_path_factory):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SM_MAGICS_"))}
+    env.update(SM_MAGICS_BACKEND="local", SM_MAGICS_LOCAL_DATA_DIR=str(engine.data_dir), SAGEMAKER_SUPPRESS_V2_WARNING="1",
+               JPY_SESSION_NAME="kernel-test.ipynb")
+    k = Kernel(env, str(tmp_path_factory.mktemp("kernel")))
+    k.run("%load_ext sm_magics\nfrom sm_magics.local.sample_data import mnist_splits\n"
+          "(x, y), (vx, vy), (tx, ty) = mnist_splits()\nx, y = x[:1200], y[:1200]")
+    yield k
+    k.close()
+
+
+@pytest.fixture(scope="module")
+def sagemaker(engine):
+    return boto3.client("sagemaker", endpoint_url=engine.url, region_name="us-east-1", aws_access_key_id=settings.ACCESS_KEY_ID,
+                        aws_secret_access_key=settings.SECRET_ACCESS_KEY, aws_session_token=settings.SESSION_TOKEN)
+
+
+def wait_for_widget(kernel: Kernel, seconds: float, **match: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        kernel.drain(0.5)
+        try:
+            return kernel.widget(**match)
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
+def test_declarative_train_deploy_predict_cleanup(kernel, sagemaker):
+    kernel.run("%%sm_train kmeans --as job\nk: 10\nepochs: 2\ntrain: x\ntest: vx\n")
+    # "Run all": the deploy cell runs at once and waits for the training job itself
+    kernel.run("%sm_deploy job --as predictor --ttl 1h")
+    job_name = kernel.run("print(job.name)").strip()
+    endpoint = kernel.run("print(predictor.name)").strip()
+    job_view = wait_for_widget(kernel, 60, job_name=job_name, status="Completed")
+    assert "test:msd" in job_view["final_metrics"] and job_view["model_artifact"].endswith("model.tar.gz")
+    assert [step["status"] for step in job_view["timeline"]][-1] == "Completed"
+    endpoint_view = wait_for_widget(kernel, 60, endpoint_name=endpoint, status="InService")
+    assert endpoint_view["usd_per_hour"] > 0 and endpoint_view["ttl_seconds_left"] > 3000
+    out = kernel.run("r = predictor.predict(tx[:20]); print(sorted(set(r['closest_cluster'].tolist())), r['closest_cluster'].dtype)")
+    clusters, dtype = out.rsplit(" ", 1)
+    assert dtype.strip() == "int64" and set(eval(clusters)) <= set(range(10))
+    printed = kernel.run("%sm_cleanup -f")
+    assert f"deleted endpoint {endpoint}" in printed
+    for call, key in ((sagemaker.describe_endpoint, "EndpointName"), (sagemaker.describe_endpoint_config, "EndpointConfigName"),
+                      (sagemaker.describe_model, "ModelName")):
+        with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find"):
+            call(**{key: endpoint})
+
+
+def test_sdk2_body_is_tracked_and_deployable(kernel, sagemaker):
+    pytest.importorskip("sagemaker", minversion="2")
+    printed = kernel.run(
+        "%%sm_train\n"
+        "import sagemaker\n"
+        "from sagemaker import KMeans\n"
+        "session = sagemaker.Session()\n"
+        "kmeans = KMeans(role='arn:aws:iam::123456789012:role/SageMakerRole', instance_count=1, instance_type='ml.c4.xlarge',\n"
+        "                output_path=f's3://{session.default_bucket()}/sdk-body', k=5, sagemaker_session=session)\n"
+        "kmeans.fit(kmeans.record_set(x[:400]), wait=True, logs=False)\n"
+        "sdk_job = kmeans.latest_training_job.name\n"
+    )
+    job = kernel.run("print(sdk_job)").strip()
+    assert f"training-job {job}" in printed
+    assert wait_for_widget(kernel, 60, job_name=job, status="Completed")
+    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobArn"])["Tags"]}
+    assert tags["sm_magics:notebook"] == "kernel-test.ipynb"
+    kernel.run(f"%sm_deploy {job} --as sdk_predictor")
+    assert kernel.run("print(sdk_predictor.predict(tx[:3])['closest_cluster'].shape)").strip() == "(3,)"
+    kernel.run("sdk_predictor.delete()")
+
+
+def test_tuning_leaderboard(kernel):
+    kernel.run("%%sm_tune kmeans --objective test:msd --max-jobs 4 --max-parallel 2 --as tuner\n"
+               "k: 10\nmini_batch_size: 100..1000 int\ninit_method: random|kmeans++\ntrain: x\ntest: vx\n")
+    name = kernel.run("print(tuner.name)").strip()
+    view = wait_for_widget(kernel, 120, tuning_job_name=name, status="Completed")
+    board = view["leaderboard"]
+    assert len(board) == 4
+    values = [row["objective"] for row in board]
+    assert values == sorted(values) and view["best"] == board[0]["name"]
+
+
+def test_reattach_after_kernel_restart(kernel):
+    kernel.run("%%sm_train kmeans --as before --wait\nk: 4\ntrain: x[:300]\n")
+    name = kernel.run("print(before.name)").strip()
+    kernel.restart()
+    kernel.run("%load_ext sm_magics")
+    kernel.run(f"%sm_attach {name} --as again")
+    view = wait_for_widget(kernel, 60, job_name=name, status="Completed")
+    assert "train:msd" in view["final_metrics"]
+    assert kernel.run("print(again.status)").strip() == "Completed"
