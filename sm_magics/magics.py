@@ -8,11 +8,12 @@ UsageError) naming the cell line, and nothing is created.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import shlex
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
@@ -20,6 +21,25 @@ from traitlets import Unicode
 from traitlets.config import Configurable
 
 from . import cellspec
+
+
+def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
+    """AWS errors (expired credentials, AccessDenied, throttling...) become one explained line, not a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except UsageError:
+            raise
+        except Exception as exc:
+            if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):
+                raise
+            from .workflow.jobs import explain  # imports botocore: only on this path
+
+            raise UsageError(explain(exc)) from None
+
+    return wrapper
 
 
 def _notebook_id() -> str:
@@ -176,6 +196,7 @@ class SMMagics(Magics, Configurable):
     # ----------------------------------------------------------------- magics
 
     @line_magic
+    @_explained
     def sm_backend(self, line: str) -> None:
         """%sm_backend local|aws [--profile P] [--region R]: choose where SageMaker runs."""
         from .workflow.session import BackendError, choose_backend
@@ -190,6 +211,7 @@ class SMMagics(Magics, Configurable):
         print(self._backend.describe())
 
     @line_cell_magic
+    @_explained
     def sm_train(self, line: str, cell: str | None = None) -> None:
         """%%sm_train ALGORITHM [--name N] [--instance-type T] [--instance-count N] [--spot --max-wait S] [--wait] [--as VAR]
 
@@ -289,6 +311,7 @@ class SMMagics(Magics, Configurable):
             print("sm_magics: the cell raised; resources it created before that are listed above and stay tracked")
 
     @line_cell_magic
+    @_explained
     def sm_tune(self, line: str, cell: str | None = None) -> None:
         """%%sm_tune ALGORITHM --objective METRIC [--max-jobs 6] [--max-parallel 2] [--strategy Bayesian] [--as VAR]
 
@@ -329,6 +352,7 @@ class SMMagics(Magics, Configurable):
             job.wait()
 
     @line_cell_magic
+    @_explained
     def sm_deploy(self, line: str, cell: str | None = None) -> None:
         """%sm_deploy JOB_OR_TUNER [--instance-type T] [--instance-count N] [--name N] [--ttl 2h] [--as VAR]"""
         from .workflow.endpoints import TAG_EXPIRES, deploy
@@ -368,6 +392,7 @@ class SMMagics(Magics, Configurable):
             endpoint.wait()
 
     @line_magic
+    @_explained
     def sm_endpoints(self, line: str) -> Any:
         """%sm_endpoints [--all-regions]: the live endpoints, newest first."""
         from .workflow.endpoints import list_endpoints
@@ -389,6 +414,7 @@ class SMMagics(Magics, Configurable):
         return None
 
     @line_magic
+    @_explained
     def sm_delete(self, line: str) -> None:
         """%sm_delete NAME... [--keep-model]: delete endpoints with their endpoint configs and models."""
         from .workflow.endpoints import delete_endpoint_cascade
@@ -405,6 +431,7 @@ class SMMagics(Magics, Configurable):
                 self._fail(exc)
 
     @line_magic
+    @_explained
     def sm_cleanup(self, line: str) -> None:
         """%sm_cleanup [-f]: delete every endpoint this notebook created (found by its tags); lists them first."""
         from .workflow.endpoints import TAG_NOTEBOOK, delete_endpoint_cascade, list_endpoints
@@ -423,6 +450,7 @@ class SMMagics(Magics, Configurable):
             print(delete_endpoint_cascade(self.backend, row["EndpointName"]))
 
     @line_magic
+    @_explained
     def sm_jobs(self, line: str) -> None:
         """%sm_jobs: recent training jobs."""
         sagemaker = self.backend.client("sagemaker")
@@ -433,6 +461,7 @@ class SMMagics(Magics, Configurable):
             print(f"{job['TrainingJobName']:<50} {job['TrainingJobStatus']:<11} {job['CreationTime']:%Y-%m-%d %H:%M}")
 
     @line_magic
+    @_explained
     def sm_attach(self, line: str) -> None:
         """%sm_attach NAME [--as VAR]: show a live widget for an existing training job or endpoint again."""
         from .workflow.endpoints import Endpoint
@@ -475,6 +504,7 @@ def _credentials_hint() -> str | None:
 def load(shell: Any) -> None:
     magics = SMMagics(shell=shell, parent=shell)
     shell.register_magics(magics)
+    shell.configurables.append(magics)  # %config SMMagics.region = "eu-west-1"
     preference = (os.environ.get("SM_MAGICS_BACKEND") or magics.backend_name).lower()
     hint = _credentials_hint()
     if preference == "local" or (preference == "auto" and hint is None):

@@ -119,3 +119,38 @@ def test_endpoints_are_listed_across_regions_with_tags():
         stub.deactivate()
     assert [(r["EndpointName"], r["Region"], r["Tags"]["sm_magics:notebook"]) for r in rows] == [
         ("ep-1", "eu-west-1", "nb-1.ipynb"), ("ep-0", "us-east-1", "nb-0.ipynb")]
+
+
+def test_expired_credentials_are_one_explained_line():
+    import IPython
+    from botocore.stub import Stubber
+    from IPython.core.error import UsageError
+    from IPython.testing.globalipapp import start_ipython
+
+    from sm_magics.magics import SMMagics
+
+    start_ipython()
+    magics = SMMagics(shell=IPython.get_ipython())
+    magics._backend = aws_backend("us-east-1")
+    client = magics._backend.client("sagemaker")
+    with Stubber(client) as stub:
+        stub.add_client_error("list_training_jobs", "ExpiredTokenException", "The security token included in the request is expired")
+        stub.add_client_error("list_endpoints", "AccessDeniedException", "User is not authorized to perform: sagemaker:ListEndpoints")
+        with pytest.raises(UsageError, match="your AWS credentials have expired: refresh them"):
+            magics.sm_jobs("")
+        with pytest.raises(UsageError, match="access denied: User is not authorized to perform: sagemaker:ListEndpoints"):
+            magics.sm_endpoints("")
+
+
+def test_config_reaches_the_magics(engine, monkeypatch):
+    import IPython
+    from IPython.testing.globalipapp import start_ipython
+
+    monkeypatch.setenv("SM_MAGICS_BACKEND", "local")
+    monkeypatch.setenv("SM_MAGICS_LOCAL_DATA_DIR", str(engine.data_dir))
+    start_ipython()
+    shell = IPython.get_ipython()
+    shell.run_line_magic("reload_ext", "sm_magics")
+    shell.run_line_magic("config", "SMMagics.instance_type = 'ml.c5.xlarge'")
+    magics = shell.find_magic("sm_train").__self__
+    assert magics.instance_type == "ml.c5.xlarge"
