@@ -63,7 +63,9 @@ class EndpointWidget(w.VBox):
         self.failure_reason = handle.description.get("FailureReason", "")
         if handle.price is not None:
             self.usd_per_hour = handle.price.usd_per_hour * handle.instance_count
-            self.usd_so_far = handle.cost_so_far if handle.status != "Deleted" else self.usd_so_far
+            so_far = handle.cost_so_far
+            if so_far is not None and handle.status != "Deleted":
+                self.usd_so_far = so_far
             self.price_source = handle.price.source
         if handle.last_error:
             self.message = handle.last_error
