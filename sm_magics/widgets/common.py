@@ -35,3 +35,16 @@ def sparkline(points: list[tuple[float, float]], width: int = 220, height: int =
     coords = " ".join(f"{i * step:.1f},{height - 4 - (v - low) / span * (height - 8):.1f}" for i, v in enumerate(values))
     return (f'<svg width="{width}" height="{height}" style="vertical-align:middle">'
             f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{coords}"/></svg>')
+
+
+class SummaryFallback:
+    """Mixin for handle widgets: front ends without widgets (nbconvert, a notebook saved without
+    widget state) show the handle's one-line summary instead of ``VBox(children=...)``."""
+
+    handle: object
+
+    def _repr_mimebundle_(self, **kwargs: object) -> dict:
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if bundle is not None:
+            bundle["text/plain"] = self.handle.summary()  # type: ignore[attr-defined]
+        return bundle

@@ -9,10 +9,10 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Float, Unicode
 
-from .common import badge, duration
+from .common import SummaryFallback, badge, duration
 
 
-class EndpointWidget(w.VBox):
+class EndpointWidget(SummaryFallback, w.VBox):
     endpoint_name = Unicode().tag(sync=True)
     status = Unicode("Pending").tag(sync=True)
     elapsed_seconds = Float(0).tag(sync=True)

@@ -8,10 +8,10 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Dict, Float, List, Unicode
 
-from .common import badge, duration, sparkline
+from .common import SummaryFallback, badge, duration, sparkline
 
 
-class TrainingJobWidget(w.VBox):
+class TrainingJobWidget(SummaryFallback, w.VBox):
     """Observes a TrainingJob handle; its traits are the model tests read."""
 
     job_name = Unicode().tag(sync=True)

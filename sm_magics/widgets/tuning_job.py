@@ -8,10 +8,10 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Dict, List, Unicode
 
-from .common import badge
+from .common import SummaryFallback, badge
 
 
-class TuningJobWidget(w.VBox):
+class TuningJobWidget(SummaryFallback, w.VBox):
     tuning_job_name = Unicode().tag(sync=True)
     status = Unicode("Pending").tag(sync=True)
     counters = Dict().tag(sync=True)

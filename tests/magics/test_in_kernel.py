@@ -83,6 +83,12 @@ def test_tuning_leaderboard(kernel):
     assert values == sorted(values) and view["best"] == board[0]["name"]
 
 
+def test_widgets_fall_back_to_a_summary_line_without_a_widget_front_end(kernel):
+    kernel.run("%%sm_train kmeans --as plain --wait\nk: 3\ntrain: x[:200]\n")
+    text = kernel.run("from sm_magics.widgets import view_for\nprint(view_for(plain)._repr_mimebundle_()['text/plain'])").strip()
+    assert text.startswith(f"training job {kernel.run('print(plain.name)').strip()}: Completed")
+
+
 def test_reattach_after_kernel_restart(kernel):
     kernel.run("%%sm_train kmeans --as before --wait\nk: 4\ntrain: x[:300]\n")
     name = kernel.run("print(before.name)").strip()
@@ -92,3 +98,4 @@ def test_reattach_after_kernel_restart(kernel):
     view = wait_for_widget(kernel, 60, job_name=name, status="Completed")
     assert "train:msd" in view["final_metrics"]
     assert kernel.run("print(again.status)").strip() == "Completed"
+
