@@ -177,11 +177,12 @@ class SMMagics(Magics, Configurable):
     @staticmethod
     def _with_line(exc: Exception, body: str) -> Exception:
         """Point a data error at the cell line that named the channel."""
-        match = re.search(r"channel '(\w+)'", str(exc))
-        if match and not isinstance(exc, cellspec.CellError):
-            for entry in cellspec.entries(body):
-                if entry.key == match[1]:
-                    return cellspec.CellError(entry.line, str(exc))
+        if isinstance(exc, cellspec.CellError) or not isinstance(exc, ValueError):
+            return exc
+        named = re.findall(r"'([\w.-]+)'", str(exc)) + re.findall(r"[Hh]yperparameter:? '?([\w.-]+)", str(exc))
+        for entry in cellspec.entries(body):
+            if entry.key in named:
+                return cellspec.CellError(entry.line, str(exc))
         return exc
 
     def _fail(self, exc: Exception) -> None:

@@ -67,6 +67,8 @@ def prepare(spec: TrainingSpec, tuned: set[str] = frozenset()) -> tuple[algorith
     missing = [key for key in info.required if key not in hyperparameters and key not in tuned]
     if missing:
         raise ValueError(f"{info.name} needs {', '.join(missing)}: add a line like `{missing[0]}: <value>`")
+    if not tuned:
+        check_values(info, hyperparameters)
     if spec.spot and spec.max_wait is not None and spec.max_wait < spec.max_runtime:
         raise ValueError(f"--max-wait ({spec.max_wait} s) must be at least the maximum run time ({spec.max_runtime} s)")
     return info, hyperparameters, prepared
@@ -96,6 +98,23 @@ def _remove(backend: Backend, bucket: str, keys: list[str]) -> None:
     s3 = backend.client("s3")
     for key in keys:
         s3.delete_object(Bucket=bucket, Key=key)
+
+
+def check_values(info: algorithms.AlgorithmInfo, hyperparameters: dict[str, str], version: str | None = None) -> None:
+    """Types and ranges checked before anything is created, with the container's own rules.
+
+    The schemas are the ones the local engine's algorithm containers enforce (the same contract
+    SageMaker's containers document), so a value SageMaker would fail the job for is refused here,
+    before any data is uploaded or any instance is billed.
+    """
+    from ..local.algorithms import algorithm_named
+    from ..local.algorithms.base import ClientError
+
+    tag = algorithms.image_uri(info.name, "us-east-1").rsplit(":", 1)[-1]
+    try:
+        algorithm_named(info.name, version or tag).validate(hyperparameters)
+    except ClientError as exc:
+        raise ValueError(str(exc).replace(" (caused by ValidationError)", "")) from None
 
 
 def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:

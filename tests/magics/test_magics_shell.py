@@ -173,3 +173,22 @@ def test_tune_then_deploy_the_best(ip, capsys):
 def test_bad_tuning_cells(ip, line, body, message):
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         run(ip, "sm_tune", line, body)
+
+
+@pytest.mark.parametrize(
+    ("line", "body", "message"),
+    [
+        ("kmeans", "k: ten\ntrain: x\n", "line 1: Hyperparameter 'k': 'ten' is not valid under any of the given schemas; expected an integer"),
+        ("kmeans", "k: 10\nlocal_lloyd_tol: 2\ntrain: x\n", "line 2: Hyperparameter 'local_lloyd_tol'"),
+        ("kmeans", "k: 10\ninit_method: best\ntrain: x\n", "line 2: Hyperparameter 'init_method': 'best'"),
+        ("xgboost", "num_round: 5\neta: 2\ntrain: x, y\n", "line 2: Hyperparameter eta: 2.0 is not in [0, 1]"),
+    ],
+)
+def test_wrong_types_and_ranges_are_refused_before_anything_is_created(ip, line, body, message):
+    sagemaker = ip.find_magic("sm_jobs").__self__.backend.client("sagemaker")
+    before = {j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
+    with pytest.raises(UsageError) as caught:
+        run(ip, "sm_train", line, body)
+    assert message in str(caught.value)
+    after = {j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
+    assert after == before
