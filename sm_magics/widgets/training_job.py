@@ -23,6 +23,7 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
     final_metrics = Dict().tag(sync=True)
     timeline = List().tag(sync=True)
     error = Unicode("").tag(sync=True)
+    usd_so_far = Float(-1).tag(sync=True)  # -1: no training price known (the Pricing API did not answer)
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
@@ -61,12 +62,17 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
             for t in doc.get("SecondaryStatusTransitions", [])
         ]
         self.error = handle.last_error or ""
+        cost = handle.cost_so_far
+        if cost is not None:
+            self.usd_so_far = cost
         self._render()
 
     def _render(self) -> None:
         handle = self.handle
         resources = handle.description.get("ResourceConfig", {})
         instances = f"{resources.get('InstanceCount', '?')} x {resources.get('InstanceType', '?')}" if resources else ""
+        if self.usd_so_far >= 0:
+            instances += f" · ${self.usd_so_far:.4f} so far" + (" (local engine: not billed)" if handle.backend.kind == "local" else "")
         self._header.value = (
             f"<b>{html.escape(self.job_name)}</b> {badge(self.status)} "
             f"<span style='color:#57606a'>{html.escape(self.secondary_status)} · {duration(self.elapsed_seconds)} · {instances}</span>"

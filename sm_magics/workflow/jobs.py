@@ -171,6 +171,8 @@ class TrainingJob(Handle):
         super().__init__(backend, name)
         self.algorithm = algorithm
         self.metrics: dict[str, list[tuple[float, float]]] = {}  # name -> [(seconds since start, value)]
+        self.price: Any = None  # pricing.Price of one training instance, once known
+        self._priced = False
         self.log_lines: list[str] = []
         self._log_tokens: dict[str, str] = {}
         self._metric_patterns: list[tuple[str, re.Pattern[str]]] = []
@@ -181,6 +183,9 @@ class TrainingJob(Handle):
         doc = sagemaker.describe_training_job(TrainingJobName=self.name)
         self.description = doc
         self.status = doc["TrainingJobStatus"]
+        if not self._priced and doc.get("ResourceConfig", {}).get("InstanceType"):
+            self._priced = True
+            self.price = self.backend.prices.hourly(doc["ResourceConfig"]["InstanceType"], self.backend.region, use="Training")
         if not self._metric_patterns:
             for definition in doc.get("AlgorithmSpecification", {}).get("MetricDefinitions", []):
                 try:
@@ -228,6 +233,15 @@ class TrainingJob(Handle):
         if start is None:
             return time.time() - self.started
         return ((end.timestamp() if end else time.time()) - start.timestamp())
+
+    @property
+    def cost_so_far(self) -> float | None:
+        """Billable seconds once known (spot savings included), else the elapsed time, x instances x price."""
+        if self.price is None:
+            return None
+        doc = self.description
+        seconds = doc.get("BillableTimeInSeconds", self.elapsed)
+        return self.price.cost(seconds, doc.get("ResourceConfig", {}).get("InstanceCount", 1))
 
     @property
     def model_artifact(self) -> str | None:

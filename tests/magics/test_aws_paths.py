@@ -154,3 +154,13 @@ def test_config_reaches_the_magics(engine, monkeypatch):
     shell.run_line_magic("config", "SMMagics.instance_type = 'ml.c5.xlarge'")
     magics = shell.find_magic("sm_train").__self__
     assert magics.instance_type == "ml.c5.xlarge"
+
+
+def test_training_cost_uses_billable_seconds_and_instance_count():
+    backend = aws_backend()
+    job = TrainingJob(backend, "priced", "kmeans")
+    job.price = pricing.Price(0.5, "pricing-api")
+    job.description = {"ResourceConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.large"}, "BillableTimeInSeconds": 360,
+                       "TrainingStartTime": dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+                       "TrainingEndTime": dt.datetime(2026, 1, 1, 0, 20, tzinfo=dt.timezone.utc)}
+    assert job.cost_so_far == pytest.approx(0.5 * 2 * 360 / 3600)  # billable (spot) seconds, not the 20 min elapsed
