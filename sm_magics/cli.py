@@ -60,6 +60,61 @@ def _local_run(args: argparse.Namespace) -> int:
         raise SystemExit(f"sm-magics local run: command not found: {command[0]}") from None
 
 
+def _backend(args: argparse.Namespace):
+    from .workflow.session import choose_backend
+
+    return choose_backend(args.backend, args.profile, args.region)
+
+
+def _regions(backend, all_regions: bool) -> list[str]:
+    if all_regions and backend.kind == "aws":
+        return [r["RegionName"] for r in backend.client("ec2").describe_regions()["Regions"]]
+    return [backend.region]
+
+
+def _endpoints_list(args: argparse.Namespace) -> int:
+    from .workflow.endpoints import dumps, list_endpoints, with_costs
+
+    backend = _backend(args)
+    rows = with_costs(backend, list_endpoints(backend, _regions(backend, args.all_regions)))
+    if args.json:
+        print(dumps(rows))
+        return 0
+    if not rows:
+        print("no endpoints")
+        return 0
+    burning = sum(r["UsdPerHour"] or 0.0 for r in rows)
+    print(f"{len(rows)} endpoint(s), ${burning:.3f}/h together" + (" (local engine: not billed)" if backend.kind == "local" else ""))
+    for r in rows:
+        rate = f"${r['UsdPerHour']:.3f}/h" if r["UsdPerHour"] is not None else "price ?"
+        so_far = f"${r['UsdSoFar']:.2f}" if r["UsdSoFar"] is not None else "?"
+        ttl = f" ttl {int(r['TtlSecondsLeft'] // 60)}m" if r["TtlSecondsLeft"] is not None else ""
+        notebook = r["Tags"].get("sm_magics:notebook", "")
+        print(f"{r['EndpointName']:<44} {r['EndpointStatus']:<10} {r['Region']:<14} {r['InstanceCount']} x {r['InstanceType']:<14} "
+              f"{rate:>10} {so_far:>8} up {int(r['UptimeSeconds'] // 60)}m{ttl} {notebook}")
+    return 0
+
+
+def _endpoints_delete(args: argparse.Namespace) -> int:
+    from .workflow.endpoints import delete_endpoint_cascade
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("sm-magics endpoints delete: pass --yes to delete without a prompt (no terminal to ask on)", file=sys.stderr)
+            return 2
+        answer = input(f"Delete {', '.join(args.names)} with their endpoint configs and models? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    backend = _backend(args)
+    failed = False
+    for name in args.names:
+        report = delete_endpoint_cascade(backend, name, keep_model=args.keep_model)
+        print(report)
+        failed = failed or bool(report.errors)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sm-magics", description="Amazon SageMaker from notebooks and terminals.")
     groups = parser.add_subparsers(dest="group", required=True)
@@ -82,6 +137,23 @@ def build_parser() -> argparse.ArgumentParser:
     add("env", _local_env, "print `export` lines that point boto3 and the SageMaker SDKs at the engine", region=True)
     run = add("run", _local_run, "run a command with boto3 and the SDKs pointed at the engine", region=True)
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+
+    endpoints = groups.add_parser("endpoints", help="live endpoints: what they cost, and deleting them properly")
+    verbs = endpoints.add_subparsers(dest="command", required=True)
+    for verb, handler, text in (("list", _endpoints_list, "list endpoints with their cost, most expensive first"),
+                                ("delete", _endpoints_delete, "delete endpoints with their endpoint configs and models")):
+        sub = verbs.add_parser(verb, help=text)
+        sub.add_argument("--backend", choices=("auto", "local", "aws"), default=None, help="as %%sm_backend (default: auto)")
+        sub.add_argument("--profile", default=None)
+        sub.add_argument("--region", default=None)
+        sub.set_defaults(handler=handler)
+        if verb == "list":
+            sub.add_argument("--all-regions", action="store_true", help="every region the account has enabled")
+            sub.add_argument("--json", action="store_true")
+        else:
+            sub.add_argument("names", nargs="+", metavar="NAME")
+            sub.add_argument("--yes", action="store_true", help="do not ask")
+            sub.add_argument("--keep-model", action="store_true")
     return parser
 
 
@@ -92,6 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     except launcher.EngineError as exc:
         print(f"sm-magics: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from .workflow.session import BackendError
+
+        if isinstance(exc, BackendError):
+            print(f"sm-magics: {exc}", file=sys.stderr)
+            return 2
+        if type(exc).__module__.startswith(("botocore", "boto3")):
+            from .workflow.jobs import explain
+
+            print(f"sm-magics: {explain(exc)}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

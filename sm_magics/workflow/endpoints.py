@@ -224,6 +224,37 @@ def list_endpoints(backend: Backend, regions: list[str] | None = None) -> list[d
     return rows
 
 
+def with_costs(backend: Backend, rows: list[dict[str, Any]], now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Add instance type x count (from each endpoint's config), $/h, uptime, cost so far and TTL left.
+
+    Sorted by cost per hour, the most expensive first: what a user cleaning up wants to see first.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    out = []
+    for row in rows:
+        sagemaker = backend.client("sagemaker", row["Region"])
+        row = dict(row)
+        try:
+            endpoint = sagemaker.describe_endpoint(EndpointName=row["EndpointName"])
+            config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+            variant = config["ProductionVariants"][0]
+            row["InstanceType"] = variant.get("InstanceType", "serverless")
+            row["InstanceCount"] = sum(v.get("InitialInstanceCount", 0) for v in config["ProductionVariants"])
+        except ClientError as error:
+            row["Error"] = error.response["Error"]["Message"]
+            row.update(InstanceType="?", InstanceCount=0)
+        price = backend.prices.hourly(row["InstanceType"], row["Region"]) if row["InstanceCount"] else None
+        uptime = (now - row["CreationTime"]).total_seconds()
+        row["UptimeSeconds"] = uptime
+        row["UsdPerHour"] = price.usd_per_hour * row["InstanceCount"] if price else None
+        row["UsdSoFar"] = price.cost(uptime, row["InstanceCount"]) if price else None
+        expires = row["Tags"].get(TAG_EXPIRES)
+        row["TtlSecondsLeft"] = (dt.datetime.fromisoformat(expires) - now).total_seconds() if expires else None
+        out.append(row)
+    out.sort(key=lambda r: (r["UsdPerHour"] is None, -(r["UsdPerHour"] or 0.0)))
+    return out
+
+
 def _json_default(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else str(value)
 
