@@ -282,8 +282,22 @@ class SMMagics(Magics, Configurable):
         from .workflow.jobs import TrainingJob
         from .workflow.tracking import tracking
 
+        import contextlib
+
+        from .widgets import widgets_available
+
         backend = self.backend
         created: list[Any] = []
+        board = capture = folder = None
+        if widgets_available():
+            # Live widgets on top; the SDK's own progress dots and log lines folded away underneath.
+            import ipywidgets as w
+
+            board, capture = w.VBox(), w.Output()
+            folder = w.Accordion(children=[capture], titles=("Output of the cell's code (SDK progress, logs, prints)",))
+            folder.selected_index = None
+            display(board)
+            display(folder)
 
         def on_created(item: Any) -> None:
             handle = None
@@ -301,11 +315,16 @@ class SMMagics(Magics, Configurable):
                 except Exception:
                     pass  # tagging is a convenience for %sm_cleanup; never break the user's code for it
             created.append(item)
-            if handle is not None:
+            if handle is not None and board is not None:
+                self.handles[handle.name] = handle
+                board.children += (view_for(handle),)
+            elif handle is not None:
                 self._show(handle, None)
 
-        with tracking(on_created):
+        with tracking(on_created), (capture if capture is not None else contextlib.nullcontext()):
             result = self.shell.run_cell(body, store_history=False)
+        if folder is not None and not result.success:
+            folder.selected_index = 0  # the traceback must be seen
         if created:
             print(f"sm_magics tracked {len(created)} resource(s): " + ", ".join(f"{c.kind} {c.name}" for c in created))
         if not result.success:

@@ -64,6 +64,8 @@ def test_sdk2_body_is_tracked_and_deployable(kernel, sagemaker):
     )
     job = kernel.run("print(sdk_job)").strip()
     assert f"training-job {job}" in printed
+    folded = kernel.widget(_model_name="AccordionModel", titles=["Output of the cell's code (SDK progress, logs, prints)"])
+    assert folded["selected_index"] is None  # the SDK's own output is folded away, the job's widget is on top
     assert wait_for_widget(kernel, 60, job_name=job, status="Completed")
     tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobArn"])["Tags"]}
     assert tags["sm_magics:notebook"] == "kernel-test.ipynb"
