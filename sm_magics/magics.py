@@ -174,6 +174,13 @@ class SMMagics(Magics, Configurable):
         except Exception:
             raise UsageError(f"'{word}' is neither a variable of this notebook nor a training job name") from None
 
+    def _mark_deleted(self, endpoint_name: str) -> None:
+        from .workflow.endpoints import Endpoint
+
+        handle = self.handles.get(endpoint_name)
+        if isinstance(handle, Endpoint):
+            handle.mark_deleted()
+
     @staticmethod
     def _with_line(exc: Exception, body: str) -> Exception:
         """Point a data error at the cell line that named the channel."""
@@ -445,10 +452,9 @@ class SMMagics(Magics, Configurable):
         for name in names:
             handle = self.shell.user_ns.get(name)
             endpoint_name = getattr(handle, "name", name)
-            try:
-                print(delete_endpoint_cascade(self.backend, endpoint_name, keep_model=bool(options.get("keep_model"))))
-            except Exception as exc:
-                self._fail(exc)
+            report = delete_endpoint_cascade(self.backend, endpoint_name, keep_model=bool(options.get("keep_model")))
+            print(report)
+            self._mark_deleted(endpoint_name)
 
     @line_magic
     @_explained
@@ -468,6 +474,7 @@ class SMMagics(Magics, Configurable):
             return
         for row in mine:
             print(delete_endpoint_cascade(self.backend, row["EndpointName"]))
+            self._mark_deleted(row["EndpointName"])
 
     @line_magic
     @_explained

@@ -142,9 +142,13 @@ class Endpoint(Handle):
 
     def delete(self, keep_model: bool = False) -> DeletionReport:
         report = delete_endpoint_cascade(self.backend, self.name, keep_model=keep_model)
+        self.mark_deleted()
+        return report
+
+    def mark_deleted(self) -> None:
+        """Deleted by someone (a magic, the CLI): the views stop counting cost and say so."""
         self.status = "Deleted"
         self._changed()
-        return report
 
     def summary(self) -> str:
         text = f"endpoint {self.name}: {self.status} ({self.instance_count} x {self.instance_type})"

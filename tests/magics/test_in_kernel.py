@@ -44,6 +44,8 @@ def test_declarative_train_deploy_predict_cleanup(kernel, sagemaker):
     assert dtype.strip() == "int64" and set(eval(clusters)) <= set(range(10))
     printed = kernel.run("%sm_cleanup -f")
     assert f"deleted endpoint {endpoint}" in printed
+    gone = wait_for_widget(kernel, 10, endpoint_name=endpoint, status="Deleted")  # the view no longer claims InService
+    assert gone["usd_so_far"] >= 0
     for call, key in ((sagemaker.describe_endpoint, "EndpointName"), (sagemaker.describe_endpoint_config, "EndpointConfigName"),
                       (sagemaker.describe_model, "ModelName")):
         with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find"):
@@ -71,7 +73,8 @@ def test_sdk2_body_is_tracked_and_deployable(kernel, sagemaker):
     assert tags["sm_magics:notebook"] == "kernel-test.ipynb"
     kernel.run(f"%sm_deploy {job} --as sdk_predictor")
     assert kernel.run("print(sdk_predictor.predict(tx[:3])['closest_cluster'].shape)").strip() == "(3,)"
-    kernel.run("sdk_predictor.delete()")
+    kernel.run("%sm_delete sdk_predictor")
+    assert wait_for_widget(kernel, 10, endpoint_name=kernel.run("print(sdk_predictor.name)").strip(), status="Deleted")
 
 
 def test_tuning_leaderboard(kernel):

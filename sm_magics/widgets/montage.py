@@ -1,0 +1,272 @@
+"""Image montages in numpy: many small images tiled into one picture, encoded to PNG once.
+
+The widgets draw a cluster of 30 digits as one image, not 30 figures: tiling is
+a reshape, frames are slices, and what is left per image is the PNG's
+compression of the finished array. Grey images are kept as one byte per pixel
+of a 256-entry palette (254 grey levels, then the frame colours), so a
+montage costs a third of an RGB one to hold, compress and send. Pillow (a
+dependency of matplotlib) writes the PNG and draws the captions of the static
+fallback images.
+
+    >>> pixels = as_images(np.zeros((3, 784), np.float32))
+    >>> picture = montage(to_levels(pixels, Scale.of(pixels)), columns=2)
+    >>> picture.pixels.shape                          # 2 rows x 2 columns of 28 + 2 * 2 px tiles
+    (64, 64)
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+WHITE = (255, 255, 255)
+RED = (207, 34, 46)  # the widgets' failure colour
+GREY = (234, 238, 242)
+INK = (36, 41, 47)
+
+# Palette of grey montages: indices 0..253 are grey levels (253 = white), then the frame colours.
+TOP_LEVEL = 253
+GREY_INDEX, RED_INDEX = 254, 255
+PALETTE = np.array(
+    [(round(i * 255 / TOP_LEVEL),) * 3 for i in range(TOP_LEVEL + 1)] + [GREY, RED], dtype=np.uint8
+)
+
+
+def as_images(images: object, image_shape: Sequence[int] | None = None) -> np.ndarray:
+    """``images`` as an (N, height, width) or (N, height, width, 3) array, checked.
+
+    Flat rows (N, pixels) need ``image_shape`` unless ``pixels`` is a square number
+    (784 -> 28 x 28). Anything that does not fit raises a one-line ValueError.
+    """
+    array = np.asarray(images)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise ValueError(f"images must be numeric arrays, not {array.dtype}")
+    if array.ndim not in (2, 3, 4):
+        raise ValueError(f"images must be (N, pixels), (N, height, width) or (N, height, width, 3); got shape {array.shape}")
+    if len(array) == 0:
+        raise ValueError("images is empty: there is nothing to show")
+    per_image = math.prod(array.shape[1:])
+    if image_shape is None:
+        if array.ndim == 4 and array.shape[3] != 3:
+            raise ValueError(f"colour images need 3 channels last; got shape {array.shape}")
+        if array.ndim >= 3:
+            return array
+        side = math.isqrt(per_image)
+        if side * side != per_image:
+            raise ValueError(f"images have {per_image} values each, not a square number; pass image_shape=(height, width)")
+        return array.reshape(len(array), side, side)
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) not in (2, 3) or any(s < 1 for s in shape) or (len(shape) == 3 and shape[2] != 3):
+        raise ValueError(f"image_shape must be (height, width) or (height, width, 3) with sizes >= 1; got {tuple(image_shape)}")
+    if math.prod(shape) != per_image:
+        raise ValueError(f"images of {per_image} values each do not fit image_shape={shape} ({math.prod(shape)} values)")
+    return array.reshape(len(array), *shape)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How pixel values map to the picture: integers as 0..255, floats as 0..1, anything wider by its range."""
+
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, images: np.ndarray) -> "Scale":
+        if images.dtype == bool:
+            return cls(0.0, 1.0)
+        low, high = float(images.min()), float(images.max())
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError("images contain NaN or infinite values")
+        if np.issubdtype(images.dtype, np.integer):
+            return cls(min(0.0, low), max(255.0, high))
+        return cls(min(0.0, low), max(1.0, high))
+
+
+def to_levels(images: np.ndarray, scale: Scale, *, invert: bool = False) -> np.ndarray:
+    """uint8 pixels for :func:`montage`: grey images as palette levels 0..253, colour images as 0..255.
+
+    ``invert`` draws grey images as dark ink on white (MNIST's white-on-black flipped).
+    """
+    top = TOP_LEVEL if images.ndim == 3 else 255
+    values = (images.astype(np.float32) - np.float32(scale.low)) * np.float32(top / (scale.high - scale.low))
+    if invert and images.ndim == 3:
+        values = top - values
+    return np.clip(values + 0.5, 0, top).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An image as the widgets hold it: palette indices (h, w) or RGB (h, w, 3), uint8."""
+
+    pixels: np.ndarray
+
+    @property
+    def indexed(self) -> bool:
+        return self.pixels.ndim == 2
+
+    @property
+    def width(self) -> int:
+        return self.pixels.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.pixels.shape[0]
+
+    def rgb(self) -> np.ndarray:
+        return PALETTE[self.pixels] if self.indexed else self.pixels
+
+    def png(self, compress_level: int = 6) -> bytes:
+        from PIL import Image
+
+        image = Image.fromarray(np.ascontiguousarray(self.pixels))
+        if self.indexed:
+            image.putpalette(PALETTE.tobytes())  # "L" becomes "P"
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=compress_level)
+        return buffer.getvalue()
+
+
+def montage(tiles: np.ndarray, columns: int, *, marked: np.ndarray | None = None, pad: int = 2) -> Picture:
+    """Tiles from :func:`to_levels` as one grid ``columns`` wide, filled row by row.
+
+    Each tile sits in a ``pad``-pixel white border; ``marked`` tiles (a boolean
+    mask) get a red one instead. No tiles give one empty grey tile, so an empty
+    cluster still shows as a box.
+    """
+    count = len(tiles)
+    height, width = tiles.shape[1:3]
+    colour = tiles.ndim == 4
+    tile_h, tile_w = height + 2 * pad, width + 2 * pad
+    if count == 0:
+        return Picture(np.full((tile_h, tile_w, 3), GREY, np.uint8) if colour else np.full((tile_h, tile_w), GREY_INDEX, np.uint8))
+    columns = max(1, min(columns, count))
+    rows = -(-count // columns)
+    white, red = (np.array(WHITE, np.uint8), np.array(RED, np.uint8)) if colour else (TOP_LEVEL, RED_INDEX)
+    # The grid as (rows, tile rows, columns, tile columns[, 3]); its transposed view is tile-major,
+    # so whole rows of tiles are written in place with no copy of the finished grid.
+    grid = np.empty((rows, tile_h, columns, tile_w) + tiles.shape[3:], np.uint8)
+    grid[:] = white
+    by_tile = grid.swapaxes(1, 2)  # (rows, columns, tile_h, tile_w[, 3]) view
+    full = count // columns * columns
+    if marked is not None and marked.any():
+        flat = np.zeros(rows * columns, bool)
+        flat[:count] = marked
+        by_tile[flat.reshape(rows, columns)] = red
+    inner = (slice(pad, pad + height), slice(pad, pad + width))
+    if full:
+        by_tile[: full // columns, :, inner[0], inner[1]] = tiles[:full].reshape((full // columns, columns) + tiles.shape[1:])
+    if count > full:
+        by_tile[rows - 1, : count - full, inner[0], inner[1]] = tiles[full:]
+    return Picture(grid.reshape((rows * tile_h, columns * tile_w) + tiles.shape[3:]))
+
+
+def enlarge(pixels: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement (crisp pixels for the static images)."""
+    return pixels if factor == 1 else pixels.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def encode_png(rgb: np.ndarray, compress_level: int = 6) -> bytes:
+    """A PNG of an (h, w, 3) uint8 array."""
+    return Picture(rgb).png(compress_level)
+
+
+@functools.lru_cache(maxsize=1)
+def _font_file() -> str | None:
+    """DejaVu Sans as matplotlib ships it (Latin with accents, Greek, Cyrillic, arrows; no CJK)."""
+    spec = importlib.util.find_spec("matplotlib")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder, "mpl-data", "fonts", "ttf", "DejaVuSans.ttf")
+        if path.is_file():
+            return str(path)
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _drawable_characters() -> frozenset[int] | None:
+    path = _font_file()
+    if path is None:
+        return None
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(path).get_charmap())
+
+
+def latin(text: str, fallback: str) -> str:
+    """``text`` where the static images' font can draw all of it (no CJK font is assumed), else ``fallback``."""
+    characters = _drawable_characters()
+    ok = all(ord(ch) < 128 for ch in text) if characters is None else all(ord(ch) in characters or ch.isspace() for ch in text)
+    return text if ok else fallback
+
+
+@functools.lru_cache(maxsize=8)
+def _font(size: int):  # noqa: ANN202 - a PIL font
+    from PIL import ImageFont
+
+    path = _font_file()
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
+
+
+def text_width(text: str, size: int = 12) -> int:
+    return int(math.ceil(_font(size).getlength(text)))
+
+
+def caption(text: str, width: int, *, size: int = 12, colour: tuple[int, int, int] = INK) -> np.ndarray:
+    """A white RGB strip at least ``width`` pixels wide holding one line of text."""
+    from PIL import Image, ImageDraw
+
+    strip = Image.new("RGB", (max(width, text_width(text, size) + 4), size + 6), WHITE)
+    ImageDraw.Draw(strip).text((2, 2), text, fill=colour, font=_font(size))
+    return np.asarray(strip)
+
+
+def draw_text(canvas: np.ndarray, items: Sequence[tuple[tuple[float, float], str, tuple[int, int, int], str]], size: int = 12) -> np.ndarray:
+    """Text drawn onto a copy of an RGB array: ((x, y), text, colour, PIL anchor such as "mm") per item."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(image)
+    font = _font(size)
+    for (x, y), text, colour, anchor in items:
+        draw.text((x, y), text, fill=colour, font=font, anchor=anchor)
+    return np.asarray(image)
+
+
+def vstack(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """RGB parts one under the other, left-aligned on white."""
+    out = np.empty((sum(p.shape[0] for p in parts), max(p.shape[1] for p in parts), 3), np.uint8)
+    out[:] = WHITE
+    y = 0
+    for part in parts:
+        out[y:y + part.shape[0], :part.shape[1]] = part
+        y += part.shape[0]
+    return out
+
+
+def tile_panels(panels: Sequence[np.ndarray], *, max_width: int = 1200, gap: int = 10) -> np.ndarray:
+    """RGB panels laid out left to right, wrapping at ``max_width`` pixels, top-aligned on white."""
+    rows: list[list[np.ndarray]] = [[]]
+    used = 0
+    for panel in panels:
+        if rows[-1] and used + gap + panel.shape[1] > max_width:
+            rows.append([])
+            used = 0
+        used += panel.shape[1] + (gap if rows[-1] else 0)
+        rows[-1].append(panel)
+    lines = []
+    for row in rows:
+        height = max(p.shape[0] for p in row)
+        line = np.empty((height + gap, sum(p.shape[1] for p in row) + gap * (len(row) - 1), 3), np.uint8)
+        line[:] = WHITE
+        x = 0
+        for panel in row:
+            line[: panel.shape[0], x:x + panel.shape[1]] = panel
+            x += panel.shape[1] + gap
+        lines.append(line)
+    return vstack(lines)[:-gap]
