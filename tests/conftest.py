@@ -1,9 +1,11 @@
 """Shared fixtures: one real engine process for the session, clients pointed at it.
 
-Every response any test receives from the engine's SageMaker APIs is checked
-against botocore's service model for its operation (required members present,
-types right, no empty ``{}`` structures); a response that does not fit fails
-the test that got it.
+Every response any test receives from the engine's SageMaker and SageMaker
+Runtime APIs is checked against botocore's service model for its operation
+(required members present, types right, no empty ``{}`` structures); a
+response that does not fit fails the test that got it. ``aws`` is per test;
+``engine_clients`` (and ``runtime``, its Runtime client) serve module
+fixtures and raise at the call that got a bad response.
 """
 
 from __future__ import annotations
@@ -49,9 +51,14 @@ def engine_env(engine: launcher.EngineInfo) -> dict[str, str]:
 
 
 class ResponseChecker:
-    """Validates every SageMaker / Runtime response against the operation's output shape."""
+    """Validates every SageMaker / Runtime response against the operation's output shape.
 
-    def __init__(self) -> None:
+    Problems are collected in ``problems``; with ``raise_at_once`` they are raised
+    instead, as AssertionError out of the call that got the response.
+    """
+
+    def __init__(self, raise_at_once: bool = False) -> None:
+        self.raise_at_once = raise_at_once
         self.problems: list[str] = []
         self.seen: set[str] = set()
 
@@ -60,11 +67,14 @@ class ResponseChecker:
             return
         self.seen.add(model.name)
         body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
+        found = []
         report = ParamValidator().validate(body, model.output_shape)
         if report.has_errors():
-            self.problems.append(f"{model.name}: {report.generate_report()}")
-        empty = _empty_structures(model.output_shape, body, model.name)
-        self.problems.extend(empty)
+            found.append(f"{model.name}: {report.generate_report()}")
+        found += _empty_structures(model.output_shape, body, model.name)
+        if found and self.raise_at_once:
+            raise AssertionError("a response that does not match botocore's model:\n" + "\n".join(found))
+        self.problems.extend(found)
 
 
 def _empty_structures(shape: Any, value: Any, path: str) -> list[str]:
@@ -84,18 +94,25 @@ def _empty_structures(shape: Any, value: Any, path: str) -> list[str]:
     return found
 
 
-@pytest.fixture
-def checked_session(engine: launcher.EngineInfo, request: pytest.FixtureRequest) -> Iterator[boto3.Session]:
-    """A boto3 session bound to the engine; its SageMaker responses are validated."""
+def engine_session(checker: ResponseChecker | None = None) -> boto3.Session:
+    """A boto3 session with the engine's fixed credentials; with a checker, its SageMaker and Runtime answers are validated."""
     session = boto3.Session(
         aws_access_key_id=settings.ACCESS_KEY_ID,
         aws_secret_access_key=settings.SECRET_ACCESS_KEY,
         aws_session_token=settings.SESSION_TOKEN,
         region_name="us-east-1",
     )
+    if checker is not None:
+        session.events.register("after-call.sagemaker", checker)
+        session.events.register("after-call.sagemaker-runtime", checker)
+    return session
+
+
+@pytest.fixture
+def checked_session(engine: launcher.EngineInfo, request: pytest.FixtureRequest) -> Iterator[boto3.Session]:
+    """A boto3 session bound to the engine; its SageMaker responses are validated."""
     checker = ResponseChecker()
-    session.events.register("after-call.sagemaker", checker)
-    session.events.register("after-call.sagemaker-runtime", checker)
+    session = engine_session(checker)
     yield session
     assert not checker.problems, "responses that do not match botocore's model:\n" + "\n".join(checker.problems)
 
@@ -116,6 +133,22 @@ class Clients:
 def aws(checked_session: boto3.Session, engine: launcher.EngineInfo) -> Clients:
     """Lazily made clients: aws.sagemaker, aws.runtime, aws.s3, aws.logs, aws.sts, aws.iam."""
     return Clients(checked_session, engine.url)
+
+
+@pytest.fixture(scope="session")
+def engine_clients(engine: launcher.EngineInfo) -> Clients:
+    """Clients shared by the whole session, for module fixtures and endpoint calls.
+
+    Their SageMaker and Runtime answers are validated as ``aws``'s are, but a bad
+    one raises AssertionError at once, in the test (or fixture) that made the call.
+    """
+    return Clients(engine_session(ResponseChecker(raise_at_once=True)), engine.url)
+
+
+@pytest.fixture(scope="session")
+def runtime(engine_clients: Clients) -> Any:
+    """The SageMaker Runtime client of ``engine_clients``: every successful InvokeEndpoint answer is validated."""
+    return engine_clients.runtime
 
 
 @pytest.fixture(scope="session")

@@ -2,20 +2,56 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
+import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+import pytest
+from botocore.exceptions import ClientError
 
 from sm_magics.formats import recordio
 
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 BUCKET = "sm-magics-tests"
+RECORDIO = "application/x-recordio-protobuf"
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def error_of(call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+    """The parsed error response of a call that must fail."""
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    return caught.value.response
+
+
+def assert_object_absent(aws: Any, uri: str) -> None:
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    error = error_of(aws.s3.head_object, Bucket=bucket, Key=key)
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def assert_failed_with_client_error(aws: Any, job: dict[str, Any], texts: list[str], prefix: str = "ClientError: ") -> None:
+    """A training job that Failed with a ``ClientError:`` reason holding each of ``texts``, and wrote no model."""
+    assert job["TrainingJobStatus"] == "Failed"
+    reason = job["FailureReason"]
+    assert reason.startswith(prefix), reason
+    for text in texts:
+        assert text in reason, f"{text!r} not in {reason!r}"
+    assert_object_absent(aws, job["ModelArtifacts"]["S3ModelArtifacts"])
+
+
+# ----------------------------------------------------------------------------- S3
 
 
 def ensure_bucket(aws: Any, bucket: str = BUCKET) -> str:
@@ -25,6 +61,17 @@ def ensure_bucket(aws: Any, bucket: str = BUCKET) -> str:
     return bucket
 
 
+def put(aws: Any, key: str, body: bytes | str) -> str:
+    """One object in the tests' bucket (which must exist); returns its s3:// URI."""
+    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    return f"s3://{BUCKET}/{key}"
+
+
+def read_s3(aws: Any, uri: str) -> bytes:
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
 def upload_recordio(aws: Any, x: np.ndarray, prefix: str, shards: int = 1) -> str:
     bucket = ensure_bucket(aws)
     for index, part in enumerate(np.array_split(x, shards)):
@@ -32,18 +79,38 @@ def upload_recordio(aws: Any, x: np.ndarray, prefix: str, shards: int = 1) -> st
     return f"s3://{bucket}/{prefix}/"
 
 
-def training_request(name: str, train_uri: str, hyperparameters: dict[str, str], **overrides: Any) -> dict[str, Any]:
+def upload_model_tar(aws: Any, member: bytes, tag: str) -> str:
+    """A model.tar.gz with one flat member ``model_algo-1``, as SageMaker writes it; returns its URI."""
+    ensure_bucket(aws)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("model_algo-1")
+        info.size, info.mode = len(member), 0o644
+        tar.addfile(info, io.BytesIO(member))
+    return put(aws, f"models/{unique(tag)}/model.tar.gz", buf.getvalue())
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def channel(name: str, uri: str, content_type: str | None = RECORDIO, distribution: str = "FullyReplicated") -> dict[str, Any]:
+    """An S3Prefix input channel; ``content_type=None`` leaves ContentType out."""
+    source = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": distribution}}
+    spec: dict[str, Any] = {"ChannelName": name, "DataSource": source}
+    if content_type is not None:
+        spec["ContentType"] = content_type
+    return spec
+
+
+def job_request(
+    name: str, image: str, channels: list[dict[str, Any]], hyperparameters: dict[str, str], **overrides: Any
+) -> dict[str, Any]:
+    """A CreateTrainingJob request: one ml.c4.xlarge, an hour, output under s3://BUCKET/output unless overridden."""
     request: dict[str, Any] = {
         "TrainingJobName": name,
-        "AlgorithmSpecification": {"TrainingImage": KMEANS_IMAGE, "TrainingInputMode": "File"},
+        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
         "RoleArn": ROLE,
-        "InputDataConfig": [
-            {
-                "ChannelName": "train",
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": train_uri, "S3DataDistributionType": "FullyReplicated"}},
-                "ContentType": "application/x-recordio-protobuf",
-            }
-        ],
+        "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/output"},
         "ResourceConfig": {"InstanceType": "ml.c4.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
@@ -53,24 +120,146 @@ def training_request(name: str, train_uri: str, hyperparameters: dict[str, str],
     return request
 
 
+def training_request(name: str, train_uri: str, hyperparameters: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    """A k-means job on one RecordIO ``train`` channel."""
+    return job_request(name, KMEANS_IMAGE, [channel("train", train_uri)], hyperparameters, **overrides)
+
+
+def transform_request(
+    name: str,
+    model: str,
+    input_uri: str,
+    output_prefix: str,
+    *,
+    content_type: str = "text/csv",
+    split: str = "Line",
+    strategy: str = "MultiRecord",
+    accept: str = "application/jsonlines",
+    assemble: str = "Line",
+    max_payload: int | None = None,
+) -> dict[str, Any]:
+    """A CreateTransformJob request writing under s3://BUCKET/<output_prefix>."""
+    request: dict[str, Any] = {
+        "TransformJobName": name,
+        "ModelName": model,
+        "BatchStrategy": strategy,
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+            "ContentType": content_type,
+            "SplitType": split,
+        },
+        "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/{output_prefix}", "Accept": accept, "AssembleWith": assemble},
+        "TransformResources": {"InstanceType": "ml.m4.xlarge", "InstanceCount": 1},
+    }
+    if max_payload is not None:
+        request["MaxPayloadInMB"] = max_payload
+    return request
+
+
+def tuning_config(
+    strategy: str, minimize: str, ranges: dict[str, Any], jobs: int, parallel: int, **changes: Any
+) -> dict[str, Any]:
+    """A HyperParameterTuningJobConfig that minimizes the metric ``minimize`` over ``jobs`` children, ``parallel`` at a time."""
+    config: dict[str, Any] = {
+        "Strategy": strategy,
+        "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": minimize},
+        "ResourceLimits": {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": parallel},
+        "ParameterRanges": ranges,
+    }
+    config.update(changes)
+    return config
+
+
+def tuning_definition(
+    image: str, channels: list[dict[str, Any]], static_hyperparameters: dict[str, str], **overrides: Any
+) -> dict[str, Any]:
+    """A CreateHyperParameterTuningJob TrainingJobDefinition, with job_request's defaults."""
+    request = job_request("", image, channels, {}, **overrides)
+    del request["TrainingJobName"], request["HyperParameters"]
+    return {"StaticHyperParameters": static_hyperparameters, **request}
+
+
+def production_variants(model: str) -> list[dict[str, Any]]:
+    """One AllTraffic variant of the model on one ml.m4.xlarge."""
+    return [{"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}]
+
+
+# ----------------------------------------------------------------------------- waiting
+
+
+def wait_until(
+    describe: Callable[[], dict[str, Any]], status_key: str, timeout: float = 120.0, interval: float = 0.2
+) -> dict[str, Any]:
+    """Describe* once the resource has left InProgress/Stopping (or the timeout has passed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        doc = describe()
+        if doc[status_key] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
+            return doc
+        time.sleep(interval)
+
+
+def wait_training(aws: Any, name: str, timeout: float = 120.0) -> dict[str, Any]:
+    """DescribeTrainingJob once the job has ended (the boto3 waiter raises on Failed)."""
+    return wait_until(lambda: aws.sagemaker.describe_training_job(TrainingJobName=name), "TrainingJobStatus", timeout)
+
+
+def wait_transform(aws: Any, name: str, timeout: float = 120.0) -> dict[str, Any]:
+    """DescribeTransformJob once the job has ended (the boto3 waiter raises on Failed)."""
+    return wait_until(lambda: aws.sagemaker.describe_transform_job(TransformJobName=name), "TransformJobStatus", timeout)
+
+
+def run_training(aws: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """CreateTrainingJob, then DescribeTrainingJob once the job has ended, Failed included."""
+    aws.sagemaker.create_training_job(**request)
+    return wait_training(aws, request["TrainingJobName"])
+
+
+def complete_training(aws: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """CreateTrainingJob, boto3's waiter (which raises on Failed), then DescribeTrainingJob."""
+    name = request["TrainingJobName"]
+    aws.sagemaker.create_training_job(**request)
+    aws.sagemaker.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name)
+    return aws.sagemaker.describe_training_job(TrainingJobName=name)
+
+
+# ----------------------------------------------------------------------------- training and hosting
+
+
 def train_kmeans(aws: Any, x: np.ndarray, k: int = 10, **hyperparameters: str) -> dict[str, Any]:
     """Train k-means to the end and return DescribeTrainingJob."""
     name = unique("km")
     uri = upload_recordio(aws, x, f"data/{name}")
     params = {"k": str(k), "feature_dim": str(x.shape[1]), **hyperparameters}
-    aws.sagemaker.create_training_job(**training_request(name, uri, params))
-    aws.sagemaker.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name)
-    return aws.sagemaker.describe_training_job(TrainingJobName=name)
+    return complete_training(aws, training_request(name, uri, params))
+
+
+def final_metrics(job: dict[str, Any]) -> dict[str, float]:
+    return {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}
+
+
+def log_events(aws: Any, stream: str, group: str = LOG_GROUP) -> list[dict[str, Any]]:
+    """Every event of a stream, paged as the SDK pages it (until the forward token repeats)."""
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
+    while True:
+        page = aws.logs.get_log_events(**kwargs)
+        events += page["events"]
+        if not page["events"] or page.get("nextForwardToken") in (None, kwargs.get("nextToken")):
+            return events
+        kwargs["nextToken"] = page["nextForwardToken"]
+
+
+def create_model_and_config(aws: Any, name: str, model_uri: str, image: str = KMEANS_IMAGE) -> None:
+    """A model and an endpoint config of one AllTraffic variant, both called ``name``."""
+    aws.sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": image, "ModelDataUrl": model_uri})
+    aws.sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=production_variants(name))
 
 
 def deploy(aws: Any, model_uri: str, image: str = KMEANS_IMAGE) -> str:
     """Model + endpoint config + endpoint, InService; returns the shared name."""
     name = unique("ep")
-    aws.sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": image, "ModelDataUrl": model_uri})
-    aws.sagemaker.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}],
-    )
+    create_model_and_config(aws, name, model_uri, image)
     aws.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
     aws.sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name)
     return name

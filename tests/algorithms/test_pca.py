@@ -11,25 +11,21 @@ k-means runs end to end; and the mistakes users make fail the job with a
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import boto3
 import numpy as np
 import pytest
-from botocore.exceptions import ClientError
-from botocore.validate import ParamValidator
 from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA as SKPCA
 
 from conftest import Clients
-from helpers import BUCKET, ROLE, csv_rows, deploy, ensure_bucket, training_request, unique, upload_recordio
+from helpers import (
+    BUCKET, ROLE, assert_failed_with_client_error, csv_rows, deploy, ensure_bucket, error_of, put, read_s3, run_training, training_request,
+    transform_request, unique, upload_model_tar, upload_recordio, wait_transform,
+)
 from sm_magics.formats import ndarray, recordio
-from sm_magics.local import settings
 from sm_magics.local.runtime.hosting import unpack_model
 
 PCA_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/pca:1"
@@ -40,51 +36,10 @@ COMPONENTS = 50
 # ----------------------------------------------------------------------------- helpers
 
 
-def check_runtime_answer(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-    """InvokeEndpoint's answer against botocore's output shape, its streaming Body kept in place."""
-    if http_response.status_code >= 300:
-        return
-    body = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
-    assert "Body" in body, "InvokeEndpoint answered without a Body"
-    body["Body"] = b""
-    report = ParamValidator().validate(body, model.output_shape)
-    assert not report.has_errors(), report.generate_report()
-
-
-def error_of(call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response
-
-
 def pca_request(name: str, train_uri: str, hyperparameters: dict[str, str]) -> dict[str, Any]:
     return training_request(
         name, train_uri, hyperparameters, AlgorithmSpecification={"TrainingImage": PCA_IMAGE, "TrainingInputMode": "File"}
     )
-
-
-def wait_training(aws: Any, name: str, timeout: float = 120.0) -> dict[str, Any]:
-    """DescribeTrainingJob once the job has ended (the boto3 waiter raises on Failed)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = aws.sagemaker.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
-
-
-def wait_transform(aws: Any, name: str, timeout: float = 120.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = aws.sagemaker.describe_transform_job(TransformJobName=name)
-        if job["TransformJobStatus"] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
-
-
-def read_s3(aws: Any, uri: str) -> bytes:
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def model_arrays(aws: Any, job: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -100,43 +55,12 @@ def projection(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float64) - arrays["mean"].astype(np.float64).reshape(1, -1)) @ arrays["v"].astype(np.float64)
 
 
-def upload_model_tar(aws: Any, member: bytes) -> str:
-    """A model.tar.gz with one flat member ``model_algo-1``, as SageMaker writes it."""
-    ensure_bucket(aws)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("model_algo-1")
-        info.size, info.mode = len(member), 0o644
-        tar.addfile(info, io.BytesIO(member))
-    key = f"models/{unique('pca')}/model.tar.gz"
-    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=buf.getvalue())
-    return f"s3://{BUCKET}/{key}"
-
-
 def assert_same_subspace(v: np.ndarray, reference: np.ndarray, threshold: float) -> None:
     cosines = np.cos(subspace_angles(v.astype(np.float64), reference.astype(np.float64)))
     assert cosines.min() > threshold, f"principal angles' cosines go down to {cosines.min():.5f}: {np.sort(cosines)[:5]}"
 
 
 # ----------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def plain(engine: Any) -> Clients:
-    session = boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
-    return Clients(session, engine.url)
-
-
-@pytest.fixture(scope="module")
-def runtime(plain: Clients) -> Any:
-    client = plain.session.client("sagemaker-runtime", endpoint_url=plain.url)
-    client.meta.events.register("after-call.sagemaker-runtime", check_runtime_answer)
-    return client
 
 
 @pytest.fixture(scope="module")
@@ -150,38 +74,37 @@ def sklearn_pca(train_x: np.ndarray) -> SKPCA:
 
 
 @pytest.fixture(scope="module")
-def train_uri(plain: Clients, train_x: np.ndarray) -> str:
-    return upload_recordio(plain, train_x, f"data/{unique('pca-mnist')}", shards=2)
+def train_uri(engine_clients: Clients, train_x: np.ndarray) -> str:
+    return upload_recordio(engine_clients, train_x, f"data/{unique('pca-mnist')}", shards=2)
 
 
-def train_pca(plain: Clients, train_uri: str, **extra: str) -> dict[str, Any]:
+def train_pca(engine_clients: Clients, train_uri: str, **extra: str) -> dict[str, Any]:
     name = unique("pca")
     params = {"feature_dim": "784", "num_components": str(COMPONENTS), "mini_batch_size": "500", **extra}
-    plain.sagemaker.create_training_job(**pca_request(name, train_uri, params))
-    job = wait_training(plain, name)
+    job = run_training(engine_clients, pca_request(name, train_uri, params))
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     return job
 
 
 @pytest.fixture(scope="module")
-def regular_job(plain: Clients, train_uri: str) -> dict[str, Any]:
-    return train_pca(plain, train_uri)
+def regular_job(engine_clients: Clients, train_uri: str) -> dict[str, Any]:
+    return train_pca(engine_clients, train_uri)
 
 
 @pytest.fixture(scope="module")
-def regular_model(plain: Clients, regular_job: dict[str, Any]) -> dict[str, np.ndarray]:
-    return model_arrays(plain, regular_job)
+def regular_model(engine_clients: Clients, regular_job: dict[str, Any]) -> dict[str, np.ndarray]:
+    return model_arrays(engine_clients, regular_job)
 
 
 @pytest.fixture(scope="module")
-def endpoint(plain: Clients, regular_job: dict[str, Any]) -> str:
-    return deploy(plain, regular_job["ModelArtifacts"]["S3ModelArtifacts"], image=PCA_IMAGE)
+def endpoint(engine_clients: Clients, regular_job: dict[str, Any]) -> str:
+    return deploy(engine_clients, regular_job["ModelArtifacts"]["S3ModelArtifacts"], image=PCA_IMAGE)
 
 
 @pytest.fixture(scope="module")
-def small_uri(plain: Clients) -> str:
+def small_uri(engine_clients: Clients) -> str:
     x = np.random.default_rng(7).normal(size=(40, 6)).astype(np.float32)
-    return upload_recordio(plain, x, f"data/{unique('pca-small')}")
+    return upload_recordio(engine_clients, x, f"data/{unique('pca-small')}")
 
 
 # ----------------------------------------------------------------------------- training
@@ -206,9 +129,9 @@ def test_regular_mode_matches_scikit_learn(
 
 
 def test_randomized_mode_is_close_to_scikit_learn(
-    plain: Clients, train_uri: str, train_x: np.ndarray, sklearn_pca: SKPCA
+    engine_clients: Clients, train_uri: str, train_x: np.ndarray, sklearn_pca: SKPCA
 ) -> None:
-    arrays = model_arrays(plain, train_pca(plain, train_uri, algorithm_mode="randomized"))
+    arrays = model_arrays(engine_clients, train_pca(engine_clients, train_uri, algorithm_mode="randomized"))
     s, v, mean = arrays["s"], arrays["v"], arrays["mean"]
     assert s.shape == (COMPONENTS,) and v.shape == (784, COMPONENTS) and mean.shape == (1, 784)
     assert np.all(np.diff(s) >= 0)
@@ -287,11 +210,11 @@ def test_csv_accept_is_refused_with_406(runtime: Any, endpoint: str, mnist: tupl
     assert len(json.loads(answer["Body"].read())["projections"]) == 1
 
 
-def test_real_sagemaker_pca_artifact_is_hosted_and_projects(plain: Clients, runtime: Any) -> None:
+def test_real_sagemaker_pca_artifact_is_hosted_and_projects(engine_clients: Clients, runtime: Any) -> None:
     member = REAL_PCA_ARTIFACT.read_bytes()
     arrays = ndarray.load(member)
     assert isinstance(arrays, dict) and arrays["v"].shape == (34, 33) and arrays["mean"].shape == (1, 34)
-    endpoint = deploy(plain, upload_model_tar(plain, member), image=PCA_IMAGE)
+    endpoint = deploy(engine_clients, upload_model_tar(engine_clients, member, "pca"), image=PCA_IMAGE)
     x = np.random.default_rng(3).uniform(0.0, 1.0, size=(7, 34))
     expected = projection(arrays, x)
     answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=csv_rows(x))
@@ -312,32 +235,22 @@ def test_real_sagemaker_pca_artifact_is_hosted_and_projects(plain: Clients, runt
 
 
 def test_pca_projections_by_batch_transform_feed_kmeans(
-    plain: Clients, aws: Clients, regular_job: dict[str, Any], regular_model: dict[str, np.ndarray], mnist: tuple
+    engine_clients: Clients, aws: Clients, regular_job: dict[str, Any], regular_model: dict[str, np.ndarray], mnist: tuple
 ) -> None:
     x, labels = mnist[0]
     name = unique("pca-tr")
-    bucket = ensure_bucket(plain)
-    plain.s3.put_object(Bucket=bucket, Key=f"transform/{name}/in/train.csv", Body=csv_rows(x).encode())
+    ensure_bucket(engine_clients)
+    put(engine_clients, f"transform/{name}/in/train.csv", csv_rows(x).encode())
     aws.sagemaker.create_model(
         ModelName=name,
         ExecutionRoleArn=ROLE,
         PrimaryContainer={"Image": PCA_IMAGE, "ModelDataUrl": regular_job["ModelArtifacts"]["S3ModelArtifacts"]},
     )
-    aws.sagemaker.create_transform_job(
-        TransformJobName=name,
-        ModelName=name,
-        BatchStrategy="MultiRecord",
-        TransformInput={
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/transform/{name}/in/"}},
-            "ContentType": "text/csv",
-            "SplitType": "Line",
-        },
-        TransformOutput={"S3OutputPath": f"s3://{bucket}/transform/{name}/out", "Accept": "application/jsonlines", "AssembleWith": "Line"},
-        TransformResources={"InstanceType": "ml.m4.xlarge", "InstanceCount": 1},
-    )
+    request = transform_request(name, name, f"s3://{BUCKET}/transform/{name}/in/", f"transform/{name}/out")
+    aws.sagemaker.create_transform_job(**request)
     job = wait_transform(aws, name)
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
-    text = read_s3(plain, f"s3://{bucket}/transform/{name}/out/train.csv.out").decode()
+    text = read_s3(engine_clients, f"s3://{BUCKET}/transform/{name}/out/train.csv.out").decode()
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]
     assert len(lines) == len(x)
     projected = np.array([line["projection"] for line in lines], dtype=np.float32)
@@ -345,11 +258,10 @@ def test_pca_projections_by_batch_transform_feed_kmeans(
     np.testing.assert_allclose(projected, projection(regular_model, x), atol=1e-3)  # CSV keeps 6 digits
 
     km = unique("pca-km")
-    uri = upload_recordio(plain, projected, f"data/{km}")
-    plain.sagemaker.create_training_job(**training_request(km, uri, {"k": "10", "feature_dim": str(COMPONENTS)}))
-    trained = wait_training(aws, km)
+    uri = upload_recordio(engine_clients, projected, f"data/{km}")
+    trained = run_training(engine_clients, training_request(km, uri, {"k": "10", "feature_dim": str(COMPONENTS)}))
     assert trained["TrainingJobStatus"] == "Completed", trained.get("FailureReason")
-    members = unpack_model(read_s3(plain, trained["ModelArtifacts"]["S3ModelArtifacts"]))
+    members = unpack_model(read_s3(engine_clients, trained["ModelArtifacts"]["S3ModelArtifacts"]))
     centroids = ndarray.load(members["model_algo-1"])[0].astype(np.float64)
     assert centroids.shape == (10, COMPONENTS)
     distances = ((projected[:, None, :].astype(np.float64) - centroids[None, :, :]) ** 2).sum(axis=2)
@@ -381,10 +293,5 @@ BAD_HYPERPARAMETERS = {
 def test_bad_requests_fail_the_job_with_a_client_error(aws: Clients, small_uri: str, case: str) -> None:
     params, culprit = BAD_HYPERPARAMETERS[case]
     name = unique("pca-bad")
-    aws.sagemaker.create_training_job(**pca_request(name, small_uri, params))
-    job = wait_training(aws, name)
-    assert job["TrainingJobStatus"] == "Failed"
-    assert job["FailureReason"].startswith("ClientError:"), job["FailureReason"]
-    assert culprit in job["FailureReason"], job["FailureReason"]
-    error = error_of(aws.s3.head_object, Bucket=BUCKET, Key=job["ModelArtifacts"]["S3ModelArtifacts"][len(f"s3://{BUCKET}/") :])
-    assert error["ResponseMetadata"]["HTTPStatusCode"] == 404  # no model is written for a failed job
+    job = run_training(aws, pca_request(name, small_uri, params))
+    assert_failed_with_client_error(aws, job, [culprit], prefix="ClientError:")  # and no model is written

@@ -20,25 +20,24 @@ import json
 import pickle
 import re
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-import boto3
 import numpy as np
 import pytest
-from botocore.exceptions import ClientError
-from botocore.validate import ParamValidator
 
 from algorithms.data import breast_cancer, csv_features, csv_label_first
-from conftest import Clients, ResponseChecker
-from helpers import BUCKET, ROLE, deploy, ensure_bucket, unique
-from sm_magics.local import settings
+from conftest import Clients
+from helpers import (
+    BUCKET, LOG_GROUP, channel, deploy, ensure_bucket, error_of, final_metrics, job_request, put, read_s3,
+    run_training, unique,
+)
 from sm_magics.local.runtime.hosting import unpack_model
 
 XGB = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost"
 IMAGE_10 = f"{XGB}:1.0-1-cpu-py3"
 IMAGE_17 = f"{XGB}:1.7-1"
 IMAGE_30 = f"{XGB}:3.0-5"
-LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+CSV = "text/csv"
 # the XGBoost tutorial's hyperparameters (sdk-surface.md 2c), with early stopping on a long budget
 TUTORIAL = {
     "max_depth": "5",
@@ -57,72 +56,14 @@ ROUND_LINE = re.compile(r"\[(\d+)\]\ttrain-auc:(\d\.\d{5})\tvalidation-auc:(\d\.
 # ----------------------------------------------------------------------------- helpers
 
 
-def check_runtime_answer(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-    """InvokeEndpoint's answer against botocore's output shape, with its streaming Body kept in place."""
-    if http_response.status_code >= 300:
-        return
-    body = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
-    assert "Body" in body, "InvokeEndpoint answered without a Body"
-    body["Body"] = b""
-    report = ParamValidator().validate(body, model.output_shape)
-    assert not report.has_errors(), report.generate_report()
-
-
-def session() -> boto3.Session:
-    return boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
-
-
-def put(aws: Any, key: str, body: str | bytes) -> str:
-    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-    return f"s3://{BUCKET}/{key}"
-
-
-def read_s3(aws: Any, uri: str) -> bytes:
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def channel(name: str, uri: str, content_type: str | None = "text/csv", distribution: str = "FullyReplicated") -> dict[str, Any]:
-    source = {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": distribution}}
-    spec: dict[str, Any] = {"ChannelName": name, "DataSource": source}
-    if content_type is not None:
-        spec["ContentType"] = content_type
-    return spec
-
-
 def xgb_request(name: str, image: str, channels: list[dict[str, Any]], hyperparameters: dict[str, str], **extra: Any) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "TrainingJobName": name,
-        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
-        "RoleArn": ROLE,
-        "InputDataConfig": channels,
+    """The tutorial's job shape: one ml.m5.xlarge, five minutes, output under s3://BUCKET/xgboost-output."""
+    defaults = {
         "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/xgboost-output"},
         "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5},
         "StoppingCondition": {"MaxRuntimeInSeconds": 300},
-        "HyperParameters": hyperparameters,
     }
-    request.update(extra)
-    return request
-
-
-def wait_terminal(aws: Any, name: str, timeout: float = 120.0) -> dict[str, Any]:
-    """DescribeTrainingJob once the job has ended (CreateTrainingJob already waits for short jobs)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = aws.sagemaker.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
-
-
-def train(aws: Any, request: dict[str, Any]) -> dict[str, Any]:
-    aws.sagemaker.create_training_job(**request)
-    return wait_terminal(aws, request["TrainingJobName"])
+    return job_request(name, image, channels, hyperparameters, **{**defaults, **extra})
 
 
 def log_lines(aws: Any, job: str) -> dict[str, list[str]]:
@@ -155,53 +96,30 @@ def invoke(runtime: Any, endpoint: str, body: str, accept: str | None = None, co
 
 
 def model_error(runtime: Any, endpoint: str, body: str, **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(ClientError) as caught:
-        runtime.invoke_endpoint(EndpointName=endpoint, Body=body, **kwargs)
-    response = caught.value.response
+    response = error_of(runtime.invoke_endpoint, EndpointName=endpoint, Body=body, **kwargs)
     assert response["Error"]["Code"] == "ModelError"
     return response
-
-
-def final_metrics(job: dict[str, Any]) -> dict[str, float]:
-    return {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}
 
 
 # ----------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="module")
-def checked(engine: Any) -> Iterator[Clients]:
-    """Module-wide clients whose SageMaker answers are validated against botocore's model (as ``aws`` does per test)."""
-    s = session()
-    checker = ResponseChecker()
-    s.events.register("after-call.sagemaker", checker)
-    yield Clients(s, engine.url)
-    assert not checker.problems, "responses that do not match botocore's model:\n" + "\n".join(checker.problems)
-
-
-@pytest.fixture(scope="module")
-def runtime(engine: Any) -> Any:
-    client = session().client("sagemaker-runtime", endpoint_url=engine.url)
-    client.meta.events.register("after-call.sagemaker-runtime", check_runtime_answer)
-    return client
-
-
-@pytest.fixture(scope="module")
-def uris(checked: Clients) -> dict[str, str]:
-    ensure_bucket(checked)
+def uris(engine_clients: Clients) -> dict[str, str]:
+    ensure_bucket(engine_clients)
     data = breast_cancer()
     prefix = f"xgboost/{unique('bc')}"
     return {
-        "train": put(checked, f"{prefix}/train/train.csv", csv_label_first(data.train.x, data.train.y)),
-        "validation": put(checked, f"{prefix}/validation/validation.csv", csv_label_first(data.validation.x, data.validation.y)),
+        "train": put(engine_clients, f"{prefix}/train/train.csv", csv_label_first(data.train.x, data.train.y)),
+        "validation": put(engine_clients, f"{prefix}/validation/validation.csv", csv_label_first(data.validation.x, data.validation.y)),
         "prefix": prefix,
     }
 
 
 @pytest.fixture(scope="module")
-def jobs(checked: Clients, uris: dict[str, str]) -> dict[str, dict[str, Any]]:
+def jobs(engine_clients: Clients, uris: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The tutorial's job on 1.0-1 with managed spot training, and the same on 1.7-1; both Completed."""
-    channels = [channel("train", uris["train"]), channel("validation", uris["validation"])]
+    channels = [channel("train", uris["train"], CSV), channel("validation", uris["validation"], CSV)]
     out = {}
     for version, image, extra in (
         (
@@ -211,17 +129,17 @@ def jobs(checked: Clients, uris: dict[str, str]) -> dict[str, dict[str, Any]]:
         ),
         ("1.7-1", IMAGE_17, {}),
     ):
-        job = train(checked, xgb_request(unique("xgb"), image, channels, dict(TUTORIAL), **extra))
+        job = run_training(engine_clients, xgb_request(unique("xgb"), image, channels, dict(TUTORIAL), **extra))
         assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
         out[version] = job
     return out
 
 
 @pytest.fixture(scope="module")
-def endpoints(checked: Clients, jobs: dict[str, dict[str, Any]]) -> dict[str, str]:
+def endpoints(engine_clients: Clients, jobs: dict[str, dict[str, Any]]) -> dict[str, str]:
     return {
-        "1.0-1": deploy(checked, jobs["1.0-1"]["ModelArtifacts"]["S3ModelArtifacts"], image=IMAGE_10),
-        "1.7-1": deploy(checked, jobs["1.7-1"]["ModelArtifacts"]["S3ModelArtifacts"], image=IMAGE_17),
+        "1.0-1": deploy(engine_clients, jobs["1.0-1"]["ModelArtifacts"]["S3ModelArtifacts"], image=IMAGE_10),
+        "1.7-1": deploy(engine_clients, jobs["1.7-1"]["ModelArtifacts"]["S3ModelArtifacts"], image=IMAGE_17),
     }
 
 
@@ -246,11 +164,10 @@ def test_spot_job_completes_with_validation_auc_in_final_metrics(aws: Clients, j
 
 def test_spot_training_needs_max_wait_time(aws: Clients, uris: dict[str, str]) -> None:
     name = unique("xgb-spot")
-    request = xgb_request(name, IMAGE_10, [channel("train", uris["train"])], {"num_round": "5"}, EnableManagedSpotTraining=True)
-    with pytest.raises(ClientError) as caught:
-        aws.sagemaker.create_training_job(**request)
-    assert caught.value.response["Error"]["Code"] == "ValidationException"
-    assert "MaxWaitTimeInSeconds" in caught.value.response["Error"]["Message"]
+    request = xgb_request(name, IMAGE_10, [channel("train", uris["train"], CSV)], {"num_round": "5"}, EnableManagedSpotTraining=True)
+    error = error_of(aws.sagemaker.create_training_job, **request)
+    assert error["Error"]["Code"] == "ValidationException"
+    assert "MaxWaitTimeInSeconds" in error["Error"]["Message"]
 
 
 def test_round_lines_in_cloudwatch_match_the_metric_regexes(aws: Clients, jobs: dict[str, dict[str, Any]]) -> None:
@@ -277,14 +194,14 @@ def test_round_lines_in_cloudwatch_match_the_metric_regexes(aws: Clients, jobs: 
         assert definitions["validation:auc"].match(full_lines[-1].replace("\t", "#011"))
 
 
-def test_artifacts_load_with_the_xgboost_package(checked: Clients, jobs: dict[str, dict[str, Any]]) -> None:
+def test_artifacts_load_with_the_xgboost_package(engine_clients: Clients, jobs: dict[str, dict[str, Any]]) -> None:
     import xgboost as xgb
 
     data = breast_cancer()
-    old = pickle.loads(model_member(checked, jobs["1.0-1"]))  # 1.0-1 pickles the Booster
+    old = pickle.loads(model_member(engine_clients, jobs["1.0-1"]))  # 1.0-1 pickles the Booster
     assert isinstance(old, xgb.Booster)
     new = xgb.Booster()
-    new.load_model(bytearray(model_member(checked, jobs["1.7-1"])))  # 1.3-1 .. 1.7-1: Booster.save_model
+    new.load_model(bytearray(model_member(engine_clients, jobs["1.7-1"])))  # 1.3-1 .. 1.7-1: Booster.save_model
     assert old.num_features() == new.num_features() == 30
     # same data, same hyperparameters: the two images trained the same trees
     dtest = xgb.DMatrix(data.test.x)
@@ -297,7 +214,7 @@ def test_artifacts_load_with_the_xgboost_package(checked: Clients, jobs: dict[st
 
 
 def test_1_0_1_endpoint_answers_one_comma_joined_line(
-    checked: Clients, runtime: Any, jobs: dict[str, dict[str, Any]], endpoints: dict[str, str]
+    engine_clients: Clients, runtime: Any, jobs: dict[str, dict[str, Any]], endpoints: dict[str, str]
 ) -> None:
     import xgboost as xgb
 
@@ -309,7 +226,7 @@ def test_1_0_1_endpoint_answers_one_comma_joined_line(
     assert ((scores >= 0) & (scores <= 1)).all()  # binary:logistic answers probabilities
     assert ((scores > 0.5) == data.test.y).mean() >= 0.9
     # the early-stopped best iteration serves, as the container's best_ntree_limit does
-    booster = pickle.loads(model_member(checked, jobs["1.0-1"]))
+    booster = pickle.loads(model_member(engine_clients, jobs["1.0-1"]))
     best = int(booster.attr("best_iteration"))
     expected = booster.predict(xgb.DMatrix(data.test.x), iteration_range=(0, best + 1))
     np.testing.assert_allclose(scores, expected, rtol=1e-6)
@@ -380,12 +297,12 @@ def test_a_single_record_is_answered_quickly(runtime: Any, endpoints: dict[str, 
 # ----------------------------------------------------------------------------- multi-host, tuning, multi-class
 
 
-def test_two_hosts_train_on_the_union_under_a_tuning_objective(checked: Clients, runtime: Any, uris: dict[str, str]) -> None:
+def test_two_hosts_train_on_the_union_under_a_tuning_objective(engine_clients: Clients, runtime: Any, uris: dict[str, str]) -> None:
     data = breast_cancer()
     prefix = f"{uris['prefix']}/sharded"
     half = len(data.train.y) // 2
-    put(checked, f"{prefix}/part-0.csv", csv_label_first(data.train.x[:half], data.train.y[:half]))
-    put(checked, f"{prefix}/part-1.csv", csv_label_first(data.train.x[half:], data.train.y[half:]))
+    put(engine_clients, f"{prefix}/part-0.csv", csv_label_first(data.train.x[:half], data.train.y[:half]))
+    put(engine_clients, f"{prefix}/part-1.csv", csv_label_first(data.train.x[half:], data.train.y[half:]))
     name = unique("xgb-multi")
     hyperparameters = {
         "objective": "multi:softprob",
@@ -397,31 +314,34 @@ def test_two_hosts_train_on_the_union_under_a_tuning_objective(checked: Clients,
     request = xgb_request(
         name,
         IMAGE_30,
-        [channel("train", f"s3://{BUCKET}/{prefix}/", distribution="ShardedByS3Key"), channel("validation", uris["validation"])],
+        [
+            channel("train", f"s3://{BUCKET}/{prefix}/", CSV, distribution="ShardedByS3Key"),
+            channel("validation", uris["validation"], CSV),
+        ],
         hyperparameters,
         ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 5},
     )
-    job = train(checked, request)
+    job = run_training(engine_clients, request)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     assert "validation:merror" in final_metrics(job)
     assert final_metrics(job)["validation:merror"] <= 0.1
-    streams = log_lines(checked, name)
+    streams = log_lines(engine_clients, name)
     leader = next(lines for stream, lines in streams.items() if "/algo-1-" in stream)
     assert any("Distributed node training with 2 hosts: ['algo-1', 'algo-2']" in line for line in leader)
     assert any("Train matrix has 341 rows and 30 columns" in line for line in leader)  # both shards
     assert any(line.endswith("Setting up HPO optimized metric to be : merror") for line in leader)
     assert all("\tvalidation-merror:" in line for line in round_lines(leader))
     # 3.0-5 writes UBJSON; multi:softprob answers one row of class probabilities per record
-    assert model_member(checked, job)[:2] == b"{L"
+    assert model_member(engine_clients, job)[:2] == b"{L"
     uri = job["ModelArtifacts"]["S3ModelArtifacts"]
-    endpoint = deploy(checked, uri, image=IMAGE_30)
+    endpoint = deploy(engine_clients, uri, image=IMAGE_30)
     body, _ = invoke(runtime, endpoint, csv_features(data.test.x[:4]))
     rows = [[float(v) for v in line.split(",")] for line in body.splitlines()]
     assert len(rows) == 4 and all(len(r) == 2 and sum(r) == pytest.approx(1.0, abs=1e-5) for r in rows)
     doc = json.loads(invoke(runtime, endpoint, csv_features(data.test.x[:2]), accept="application/json")[0])
     assert [len(p["score"]) for p in doc["predictions"]] == [2, 2]
     # the 1.0-1 image loads the same artifact (pickle fails, Booster.load_model reads it) and answers its way
-    old_endpoint = deploy(checked, uri, image=IMAGE_10)
+    old_endpoint = deploy(engine_clients, uri, image=IMAGE_10)
     old, _ = invoke(runtime, old_endpoint, csv_features(data.test.x[:2]))
     assert old.startswith("[") and old.endswith("]") and "\n" not in old  # "[p0, p1],[p0, p1]"
     np.testing.assert_allclose(json.loads(f"[{old}]"), rows[:2], atol=1e-6)
@@ -431,9 +351,9 @@ def test_two_hosts_train_on_the_union_under_a_tuning_objective(checked: Clients,
 
 
 @pytest.fixture
-def still_serving(checked: Clients, runtime: Any, endpoints: dict[str, str]) -> Iterator[None]:
+def still_serving(engine_clients: Clients, runtime: Any, endpoints: dict[str, str]) -> Iterator[None]:
     yield
-    assert checked.sagemaker.describe_endpoint(EndpointName=endpoints["1.7-1"])["EndpointStatus"] == "InService"
+    assert engine_clients.sagemaker.describe_endpoint(EndpointName=endpoints["1.7-1"])["EndpointStatus"] == "InService"
     body, _ = invoke(runtime, endpoints["1.7-1"], csv_features(breast_cancer().test.x[:2]))
     assert len(body.splitlines()) == 2
 
@@ -446,96 +366,70 @@ def bad_csv(kind: str) -> str:
     return header + "\n" + csv_label_first(data.train.x, data.train.y)
 
 
-BAD_JOBS: list[tuple[str, dict[str, str], Callable[[dict[str, str]], list[dict[str, Any]]], str]] = [
-    (
-        "missing num_round",
-        {"objective": "binary:logistic"},
-        lambda u: [channel("train", u["train"])],
-        "ClientError: Missing required hyperparameter: num_round",
-    ),
-    (
-        "unknown hyperparameter",
-        {"num_round": "5", "max_depthh": "3"},
-        lambda u: [channel("train", u["train"])],
-        "ClientError: Extraneous hyperparameter found: max_depthh",
-    ),
-    (
-        "eta out of range",
-        {"num_round": "5", "eta": "2"},
-        lambda u: [channel("train", u["train"])],
-        "ClientError: Hyperparameter eta: 2.0 is not in [0, 1]",
-    ),
-    (
-        "num_round not an integer",
+# mistakes in the hyperparameters, on the good CSV train channel: (hyperparameters, FailureReason)
+BAD_HYPERPARAMETERS: dict[str, tuple[dict[str, str], str]] = {
+    "missing num_round": ({"objective": "binary:logistic"}, "ClientError: Missing required hyperparameter: num_round"),
+    "unknown hyperparameter": ({"num_round": "5", "max_depthh": "3"}, "ClientError: Extraneous hyperparameter found: max_depthh"),
+    "eta out of range": ({"num_round": "5", "eta": "2"}, "ClientError: Hyperparameter eta: 2.0 is not in [0, 1]"),
+    "num_round not an integer": (
         {"num_round": "ten"},
-        lambda u: [channel("train", u["train"])],
         "ClientError: Hyperparameter num_round: could not parse value (caused by ValueError)",
     ),
-    (
-        "num_class with a binary objective",
+    "num_class with a binary objective": (
         {"num_round": "5", "objective": "binary:logistic", "num_class": "2"},
-        lambda u: [channel("train", u["train"])],
         "ClientError: Do not need to setup parameter 'num_class' for learning task other than multi-classification.",
     ),
-    (
-        "multi-class without num_class",
+    "multi-class without num_class": (
         {"num_round": "5", "objective": "multi:softmax"},
-        lambda u: [channel("train", u["train"])],
         "ClientError: Require input for parameter 'num_class' for multi-classification",
     ),
-    (
-        "auc for regression",
+    "auc for regression": (
         {"num_round": "5", "objective": "reg:squarederror", "eval_metric": "auc"},
-        lambda u: [channel("train", u["train"])],
         "ClientError: Metric 'auc' can only be applied for classification and ranking problems.",
     ),
-    (
-        "label column missing",
-        {"num_round": "5", "objective": "binary:logistic"},
-        lambda u: [channel("train", u["no-label"])],
-        "ClientError: label must be in [0,1] for logistic regression",
+}
+BINARY = {"num_round": "5", "objective": "binary:logistic"}
+# mistakes in the data: (which upload is the train channel, its ContentType, hyperparameters, FailureReason)
+BAD_DATA: dict[str, tuple[str, str | None, dict[str, str], str]] = {
+    "label column missing": ("no-label", CSV, BINARY, "ClientError: label must be in [0,1] for logistic regression"),
+    "header row in the CSV": (
+        "header", CSV, BINARY,
+        "ClientError: First line '{header}...' of file 'train.csv' is not 'CSV' format. Please ensure the file is in 'CSV' format.",
     ),
-    (
-        "header row in the CSV",
-        {"num_round": "5", "objective": "binary:logistic"},
-        lambda u: [channel("train", u["header"])],
-        "ClientError: First line '{header}...' of file 'train.csv' is not "
-        "'CSV' format. Please ensure the file is in 'CSV' format.",
-    ),
-    (
-        "CSV without ContentType (libsvm is the default)",
-        {"num_round": "5", "objective": "binary:logistic"},
-        lambda u: [channel("train", u["train"], content_type=None)],
+    "CSV without ContentType (libsvm is the default)": (
+        "train", None, BINARY,
         "ClientError: First line '{first}...' of file 'train.csv' is not 'LIBSVM' format. "
         "Please ensure the file is in 'LIBSVM' format.",
     ),
-    (
-        "unsupported ContentType",
-        {"num_round": "5"},
-        lambda u: [channel("train", u["train"], content_type="application/json")],
+    "unsupported ContentType": (
+        "train", "application/json", {"num_round": "5"},
         "ClientError: application/json is not an accepted ContentType: csv, libsvm, parquet, recordio-protobuf, "
         "text/csv, text/libsvm, text/x-libsvm, application/x-parquet, application/x-recordio-protobuf.",
     ),
+}
+BAD_JOBS = [pytest.param(params, "train", CSV, reason, id=case) for case, (params, reason) in BAD_HYPERPARAMETERS.items()] + [
+    pytest.param(params, data, content_type, reason, id=case) for case, (data, content_type, params, reason) in BAD_DATA.items()
 ]
 
 
 @pytest.mark.usefixtures("still_serving")
-@pytest.mark.parametrize(("hyperparameters", "channels", "reason"), [b[1:] for b in BAD_JOBS], ids=[b[0] for b in BAD_JOBS])
+@pytest.mark.parametrize(("hyperparameters", "data", "content_type", "reason"), BAD_JOBS)
 def test_mistakes_fail_the_job_with_the_containers_reason(
-    checked: Clients,
+    engine_clients: Clients,
     uris: dict[str, str],
     hyperparameters: dict[str, str],
-    channels: Callable[[dict[str, str]], list[dict[str, Any]]],
+    data: str,
+    content_type: str | None,
     reason: str,
 ) -> None:
-    data = breast_cancer()
+    training = breast_cancer().train
     all_uris = dict(uris)
     for kind in ("no-label", "header"):
-        all_uris[kind] = put(checked, f"{uris['prefix']}/{kind}/train.csv", bad_csv(kind))
+        all_uris[kind] = put(engine_clients, f"{uris['prefix']}/{kind}/train.csv", bad_csv(kind))
     name = unique("xgb-bad")
-    job = train(checked, xgb_request(name, IMAGE_17, channels(all_uris), hyperparameters))
+    job = run_training(engine_clients, xgb_request(name, IMAGE_17, [channel("train", all_uris[data], content_type)], hyperparameters))
     assert job["TrainingJobStatus"] == "Failed"
-    first = csv_label_first(data.train.x[:1], data.train.y[:1]).strip()[:50]
+    first = csv_label_first(training.x[:1], training.y[:1]).strip()[:50]
     header = bad_csv("header").split("\n", 1)[0][:50]
     assert job["FailureReason"] == reason.format(first=first, header=header)
     assert "FinalMetricDataList" not in job

@@ -10,55 +10,22 @@ its control plane and an endpoint.
 from __future__ import annotations
 
 import json
-import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-import boto3
 import numpy as np
 import pytest
-from botocore.exceptions import ClientError
-from botocore.validate import ParamValidator
 
 from conftest import Clients
-from helpers import BUCKET, KMEANS_IMAGE, ROLE, deploy, ensure_bucket, training_request, unique, upload_recordio
+from helpers import (
+    BUCKET, KMEANS_IMAGE, ROLE, assert_failed_with_client_error, deploy, ensure_bucket, error_of, production_variants,
+    put, training_request, run_training, unique, upload_recordio,
+)
 from sm_magics.local import settings
 
 FEATURES = 5
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def check_runtime_answer(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-    """InvokeEndpoint's answer against botocore's output shape, its streaming Body kept in place.
-
-    (conftest's checker drops Body before validating and then reports it missing,
-    so runtime calls go through this client instead of ``aws.runtime``.)
-    """
-    if http_response.status_code >= 300:
-        return
-    body = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
-    assert "Body" in body, "InvokeEndpoint answered without a Body"
-    body["Body"] = b""
-    report = ParamValidator().validate(body, model.output_shape)
-    assert not report.has_errors(), report.generate_report()
-
-
-def error_of(call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    """The parsed error response of a call that must fail."""
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response
-
-
-def wait_terminal(aws: Any, name: str, timeout: float = 120.0) -> dict[str, Any]:
-    """DescribeTrainingJob once the job has ended (the boto3 waiter raises on Failed)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = aws.sagemaker.describe_training_job(TrainingJobName=name)
-        if job["TrainingJobStatus"] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
 
 
 def without_metadata(response: dict[str, Any]) -> dict[str, Any]:
@@ -76,12 +43,6 @@ def assert_no_training_job(aws: Any, name: str) -> None:
     assert error["Error"]["Message"] == "Requested resource not found."
 
 
-def assert_object_absent(aws: Any, uri: str) -> None:
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    error = error_of(aws.s3.head_object, Bucket=bucket, Key=key)
-    assert error["ResponseMetadata"]["HTTPStatusCode"] == 404
-
-
 def small_data(rows: int = 40, features: int = FEATURES, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(rows, features)).astype(np.float32)
 
@@ -94,37 +55,18 @@ def csv_body(x: np.ndarray) -> str:
 
 
 @pytest.fixture(scope="module")
-def plain(engine: Any) -> Clients:
-    session = boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
-    return Clients(session, engine.url)
+def train_uri(engine_clients: Clients) -> str:
+    return upload_recordio(engine_clients, small_data(), f"data/{unique('bad')}")
 
 
 @pytest.fixture(scope="module")
-def runtime(plain: Clients) -> Any:
-    client = plain.session.client("sagemaker-runtime", endpoint_url=plain.url)
-    client.meta.events.register("after-call.sagemaker-runtime", check_runtime_answer)
-    return client
-
-
-@pytest.fixture(scope="module")
-def train_uri(plain: Clients) -> str:
-    return upload_recordio(plain, small_data(), f"data/{unique('bad')}")
-
-
-@pytest.fixture(scope="module")
-def serving(plain: Clients, train_uri: str) -> dict[str, Any]:
+def serving(engine_clients: Clients, train_uri: str) -> dict[str, Any]:
     """A good k-means endpoint, trained here, that must keep answering after every bad request."""
     name = unique("good")
-    plain.sagemaker.create_training_job(**training_request(name, train_uri, {"k": "3", "feature_dim": str(FEATURES)}))
-    job = wait_terminal(plain, name)
+    job = run_training(engine_clients, training_request(name, train_uri, {"k": "3", "feature_dim": str(FEATURES)}))
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     model_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
-    endpoint = deploy(plain, model_uri)
+    endpoint = deploy(engine_clients, model_uri)
     return {"job": name, "model_uri": model_uri, "endpoint": endpoint}
 
 
@@ -198,13 +140,14 @@ BAD_NAMES = {  # how each breaks the name pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,6
 def test_name_breaking_the_api_pattern_is_rejected(aws: Clients, train_uri: str, field: str) -> None:
     tag = unique("pat")
     name = BAD_NAMES[field](tag)
-    variants = [{"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}]
     call, kwargs = {
         "TrainingJobName": (aws.sagemaker.create_training_job, training_request(name, train_uri, {"k": "3", "feature_dim": str(FEATURES)})),
         "ModelName": (aws.sagemaker.create_model, {
             "ModelName": name, "ExecutionRoleArn": ROLE, "PrimaryContainer": {"Image": KMEANS_IMAGE, "ModelDataUrl": "s3://b/m.tar.gz"},
         }),
-        "EndpointConfigName": (aws.sagemaker.create_endpoint_config, {"EndpointConfigName": name, "ProductionVariants": variants}),
+        "EndpointConfigName": (
+            aws.sagemaker.create_endpoint_config, {"EndpointConfigName": name, "ProductionVariants": production_variants("m")}
+        ),
         "EndpointName": (aws.sagemaker.create_endpoint, {"EndpointName": name, "EndpointConfigName": "c"}),
     }[field]
     error = error_of(call, **kwargs)
@@ -239,16 +182,10 @@ BAD_HYPERPARAMETERS = {
 def test_bad_hyperparameters_fail_the_job_with_a_client_error(aws: Clients, train_uri: str, case: str) -> None:
     hyperparameters, expected = BAD_HYPERPARAMETERS[case]
     name = unique("hp")
-    aws.sagemaker.create_training_job(**training_request(name, train_uri, hyperparameters))
-    job = wait_terminal(aws, name)
-    assert job["TrainingJobStatus"] == "Failed"
+    job = run_training(aws, training_request(name, train_uri, hyperparameters))
+    assert_failed_with_client_error(aws, job, expected)
     assert job["SecondaryStatus"] == "Failed"
     assert job["SecondaryStatusTransitions"][-1]["Status"] == "Failed"
-    reason = job["FailureReason"]
-    assert reason.startswith("ClientError: "), reason
-    for text in expected:
-        assert text in reason, f"{text!r} not in {reason!r}"
-    assert_object_absent(aws, job["ModelArtifacts"]["S3ModelArtifacts"])
     assert job_names(aws, name) == [name]
 
 
@@ -280,16 +217,10 @@ def test_bad_training_data_fails_the_job_with_a_client_error(aws: Clients, case:
     make_data, hyperparameters, expected = BAD_DATA[case]
     name = unique("data")
     ensure_bucket(aws)
-    aws.s3.put_object(Bucket=BUCKET, Key=f"data/{name}/part-0", Body=make_data())
-    aws.sagemaker.create_training_job(**training_request(name, f"s3://{BUCKET}/data/{name}/", hyperparameters))
-    job = wait_terminal(aws, name)
-    assert job["TrainingJobStatus"] == "Failed"
-    reason = job["FailureReason"]
-    assert reason.startswith("ClientError: "), reason
-    for text in expected:
-        assert text in reason, f"{text!r} not in {reason!r}"
+    put(aws, f"data/{name}/part-0", make_data())
+    job = run_training(aws, training_request(name, f"s3://{BUCKET}/data/{name}/", hyperparameters))
+    assert_failed_with_client_error(aws, job, expected)
     assert "Uploading" not in [t["Status"] for t in job["SecondaryStatusTransitions"]]
-    assert_object_absent(aws, job["ModelArtifacts"]["S3ModelArtifacts"])
 
 
 # ----------------------------------------------------------------------------- models, configs, endpoints
@@ -324,10 +255,7 @@ def test_duplicate_endpoint_config_name_is_rejected_and_the_first_kept(aws: Clie
 def test_duplicate_endpoint_name_is_rejected_and_the_first_kept(aws: Clients, serving: dict[str, Any]) -> None:
     name = serving["endpoint"]
     other = unique("other")
-    aws.sagemaker.create_endpoint_config(
-        EndpointConfigName=other,
-        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}],
-    )
+    aws.sagemaker.create_endpoint_config(EndpointConfigName=other, ProductionVariants=production_variants(name))
     before = aws.sagemaker.describe_endpoint(EndpointName=name)
     error = error_of(aws.sagemaker.create_endpoint, EndpointName=name, EndpointConfigName=other)
     assert error["Error"]["Code"] == "ValidationException"
@@ -340,11 +268,7 @@ def test_duplicate_endpoint_name_is_rejected_and_the_first_kept(aws: Clients, se
 
 def test_endpoint_config_naming_a_missing_model_is_rejected(aws: Clients) -> None:
     name, missing = unique("cfg"), unique("nomodel")
-    error = error_of(
-        aws.sagemaker.create_endpoint_config,
-        EndpointConfigName=name,
-        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": missing, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}],
-    )
+    error = error_of(aws.sagemaker.create_endpoint_config, EndpointConfigName=name, ProductionVariants=production_variants(missing))
     assert error["Error"]["Code"] == "ValidationException"
     assert error["Error"]["Message"] == f'Could not find model "arn:aws:sagemaker:us-east-1:{settings.ACCOUNT_ID}:model/{missing}".'
     assert aws.sagemaker.list_endpoint_configs(NameContains=name)["EndpointConfigs"] == []

@@ -9,28 +9,25 @@ against botocore's output shapes by the ``aws`` fixture.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
-import tarfile
-import time
 from typing import Any, Callable
 
-import boto3
 import numpy as np
 import pytest
-from botocore.exceptions import ClientError
-from botocore.validate import ParamValidator
 
 from conftest import Clients
-from helpers import BUCKET, KMEANS_IMAGE, ROLE, ensure_bucket, training_request, unique, upload_recordio
+from helpers import (
+    BUCKET, KMEANS_IMAGE, LOG_GROUP, ROLE, channel, complete_training, create_model_and_config, error_of, log_events,
+    production_variants, read_s3, run_training, training_request, tuning_config, tuning_definition, unique,
+    upload_model_tar, upload_recordio, wait_until,
+)
 from sm_magics.formats import ndarray
 from sm_magics.local import settings
 from sm_magics.local.runtime.hosting import unpack_model
 from sm_magics.local.sagemaker.responses import HANDLERS
 
-LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 TRANSITIONS = ["Starting", "Downloading", "Training", "Uploading", "Completed"]
 JOB_TAGS = [{"Key": "project", "Value": "control-plane"}, {"Key": "owner", "Value": "tests"}]
 
@@ -42,63 +39,9 @@ CENTROIDS_B = np.array([[0.0, 10.0], [10.0, 0.0], [0.0, 0.0]], dtype=np.float32)
 # ----------------------------------------------------------------------------- helpers
 
 
-def plain_clients(engine: Any) -> Clients:
-    """Clients for module fixtures (the validated ``aws`` fixture is per test)."""
-    session = boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
-    return Clients(session, engine.url)
-
-
-def check_runtime_answer(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-    """InvokeEndpoint's answer against botocore's output shape, its streaming Body kept in place.
-
-    (conftest's checker drops Body before validating and then reports it missing,
-    so runtime calls go through this client instead of ``aws.runtime``.)
-    """
-    if http_response.status_code >= 300:
-        return
-    body = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
-    assert "Body" in body, "InvokeEndpoint answered without a Body"
-    body["Body"] = b""  # the payload itself is checked by each test
-    report = ParamValidator().validate(body, model.output_shape)
-    assert not report.has_errors(), report.generate_report()
-
-
-def error_of(call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response
-
-
-def read_s3(aws: Any, uri: str) -> bytes:
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
 def upload_centroids(aws: Any, centroids: np.ndarray) -> str:
     """A model.tar.gz laid out as k-means writes it, holding the given centroids."""
-    ensure_bucket(aws)
-    member = ndarray.save([np.asarray(centroids, dtype=np.float32)])
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("model_algo-1")
-        info.size, info.mode = len(member), 0o644
-        tar.addfile(info, io.BytesIO(member))
-    key = f"models/{unique('centroids')}/model.tar.gz"
-    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=buf.getvalue())
-    return f"s3://{BUCKET}/{key}"
-
-
-def create_model_and_config(aws: Any, name: str, model_uri: str) -> None:
-    aws.sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": KMEANS_IMAGE, "ModelDataUrl": model_uri})
-    aws.sagemaker.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}],
-    )
+    return upload_model_tar(aws, ndarray.save([np.asarray(centroids, dtype=np.float32)]), "centroids")
 
 
 def predict(runtime: Any, endpoint: str, rows: list[list[float]]) -> list[dict[str, float]]:
@@ -106,28 +49,6 @@ def predict(runtime: Any, endpoint: str, rows: list[list[float]]) -> list[dict[s
     answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=body)
     assert answer["ContentType"] == "application/json"
     return json.loads(answer["Body"].read())["predictions"]
-
-
-def all_log_events(aws: Any, stream: str) -> list[dict[str, Any]]:
-    """Every event of a stream, paged as the SDK pages it (until the forward token repeats)."""
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
-    while True:
-        page = aws.logs.get_log_events(**kwargs)
-        events += page["events"]
-        if not page["events"] or page.get("nextForwardToken") in (None, kwargs.get("nextToken")):
-            return events
-        kwargs["nextToken"] = page["nextForwardToken"]
-
-
-def wait_until(describe: Callable[[], dict[str, Any]], status_key: str, timeout: float = 120.0) -> dict[str, Any]:
-    """Describe* once the resource has left InProgress/Stopping."""
-    deadline = time.monotonic() + timeout
-    while True:
-        doc = describe()
-        if doc[status_key] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
-            return doc
-        time.sleep(0.2)
 
 
 def walk_pages(call: Callable[..., dict[str, Any]], key: str, name_key: str, **kwargs: Any) -> list[list[str]]:
@@ -147,31 +68,14 @@ def walk_pages(call: Callable[..., dict[str, Any]], key: str, name_key: str, **k
 
 
 @pytest.fixture(scope="module")
-def plain(engine: Any) -> Clients:
-    return plain_clients(engine)
-
-
-@pytest.fixture(scope="module")
-def runtime(plain: Clients) -> Any:
-    """A SageMaker Runtime client whose successful answers are validated (see check_runtime_answer)."""
-    client = plain.session.client("sagemaker-runtime", endpoint_url=plain.url)
-    client.meta.events.register("after-call.sagemaker-runtime", check_runtime_answer)
-    return client
-
-
-@pytest.fixture(scope="module")
-def jobs(plain: Clients, mnist: tuple) -> dict[str, str]:
+def jobs(engine_clients: Clients, mnist: tuple) -> dict[str, str]:
     """One completed and one failed k-means job sharing a name prefix."""
     prefix = unique("cp")
     x = mnist[0][0][:300]
-    uri = upload_recordio(plain, x, f"data/{prefix}")
+    uri = upload_recordio(engine_clients, x, f"data/{prefix}")
     ok, bad = f"{prefix}-ok", f"{prefix}-bad"
-    plain.sagemaker.create_training_job(
-        **training_request(ok, uri, {"k": "5", "feature_dim": str(x.shape[1])}, Tags=JOB_TAGS)
-    )
-    plain.sagemaker.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=ok)
-    plain.sagemaker.create_training_job(**training_request(bad, uri, {"feature_dim": str(x.shape[1])}))
-    wait_until(lambda: plain.sagemaker.describe_training_job(TrainingJobName=bad), "TrainingJobStatus")
+    complete_training(engine_clients, training_request(ok, uri, {"k": "5", "feature_dim": str(x.shape[1])}, Tags=JOB_TAGS))
+    run_training(engine_clients, training_request(bad, uri, {"feature_dim": str(x.shape[1])}))
     return {"prefix": prefix, "ok": ok, "bad": bad, "train_uri": uri}
 
 
@@ -247,7 +151,7 @@ def test_training_job_logs_are_in_cloudwatch(aws: Clients, jobs: dict[str, str])
     assert match, streams[0]["logStreamName"]
     assert abs(int(match[1]) - job["CreationTime"].timestamp()) < 1
 
-    events = all_log_events(aws, streams[0]["logStreamName"])
+    events = log_events(aws, streams[0]["logStreamName"])
     messages = [event["message"] for event in events]
     assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
     assert any("Final configuration" in m for m in messages)
@@ -322,7 +226,7 @@ def test_model_config_endpoint_create_describe_list_delete(aws: Clients, runtime
 
     config_arn = aws.sagemaker.create_endpoint_config(
         EndpointConfigName=name,
-        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}],
+        ProductionVariants=production_variants(name),
     )["EndpointConfigArn"]
     assert config_arn == f"arn:aws:sagemaker:us-east-1:{settings.ACCOUNT_ID}:endpoint-config/{name}"
     config = aws.sagemaker.describe_endpoint_config(EndpointConfigName=name)
@@ -421,7 +325,7 @@ def test_tags_on_create_add_list_delete(aws: Clients) -> None:
     # tags of endpoint configs and endpoints given at create
     aws.sagemaker.create_endpoint_config(
         EndpointConfigName=name,
-        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}],
+        ProductionVariants=production_variants(name),
         Tags=[{"Key": "kind", "Value": "config"}],
     )
     config_arn = aws.sagemaker.describe_endpoint_config(EndpointConfigName=name)["EndpointConfigArn"]
@@ -509,7 +413,7 @@ def test_list_endpoint_configs_pages_and_sorts(aws: Clients, five_models: tuple[
     for model in models:
         aws.sagemaker.create_endpoint_config(
             EndpointConfigName=model,
-            ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}],
+            ProductionVariants=production_variants(model),
         )
     pages = walk_pages(
         aws.sagemaker.list_endpoint_configs, "EndpointConfigs", "EndpointConfigName",
@@ -541,9 +445,7 @@ def test_every_operation_answers_in_botocore_shape(aws: Clients, runtime: Any, m
     name = unique("every")
     x = mnist[0][0][:60, 400:408]  # pixels near the centre: the corners are all zero
     uri = upload_recordio(aws, x, f"data/{name}")
-    sm.create_training_job(**training_request(name, uri, {"k": "3", "feature_dim": "8"}, Tags=[{"Key": "a", "Value": "1"}]))
-    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name)
-    job = sm.describe_training_job(TrainingJobName=name)
+    job = complete_training(aws, training_request(name, uri, {"k": "3", "feature_dim": "8"}, Tags=[{"Key": "a", "Value": "1"}]))
     assert job["TrainingJobStatus"] == "Completed"
     assert [s["TrainingJobName"] for s in sm.list_training_jobs(NameContains=name)["TrainingJobSummaries"]] == [name]
     assert error_of(sm.stop_training_job, TrainingJobName=name)["Error"]["Code"] == "ValidationException"
@@ -555,25 +457,12 @@ def test_every_operation_answers_in_botocore_shape(aws: Clients, runtime: Any, m
 
     # hyperparameter tuning: two real children, objective read from their test channel
     tuning = f"{name}-hpo"
-    train_channel = training_request(name, uri, {})["InputDataConfig"][0]
-    test_channel = {**train_channel, "ChannelName": "test"}
     sm.create_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=tuning,
-        HyperParameterTuningJobConfig={
-            "Strategy": "Random",
-            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "test:msd"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
-            "ParameterRanges": {"IntegerParameterRanges": [{"Name": "k", "MinValue": "2", "MaxValue": "4"}]},
-        },
-        TrainingJobDefinition={
-            "StaticHyperParameters": {"feature_dim": "8"},
-            "AlgorithmSpecification": {"TrainingImage": KMEANS_IMAGE, "TrainingInputMode": "File"},
-            "RoleArn": ROLE,
-            "InputDataConfig": [train_channel, test_channel],
-            "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/output"},
-            "ResourceConfig": {"InstanceType": "ml.c4.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-        },
+        HyperParameterTuningJobConfig=tuning_config(
+            "Random", "test:msd", {"IntegerParameterRanges": [{"Name": "k", "MinValue": "2", "MaxValue": "4"}]}, jobs=2, parallel=1
+        ),
+        TrainingJobDefinition=tuning_definition(KMEANS_IMAGE, [channel("train", uri), channel("test", uri)], {"feature_dim": "8"}),
     )
     tuned = wait_until(lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning), "HyperParameterTuningJobStatus")
     assert tuned["HyperParameterTuningJobStatus"] == "Completed", tuned.get("FailureReason")
@@ -609,7 +498,7 @@ def test_every_operation_answers_in_botocore_shape(aws: Clients, runtime: Any, m
     for config in (name, second):
         sm.create_endpoint_config(
             EndpointConfigName=config,
-            ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}],
+            ProductionVariants=production_variants(name),
         )
     sm.describe_endpoint_config(EndpointConfigName=name)
     sm.list_endpoint_configs(NameContains=name)

@@ -15,44 +15,22 @@ import struct
 import tarfile
 from typing import Any, Callable
 
-import boto3
 import numpy as np
 import pytest
-from botocore.validate import ParamValidator
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
 import conftest
 from conftest import Clients
-from helpers import BUCKET, csv_rows, deploy, ensure_bucket, train_kmeans, training_request, unique, upload_recordio
+from helpers import (
+    BUCKET, LOG_GROUP, complete_training, csv_rows, deploy, ensure_bucket, final_metrics, log_events, put, read_s3,
+    train_kmeans, training_request, unique, upload_recordio,
+)
 from sm_magics.formats import ndarray, recordio
-from sm_magics.local import settings
 from sm_magics.local.runtime.hosting import unpack_model
-
-LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def check_runtime_answer(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-    """InvokeEndpoint's answer against botocore's output shape, its streaming Body kept in place.
-
-    (conftest's checker drops Body before validating and then reports it missing,
-    so runtime calls go through this client instead of ``aws.runtime``.)
-    """
-    if http_response.status_code >= 300:
-        return
-    body = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
-    assert "Body" in body, "InvokeEndpoint answered without a Body"
-    body["Body"] = b""
-    report = ParamValidator().validate(body, model.output_shape)
-    assert not report.has_errors(), report.generate_report()
-
-
-def read_s3(aws: Any, uri: str) -> bytes:
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def centroids_of(aws: Any, job: dict[str, Any]) -> np.ndarray:
@@ -78,47 +56,19 @@ def reference_centroids(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def log_messages(aws: Any, stream: str) -> list[str]:
-    messages: list[str] = []
-    kwargs: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
-    while True:
-        page = aws.logs.get_log_events(**kwargs)
-        messages += [event["message"] for event in page["events"]]
-        if not page["events"] or page.get("nextForwardToken") in (None, kwargs.get("nextToken")):
-            return messages
-        kwargs["nextToken"] = page["nextForwardToken"]
-
-
-def metrics_of(job: dict[str, Any]) -> dict[str, float]:
-    return {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}
+    return [event["message"] for event in log_events(aws, stream)]
 
 
 # ----------------------------------------------------------------------------- fixtures
 
 
 @pytest.fixture(scope="module")
-def plain(engine: Any) -> Clients:
-    session = boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
-    return Clients(session, engine.url)
-
-
-@pytest.fixture(scope="module")
-def runtime(plain: Clients) -> Any:
-    client = plain.session.client("sagemaker-runtime", endpoint_url=plain.url)
-    client.meta.events.register("after-call.sagemaker-runtime", check_runtime_answer)
-    return client
-
-
-@pytest.fixture(scope="module")
-def small(plain: Clients, mnist: tuple) -> dict[str, Any]:
+def small(engine_clients: Clients, mnist: tuple) -> dict[str, Any]:
     """k=10 on 500 MNIST digits, deployed: the model most tests here talk to."""
-    job = train_kmeans(plain, mnist[0][0][:500], k=10)
+    job = train_kmeans(engine_clients, mnist[0][0][:500], k=10)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    return {"job": job, "centroids": centroids_of(plain, job), "endpoint": deploy(plain, job["ModelArtifacts"]["S3ModelArtifacts"])}
+    model_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
+    return {"job": job, "centroids": centroids_of(engine_clients, job), "endpoint": deploy(engine_clients, model_uri)}
 
 
 # ----------------------------------------------------------------------------- training
@@ -131,9 +81,7 @@ def test_mnist_clusters_are_as_tight_as_scikit_learn(aws: Clients, mnist: tuple)
     # test reproducible: over random names the ratio below spreads from about 1.008 to 1.022.
     name = "kmeans-mnist-quality"
     uri = upload_recordio(aws, x, f"data/{name}-{unique('run')}")
-    aws.sagemaker.create_training_job(**training_request(name, uri, {"k": "10", "feature_dim": "784"}))  # defaults otherwise
-    aws.sagemaker.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name)
-    job = aws.sagemaker.describe_training_job(TrainingJobName=name)
+    job = complete_training(aws, training_request(name, uri, {"k": "10", "feature_dim": "784"}))  # defaults otherwise
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     centroids = centroids_of(aws, job)
     assert centroids.shape == (10, 784) and centroids.dtype == np.float32
@@ -151,13 +99,11 @@ def test_two_hosts_on_sharded_data(aws: Clients, mnist: tuple) -> None:
     ensure_bucket(aws)
     # unequal shards, so each host's log tells which one it read
     for index, part in enumerate((x[:600], x[600:])):
-        aws.s3.put_object(Bucket=BUCKET, Key=f"data/{name}/matrix_{index}.pbr", Body=recordio.encode_dense(part))
+        put(aws, f"data/{name}/matrix_{index}.pbr", recordio.encode_dense(part))
     request = training_request(name, f"s3://{BUCKET}/data/{name}/", {"k": "10", "feature_dim": "784"})
     request["ResourceConfig"]["InstanceCount"] = 2
     request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataDistributionType"] = "ShardedByS3Key"
-    aws.sagemaker.create_training_job(**request)
-    aws.sagemaker.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name)
-    job = aws.sagemaker.describe_training_job(TrainingJobName=name)
+    job = complete_training(aws, request)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     assert job["ResourceConfig"]["InstanceCount"] == 2
 
@@ -190,12 +136,10 @@ def test_test_channel_reports_test_msd_and_ssd(aws: Clients, mnist: tuple) -> No
     test_channel["ChannelName"] = "test"
     test_channel["DataSource"]["S3DataSource"]["S3Uri"] = test_uri
     request["InputDataConfig"].append(test_channel)
-    aws.sagemaker.create_training_job(**request)
-    aws.sagemaker.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name)
-    job = aws.sagemaker.describe_training_job(TrainingJobName=name)
+    job = complete_training(aws, request)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
 
-    metrics = metrics_of(job)
+    metrics = final_metrics(job)
     assert {"train:msd", "test:msd", "test:ssd"} <= set(metrics)
     nearest = squared_distances(x_test, centroids_of(aws, job)).min(axis=1)
     assert metrics["test:msd"] == pytest.approx(nearest.mean(), rel=1e-4)
@@ -203,8 +147,8 @@ def test_test_channel_reports_test_msd_and_ssd(aws: Clients, mnist: tuple) -> No
 
 
 def test_without_test_channel_there_is_no_test_metric(small: dict[str, Any]) -> None:
-    assert "test:msd" not in metrics_of(small["job"])
-    assert "train:msd" in metrics_of(small["job"])
+    assert "test:msd" not in final_metrics(small["job"])
+    assert "train:msd" in final_metrics(small["job"])
 
 
 # ----------------------------------------------------------------------------- inference formats
@@ -313,8 +257,7 @@ def test_real_sagemaker_kmeans_artifact_is_hosted(aws: Clients, runtime: Any) ->
     assert centroids.shape == (7, 5)
     ensure_bucket(aws)
     key = f"real/{unique('km')}/model.tar.gz"
-    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=artifact)
-    endpoint = deploy(aws, f"s3://{BUCKET}/{key}")
+    endpoint = deploy(aws, put(aws, key, artifact))
     assert aws.sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
 
     x = np.random.default_rng(7).normal(scale=0.4, size=(60, 5)).astype(np.float32)

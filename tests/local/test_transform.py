@@ -11,45 +11,23 @@ autouse fixture checks that the engine still serves.
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
-import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-import boto3
 import numpy as np
 import pytest
-from botocore.exceptions import ClientError
-from botocore.validate import ParamValidator
 
 from conftest import Clients
-from helpers import BUCKET, ROLE, deploy, ensure_bucket, unique
+from helpers import BUCKET, ROLE, deploy, error_of, put, read_s3, transform_request, unique, upload_model_tar, wait_transform
 from sm_magics.formats import ndarray, recordio
 from sm_magics.local import settings
 
 PCA_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/pca:1"
 DIM = 4
+WAIT_SECONDS = 60.0
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def check_runtime_answer(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-    """InvokeEndpoint's answer against botocore's output shape, its streaming Body kept in place."""
-    if http_response.status_code >= 300:
-        return
-    body = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
-    assert "Body" in body, "InvokeEndpoint answered without a Body"
-    body["Body"] = b""
-    report = ParamValidator().validate(body, model.output_shape)
-    assert not report.has_errors(), report.generate_report()
-
-
-def error_of(call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response
 
 
 def rows(n: int, start: int = 0) -> np.ndarray:
@@ -62,13 +40,8 @@ def csv_text(x: np.ndarray) -> str:
     return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in x)
 
 
-def put(aws: Any, key: str, body: bytes | str) -> str:
-    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-    return f"s3://{BUCKET}/{key}"
-
-
 def get(aws: Any, key: str) -> bytes:
-    return aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    return read_s3(aws, f"s3://{BUCKET}/{key}")
 
 
 def output_keys(aws: Any, prefix: str) -> list[str]:
@@ -76,49 +49,9 @@ def output_keys(aws: Any, prefix: str) -> list[str]:
     return sorted(item["Key"] for item in listed.get("Contents", []))
 
 
-def transform_request(
-    name: str,
-    model: str,
-    input_uri: str,
-    output_prefix: str,
-    *,
-    content_type: str = "text/csv",
-    split: str = "Line",
-    strategy: str = "MultiRecord",
-    accept: str = "application/jsonlines",
-    assemble: str = "Line",
-    max_payload: int | None = None,
-) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "TransformJobName": name,
-        "ModelName": model,
-        "BatchStrategy": strategy,
-        "TransformInput": {
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
-            "ContentType": content_type,
-            "SplitType": split,
-        },
-        "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/{output_prefix}", "Accept": accept, "AssembleWith": assemble},
-        "TransformResources": {"InstanceType": "ml.m4.xlarge", "InstanceCount": 1},
-    }
-    if max_payload is not None:
-        request["MaxPayloadInMB"] = max_payload
-    return request
-
-
-def wait_transform(aws: Any, name: str, timeout: float = 60.0) -> dict[str, Any]:
-    """DescribeTransformJob once the job has ended (the boto3 waiter raises on Failed)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = aws.sagemaker.describe_transform_job(TransformJobName=name)
-        if job["TransformJobStatus"] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
-
-
 def run(aws: Any, **request: Any) -> dict[str, Any]:
     aws.sagemaker.create_transform_job(**request)
-    job = wait_transform(aws, request["TransformJobName"])
+    job = wait_transform(aws, request["TransformJobName"], WAIT_SECONDS)
     assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
     return job
 
@@ -145,55 +78,33 @@ def json_documents(text: str) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def plain(engine: Any) -> Clients:
-    session = boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
-    return Clients(session, engine.url)
-
-
-@pytest.fixture(scope="module")
-def runtime(plain: Clients) -> Any:
-    client = plain.session.client("sagemaker-runtime", endpoint_url=plain.url)
-    client.meta.events.register("after-call.sagemaker-runtime", check_runtime_answer)
-    return client
-
-
-@pytest.fixture(scope="module")
-def model_uri(plain: Clients) -> str:
+def model_uri(engine_clients: Clients) -> str:
     """An echoing PCA model.tar.gz: v = identity, mean = 0, one flat member model_algo-1."""
-    ensure_bucket(plain)
     member = ndarray.save(
         {"s": np.ones(DIM, dtype=np.float32), "v": np.eye(DIM, dtype=np.float32), "mean": np.zeros((1, DIM), dtype=np.float32)}
     )
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        info = tarfile.TarInfo("model_algo-1")
-        info.size, info.mode = len(member), 0o644
-        tar.addfile(info, io.BytesIO(member))
-    return put(plain, f"models/{unique('echo')}/model.tar.gz", buf.getvalue())
+    return upload_model_tar(engine_clients, member, "echo")
 
 
 @pytest.fixture(scope="module")
-def model(plain: Clients, model_uri: str) -> str:
+def model(engine_clients: Clients, model_uri: str) -> str:
     name = unique("echo")
-    plain.sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": PCA_IMAGE, "ModelDataUrl": model_uri})
+    engine_clients.sagemaker.create_model(
+        ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": PCA_IMAGE, "ModelDataUrl": model_uri}
+    )
     return name
 
 
 @pytest.fixture(scope="module")
-def endpoint(plain: Clients, model_uri: str) -> str:
-    return deploy(plain, model_uri, image=PCA_IMAGE)
+def endpoint(engine_clients: Clients, model_uri: str) -> str:
+    return deploy(engine_clients, model_uri, image=PCA_IMAGE)
 
 
 @pytest.fixture(autouse=True)
-def engine_keeps_serving(plain: Clients, runtime: Any, endpoint: str) -> Iterator[None]:
+def engine_keeps_serving(engine_clients: Clients, runtime: Any, endpoint: str) -> Iterator[None]:
     yield
-    assert plain.sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
-    plain.sagemaker.list_transform_jobs(MaxResults=1)
+    assert engine_clients.sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+    engine_clients.sagemaker.list_transform_jobs(MaxResults=1)
     answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=csv_text(rows(2, 7)))
     got = [item["projection"] for item in json.loads(answer["Body"].read())["projections"]]
     assert got == rows(2, 7).tolist()
@@ -385,7 +296,7 @@ def test_empty_input_prefix_fails_the_job(aws: Clients, model: str) -> None:
     aws.sagemaker.create_transform_job(
         **transform_request(name, model, f"s3://{BUCKET}/transform/{name}/nothing-here/", f"transform/{name}/out")
     )
-    job = wait_transform(aws, name)
+    job = wait_transform(aws, name, WAIT_SECONDS)
     assert job["TransformJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("ClientError:"), job["FailureReason"]
     assert output_keys(aws, f"transform/{name}/out") == []
@@ -397,7 +308,7 @@ def test_unsupported_content_type_fails_the_job_with_the_models_answer(aws: Clie
     aws.sagemaker.create_transform_job(
         **transform_request(name, model, uri, f"transform/{name}/out", content_type="image/png", split="None")
     )
-    job = wait_transform(aws, name)
+    job = wait_transform(aws, name, WAIT_SECONDS)
     assert job["TransformJobStatus"] == "Failed"
     reason = job["FailureReason"]
     assert reason.startswith("ClientError:"), reason
@@ -413,7 +324,7 @@ def test_record_larger_than_max_payload_fails_the_job(aws: Clients, model: str) 
     assert len(huge) > 1024 * 1024
     uri = put(aws, f"transform/{name}/in/huge.csv", csv_text(rows(2)) + huge)
     aws.sagemaker.create_transform_job(**transform_request(name, model, uri, f"transform/{name}/out", max_payload=1))
-    job = wait_transform(aws, name)
+    job = wait_transform(aws, name, WAIT_SECONDS)
     assert job["TransformJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("ClientError:"), job["FailureReason"]
     assert "MaxPayloadInMB" in job["FailureReason"], job["FailureReason"]

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import copy
 import re
-import time
 from typing import Any, Callable
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from conftest import Clients
-from helpers import BUCKET, KMEANS_IMAGE, ROLE, unique, upload_recordio
-from sm_magics.local import settings
+from helpers import (
+    BUCKET, KMEANS_IMAGE, ROLE, channel, error_of, tuning_config, tuning_definition, unique, upload_recordio, wait_until,
+)
 
 OBJECTIVE = "test:msd"
 JOBS, PARALLEL = 6, 2
@@ -40,57 +38,34 @@ WAIT_SECONDS = 60.0
 # ----------------------------------------------------------------------------- helpers
 
 
-def error_of(call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    return caught.value.response
-
-
-def channel(name: str, uri: str) -> dict[str, Any]:
-    return {
-        "ChannelName": name,
-        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}},
-        "ContentType": "application/x-recordio-protobuf",
-    }
-
-
 def definition(channels: dict[str, str], resources: str = "ResourceConfig", image: str = KMEANS_IMAGE) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "StaticHyperParameters": dict(STATIC),
-        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
-        "RoleArn": ROLE,
-        "InputDataConfig": [channel("train", channels["train"]), channel("test", channels["test"])],
-        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/tuning"},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-    }
-    if resources == "ResourceConfig":
-        request["ResourceConfig"] = {"InstanceType": "ml.c4.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10}
-    else:
+    request = tuning_definition(
+        image,
+        [channel("train", channels["train"]), channel("test", channels["test"])],
+        dict(STATIC),
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/tuning"},
+    )
+    if resources != "ResourceConfig":
+        del request["ResourceConfig"]
         request["HyperParameterTuningResourceConfig"] = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5}
     return request
 
 
 def config(strategy: str, early_stopping: str = "Off", **changes: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "Strategy": strategy,
-        "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": OBJECTIVE},
-        "ResourceLimits": {"MaxNumberOfTrainingJobs": JOBS, "MaxParallelTrainingJobs": PARALLEL},
-        "ParameterRanges": copy.deepcopy(RANGES),
-        "TrainingJobEarlyStoppingType": early_stopping,
-    }
-    doc.update(changes)
-    return doc
+    changes = {"TrainingJobEarlyStoppingType": early_stopping, **changes}
+    return tuning_config(strategy, OBJECTIVE, copy.deepcopy(RANGES), JOBS, PARALLEL, **changes)
 
 
 def wait_tuning(aws: Any, name: str, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
     """DescribeHyperParameterTuningJob once it is no longer InProgress (as the SDK polls it)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = aws.sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
-        if job["HyperParameterTuningJobStatus"] not in ("InProgress", "Stopping"):
-            return job
-        assert time.monotonic() < deadline, f"tuning job {name} still {job['HyperParameterTuningJobStatus']} after {timeout} s"
-        time.sleep(0.5)
+    job = wait_until(
+        lambda: aws.sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
+        "HyperParameterTuningJobStatus", timeout, interval=0.5,
+    )
+    assert job["HyperParameterTuningJobStatus"] not in ("InProgress", "Stopping"), (
+        f"tuning job {name} still {job['HyperParameterTuningJobStatus']} after {timeout} s"
+    )
+    return job
 
 
 def children(aws: Any, name: str, **kwargs: Any) -> list[dict[str, Any]]:
@@ -118,27 +93,16 @@ def assert_no_tuning_job(aws: Any, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def plain(engine: Any) -> Clients:
-    session = boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
-    return Clients(session, engine.url)
-
-
-@pytest.fixture(scope="module")
-def channels(plain: Clients, mnist: tuple) -> dict[str, str]:
+def channels(engine_clients: Clients, mnist: tuple) -> dict[str, str]:
     prefix = unique("tune-data")
     return {
-        "train": upload_recordio(plain, mnist[0][0][:500], f"data/{prefix}/train"),
-        "test": upload_recordio(plain, mnist[2][0][:200], f"data/{prefix}/test"),
+        "train": upload_recordio(engine_clients, mnist[0][0][:500], f"data/{prefix}/train"),
+        "test": upload_recordio(engine_clients, mnist[2][0][:200], f"data/{prefix}/test"),
     }
 
 
 @pytest.fixture(scope="module")
-def tuned(plain: Clients, channels: dict[str, str]) -> dict[str, dict[str, Any]]:
+def tuned(engine_clients: Clients, channels: dict[str, str]) -> dict[str, dict[str, Any]]:
     """Both tuning jobs, run to the end; keyed by strategy, each with its name and the request sent."""
     token = unique("tn")
     requests = {
@@ -154,12 +118,12 @@ def tuned(plain: Clients, channels: dict[str, str]) -> dict[str, dict[str, Any]]
         },
     }
     for request in requests.values():
-        arn = plain.sagemaker.create_hyper_parameter_tuning_job(**request)["HyperParameterTuningJobArn"]
+        arn = engine_clients.sagemaker.create_hyper_parameter_tuning_job(**request)["HyperParameterTuningJobArn"]
         assert arn.endswith(f":hyper-parameter-tuning-job/{request['HyperParameterTuningJobName'].lower()}")
     result = {}
     for strategy, request in requests.items():
         name = request["HyperParameterTuningJobName"]
-        job = wait_tuning(plain, name)
+        job = wait_tuning(engine_clients, name)
         assert job["HyperParameterTuningJobStatus"] == "Completed", job.get("FailureReason")
         result[strategy] = {"name": name, "request": request, "token": token}
     return result
