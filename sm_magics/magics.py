@@ -237,11 +237,14 @@ class SMMagics(Magics, Configurable):
             return self._run_tracked(body)
         if len(positional) > 1:
             raise UsageError(f"one algorithm per cell; got {' '.join(positional)}")
-        try:
-            spec = self._training_spec(positional[0], body, options)
-            from .workflow.training import start_training
+        from .workflow.training import start_training
 
-            job = start_training(self.backend, spec)
+        self._start(lambda: start_training(self.backend, self._training_spec(positional[0], body, options)), body, options)
+
+    def _start(self, make: Callable[[], Any], body: str, options: dict[str, Any]) -> None:
+        """Create a job from the cell, show it, and wait only when asked (--wait)."""
+        try:
+            job = make()
         except UsageError:
             raise
         except Exception as exc:
@@ -355,7 +358,7 @@ class SMMagics(Magics, Configurable):
         strategy = options.get("strategy", "Bayesian").capitalize()
         if strategy not in ("Bayesian", "Random", "Grid", "Hyperband"):
             raise UsageError(f"--strategy {options['strategy']}: use Bayesian, Random, Grid or Hyperband")
-        try:
+        def make() -> Any:
             ranges, fixed = [], []
             for entry in cellspec.entries(body):
                 parsed = cellspec.parse_range(entry)
@@ -368,15 +371,9 @@ class SMMagics(Magics, Configurable):
             training = self._training_spec(positional[0], "\n".join(fixed), options)
             spec = TuningSpec(training, options["objective"], ranges, max_jobs=int(options.get("max_jobs", 6)),
                               max_parallel=int(options.get("max_parallel", 2)), strategy=strategy)
-            job = start_tuning(self.backend, spec)
-        except UsageError:
-            raise
-        except Exception as exc:
-            self._fail(self._with_line(exc, body))
-            return
-        self._show(job, options.get("as"))
-        if options.get("wait"):
-            job.wait()
+            return start_tuning(self.backend, spec)
+
+        self._start(make, body, options)
 
     @line_cell_magic
     @_explained

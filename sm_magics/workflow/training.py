@@ -94,10 +94,19 @@ def _upload(backend: Backend, bucket: str, name: str, prepared: list[PreparedCha
     return channels, uploaded
 
 
-def _remove(backend: Backend, bucket: str, keys: list[str]) -> None:
-    s3 = backend.client("s3")
-    for key in keys:
-        s3.delete_object(Bucket=bucket, Key=key)
+def _launch(job: Handle, operation: str, request: dict[str, Any], bucket: str, uploaded: list[str]) -> None:
+    """Send the Create* call from the handle's poller; if it is refused, remove the data uploaded for it."""
+
+    def create() -> None:
+        try:
+            getattr(job.backend.client("sagemaker"), operation)(**request)
+        except Exception:
+            s3 = job.backend.client("s3")
+            for key in uploaded:
+                s3.delete_object(Bucket=bucket, Key=key)
+            raise
+
+    job.launch(create)
 
 
 def check_values(info: algorithms.AlgorithmInfo, hyperparameters: dict[str, str], version: str | None = None) -> None:
@@ -138,15 +147,8 @@ def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:
         "EnableManagedSpotTraining": spec.spot,
         "Tags": spec.tags,
     }
-    def create() -> None:
-        try:
-            backend.client("sagemaker").create_training_job(**request)
-        except Exception:
-            _remove(backend, bucket, uploaded)
-            raise
-
     job = TrainingJob(backend, name, info.name)
-    job.launch(create)
+    _launch(job, "create_training_job", request, bucket, uploaded)
     return job
 
 
@@ -202,15 +204,8 @@ def start_tuning(backend: Backend, spec: TuningSpec) -> TuningJob:
         },
         "Tags": base.tags,
     }
-    def create() -> None:
-        try:
-            backend.client("sagemaker").create_hyper_parameter_tuning_job(**request)
-        except Exception:
-            _remove(backend, bucket, uploaded)
-            raise
-
     job = TuningJob(backend, name, info.name)
-    job.launch(create)
+    _launch(job, "create_hyper_parameter_tuning_job", request, bucket, uploaded)
     return job
 
 
