@@ -97,7 +97,7 @@ def translate(key: str, language: str, **values: Any) -> str:
 # ----------------------------------------------------------------------------- inputs
 
 
-def _labels(values: Any, name: str) -> np.ndarray:
+def as_labels(values: Any, name: str) -> np.ndarray:
     """A 1-D label array; whole-number floats (Linear Learner's 0.0 / 1.0) become integers."""
     array = np.asarray(values)
     if array.ndim == 2 and array.shape[1] == 1:
@@ -195,7 +195,7 @@ class ConfusionMatrix(w.VBox):
         labels: Sequence[Any] | Mapping[Any, Any] | None = None,
         language: str | None = None,
     ) -> None:
-        truth = _labels(y_true, "y_true")
+        truth = as_labels(y_true, "y_true")
         if len(truth) == 0:
             raise ValueError("y_true is empty: there is nothing to count")
         predicted, score = _split(y_pred, scores)
@@ -211,7 +211,7 @@ class ConfusionMatrix(w.VBox):
                 raise ValueError(f"{len(score)} scores for {len(truth)} true labels; give one per record")
             if not np.isfinite(score).all():
                 raise ValueError("scores contain NaN or infinite values")
-        predicted = None if predicted is None else _labels(predicted, "y_pred")
+        predicted = None if predicted is None else as_labels(predicted, "y_pred")
         if predicted is not None and len(predicted) != len(truth):
             raise ValueError(f"{len(predicted)} predicted labels for {len(truth)} true labels; give one per record")
         if score is not None and score.ndim == 1 and (score == np.round(score)).all() and score.max() > 1:
@@ -230,10 +230,12 @@ class ConfusionMatrix(w.VBox):
         else:
             if threshold is not None:
                 raise ValueError("threshold= applies to binary scores; these predictions are labels")
+            if (truth.dtype.kind in "US") != (predicted.dtype.kind in "US"):  # numpy would turn the numbers into text
+                raise ValueError(f"true and predicted labels are of different kinds ({truth.dtype} and {predicted.dtype})")
             try:
                 values = np.union1d(np.union1d(truth, predicted), every) if len(every) else np.union1d(truth, predicted)
             except TypeError as exc:
-                raise ValueError(f"true and predicted labels are of different kinds ({truth.dtype} and {predicted.dtype})") from exc
+                raise ValueError(f"true and predicted labels do not sort together ({truth.dtype} and {predicted.dtype})") from exc
         self._values = values
         self._truth_codes = np.searchsorted(values, truth)
         if self._scores is None:

@@ -37,6 +37,7 @@ GREY_INDEX, RED_INDEX = 254, 255
 PALETTE = np.array(
     [(round(i * 255 / TOP_LEVEL),) * 3 for i in range(TOP_LEVEL + 1)] + [GREY, RED], dtype=np.uint8
 )
+LEVELS = np.round(np.arange(256) * TOP_LEVEL / 255).astype(np.uint8)  # a grey value 0..255 as a palette index
 
 
 def as_images(images: object, image_shape: Sequence[int] | None = None) -> np.ndarray:
@@ -167,11 +168,6 @@ def montage(tiles: np.ndarray, columns: int, *, marked: np.ndarray | None = None
     return Picture(grid.reshape((rows * tile_h, columns * tile_w) + tiles.shape[3:]))
 
 
-def enlarge(pixels: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest-neighbour enlargement (crisp pixels for the static images)."""
-    return pixels if factor == 1 else pixels.repeat(factor, axis=0).repeat(factor, axis=1)
-
-
 def encode_png(rgb: np.ndarray, compress_level: int = 6) -> bytes:
     """A PNG of an (h, w, 3) uint8 array."""
     return Picture(rgb).png(compress_level)
@@ -214,16 +210,17 @@ def _font(size: int):  # noqa: ANN202 - a PIL font
 
 
 def text_width(text: str, size: int = 12) -> int:
+    """Width in pixels of ``text`` in the static images' font."""
     return int(math.ceil(_font(size).getlength(text)))
 
 
-def caption(text: str, width: int, *, size: int = 12, colour: tuple[int, int, int] = INK) -> np.ndarray:
-    """A white RGB strip at least ``width`` pixels wide holding one line of text."""
+def caption(text: str, width: int, *, size: int = 12) -> np.ndarray:
+    """One line of dark text on a white strip at least ``width`` pixels wide, as palette indices."""
     from PIL import Image, ImageDraw
 
-    strip = Image.new("RGB", (max(width, text_width(text, size) + 4), size + 6), WHITE)
-    ImageDraw.Draw(strip).text((2, 2), text, fill=colour, font=_font(size))
-    return np.asarray(strip)
+    strip = Image.new("L", (max(width, text_width(text, size) + 4), size + 6), 255)
+    ImageDraw.Draw(strip).text((2, 2), text, fill=36, font=_font(size))
+    return LEVELS[np.asarray(strip)]
 
 
 def draw_text(canvas: np.ndarray, items: Sequence[tuple[tuple[float, float], str, tuple[int, int, int], str]], size: int = 12) -> np.ndarray:
@@ -238,35 +235,38 @@ def draw_text(canvas: np.ndarray, items: Sequence[tuple[tuple[float, float], str
     return np.asarray(image)
 
 
-def vstack(parts: Sequence[np.ndarray]) -> np.ndarray:
-    """RGB parts one under the other, left-aligned on white."""
-    out = np.empty((sum(p.shape[0] for p in parts), max(p.shape[1] for p in parts), 3), np.uint8)
-    out[:] = WHITE
-    y = 0
-    for part in parts:
-        out[y:y + part.shape[0], :part.shape[1]] = part
-        y += part.shape[0]
-    return out
+def compose(panels: Sequence[tuple[np.ndarray, np.ndarray]], *, zoom: int = 1, head: np.ndarray | None = None,
+            max_width: int = 1400, gap: int = 10) -> Picture:
+    """One picture of captioned panels: (caption from :func:`caption`, picture pixels) each,
+    left to right, wrapping at ``max_width``, under an optional ``head`` caption.
 
+    Pictures are enlarged ``zoom`` times straight into the canvas, so the only big
+    array made is the result (palette indices, or RGB if any picture is in colour).
+    """
+    colour = any(picture.ndim == 3 for _, picture in panels)
+    boxes = [(max(c.shape[1], p.shape[1] * zoom), c.shape[0] + p.shape[0] * zoom) for c, p in panels]
+    places, x, y, line_height = [], 0, 0 if head is None else head.shape[0] + gap // 2, 0
+    for width, height in boxes:
+        if x and x + width > max_width:
+            x, y, line_height = 0, y + line_height + gap, 0
+        places.append((x, y))
+        x, line_height = x + width + gap, max(line_height, height)
+    total_width = max([px + w for (px, _), (w, _) in zip(places, boxes)] + [0 if head is None else head.shape[1]])
+    total_height = max(py + h for (_, py), (_, h) in zip(places, boxes))
+    canvas = np.empty((total_height, total_width, 3) if colour else (total_height, total_width), np.uint8)
+    canvas[:] = WHITE if colour else TOP_LEVEL
 
-def tile_panels(panels: Sequence[np.ndarray], *, max_width: int = 1200, gap: int = 10) -> np.ndarray:
-    """RGB panels laid out left to right, wrapping at ``max_width`` pixels, top-aligned on white."""
-    rows: list[list[np.ndarray]] = [[]]
-    used = 0
-    for panel in panels:
-        if rows[-1] and used + gap + panel.shape[1] > max_width:
-            rows.append([])
-            used = 0
-        used += panel.shape[1] + (gap if rows[-1] else 0)
-        rows[-1].append(panel)
-    lines = []
-    for row in rows:
-        height = max(p.shape[0] for p in row)
-        line = np.empty((height + gap, sum(p.shape[1] for p in row) + gap * (len(row) - 1), 3), np.uint8)
-        line[:] = WHITE
-        x = 0
-        for panel in row:
-            line[: panel.shape[0], x:x + panel.shape[1]] = panel
-            x += panel.shape[1] + gap
-        lines.append(line)
-    return vstack(lines)[:-gap]
+    def put(part: np.ndarray, top: int, left: int, step: int = 1) -> None:
+        if colour and part.ndim == 2:
+            part = PALETTE[part]
+        height, width = part.shape[0] * step, part.shape[1] * step
+        for dy in range(step):  # each of the zoom x zoom copies is one strided write into the canvas
+            for dx in range(step):
+                canvas[top + dy:top + height:step, left + dx:left + width:step] = part
+
+    if head is not None:
+        put(head, 0, 0)
+    for (px, py), (label, picture) in zip(places, panels):
+        put(label, py, px)
+        put(picture, py + label.shape[0], px, zoom)
+    return Picture(canvas)
