@@ -351,7 +351,7 @@ MALFORMED = [
     (GOOD + b"\x01\x02\x03", "truncated RecordIO header at offset 72: 3 bytes left"),
     (GOOD[:-1], r"truncated record at offset 36: header announces 28 payload bytes \(\+0 padding\), only 27 left"),
     (b"\x00" * 8, "bad RecordIO magic 0x00000000 at offset 0"),
-    (GOOD[:36] + b"ZZZZ" + GOOD[40:], "bad RecordIO magic 0x5a5a5a5a at offset 36"),
+    (GOOD[:36] + b"ZZZZ" + GOOD[40:], "bad RecordIO magic 0x5A5A5A5A at offset 36"),
     (_frame(b"", 2), r"continuation \(cflag=2\) at offset 0 without a start"),
     (_frame(b"ab", 1), "stream ends inside the split record started at offset 0"),
     (_frame(b"ab", 1) + GOOD, "whole record at offset 12 inside the split record started at offset 0"),
