@@ -15,9 +15,11 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
@@ -173,3 +175,49 @@ def assert_deleted(aws: Any, endpoint: str, endpoint_config: str, model: str | N
     assert_gone(aws.sagemaker.describe_endpoint_config, EndpointConfigName=endpoint_config)
     if model is not None:
         assert_gone(aws.sagemaker.describe_model, ModelName=model)
+
+
+# ------------------------------------------------------- algorithms acceptance (issue 3)
+
+
+def all_children(aws, tuning_job: str) -> list[dict]:
+    summaries, token = [], None
+    while True:
+        page = aws.sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=tuning_job, MaxResults=100, **({"NextToken": token} if token else {})
+        )
+        summaries += page["TrainingJobSummaries"]
+        token = page.get("NextToken")
+        if not token:
+            return summaries
+
+
+def most_at_once(summaries: list[dict]) -> int:
+    """The largest number of training jobs whose [start, end] intervals overlap."""
+    events = []
+    for s in summaries:
+        events += [(s["TrainingStartTime"], 1), (s["TrainingEndTime"] + timedelta(microseconds=1), -1)]
+    running = most = 0
+    for _, step in sorted(events, key=lambda e: (e[0], e[1])):
+        running += step
+        most = max(most, running)
+    return most
+
+
+def check_projections(projections: np.ndarray, digits: np.ndarray) -> None:
+    """The digits' coordinates on their top 50 principal axes, row for row (the script sent 6 significant digits)."""
+    assert projections.shape == (len(digits), 50) and np.isfinite(projections).all()
+    assert np.abs(projections.mean(axis=0)).max() < 1e-3, "PCA subtracts the mean by default"
+    centred = digits.astype(np.float64) - digits.mean(axis=0)
+    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred / len(digits))
+    top = eigenvalues[::-1][:50]
+    np.testing.assert_allclose(np.sort(projections.var(axis=0))[::-1], top, rtol=1e-3)
+    # row order: the column with the largest variance is each digit's coordinate on the first axis (up to sign)
+    first = projections[:, np.argmax(projections.var(axis=0))]
+    expected = centred @ eigenvectors[:, -1]
+    assert abs(np.corrcoef(first, expected)[0, 1]) > 0.9999
+
+
+def read_s3(aws, uri: str) -> bytes:
+    bucket, key = uri[len("s3://") :].split("/", 1)
+    return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()

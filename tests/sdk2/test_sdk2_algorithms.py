@@ -20,62 +20,19 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
 from algorithms.data import breast_cancer
-from sdk_common import assert_default_identity, assert_deleted, completed_job, needs_sdk, run_user_script
+from sdk_common import (all_children, assert_default_identity, assert_deleted, check_projections, completed_job, most_at_once,
+                        needs_sdk, read_s3, run_user_script)
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
 pytestmark = needs_sdk(2, "run in .venv")
 
 LL_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
-
-
-def _all_children(aws, tuning_job: str) -> list[dict]:
-    summaries, token = [], None
-    while True:
-        page = aws.sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName=tuning_job, MaxResults=100, **({"NextToken": token} if token else {})
-        )
-        summaries += page["TrainingJobSummaries"]
-        token = page.get("NextToken")
-        if not token:
-            return summaries
-
-
-def _most_at_once(summaries: list[dict]) -> int:
-    """The largest number of training jobs whose [start, end] intervals overlap."""
-    events = []
-    for s in summaries:
-        events += [(s["TrainingStartTime"], 1), (s["TrainingEndTime"] + timedelta(microseconds=1), -1)]
-    running = most = 0
-    for _, step in sorted(events, key=lambda e: (e[0], e[1])):
-        running += step
-        most = max(most, running)
-    return most
-
-
-def _check_projections(projections: np.ndarray, digits: np.ndarray) -> None:
-    """The digits' coordinates on their top 50 principal axes, row for row (the script sent 6 significant digits)."""
-    assert projections.shape == (len(digits), 50) and np.isfinite(projections).all()
-    assert np.abs(projections.mean(axis=0)).max() < 1e-3, "PCA subtracts the mean by default"
-    centred = digits.astype(np.float64) - digits.mean(axis=0)
-    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred / len(digits))
-    top = eigenvalues[::-1][:50]
-    np.testing.assert_allclose(np.sort(projections.var(axis=0))[::-1], top, rtol=1e-3)
-    # row order: the column with the largest variance is each digit's coordinate on the first axis (up to sign)
-    first = projections[:, np.argmax(projections.var(axis=0))]
-    expected = centred @ eigenvectors[:, -1]
-    assert abs(np.corrcoef(first, expected)[0, 1]) > 0.9999
-
-
-def _read_s3(aws, uri: str) -> bytes:
-    bucket, key = uri[len("s3://") :].split("/", 1)
-    return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def test_linear_learner_tuning_deploy_and_f1(engine, aws, mnist, tmp_path: Path, record_property) -> None:
@@ -109,10 +66,10 @@ def test_linear_learner_tuning_deploy_and_f1(engine, aws, mnist, tmp_path: Path,
     assert tuning["TrainingJobStatusCounters"]["Completed"] == 6
 
     # six real training jobs, never more than two at once, each with its own proposal inside the ranges
-    children = _all_children(aws, result["tuning_job_name"])
+    children = all_children(aws, result["tuning_job_name"])
     assert len(children) == 6, [c["TrainingJobName"] for c in children]
     assert all(c["TrainingJobStatus"] == "Completed" for c in children), children
-    assert _most_at_once(children) <= 2
+    assert most_at_once(children) <= 2
     for child in children:
         tuned = child["TunedHyperParameters"]
         assert set(tuned) == {"wd", "learning_rate", "mini_batch_size"}, tuned
@@ -155,7 +112,7 @@ def test_xgboost_managed_spot_csv(engine, aws, tmp_path: Path, record_property) 
 
     # the script's CSVs are tests/algorithms/data.py's splits, label first, no header
     for uri, split in ((result["train_uri"], data.train), (result["validation_uri"], data.validation)):
-        table = np.loadtxt(io.BytesIO(_read_s3(aws, uri)), delimiter=",", ndmin=2)
+        table = np.loadtxt(io.BytesIO(read_s3(aws, uri)), delimiter=",", ndmin=2)
         assert table.shape == (len(split.y), 31)
         np.testing.assert_array_equal(table[:, 0], split.y)
         np.testing.assert_allclose(table[:, 1:], split.x, rtol=1e-9)
@@ -197,9 +154,9 @@ def test_pca_batch_transform_then_kmeans(engine, aws, mnist, tmp_path: Path) -> 
     assert transform["BatchStrategy"] == "MultiRecord"
 
     # the output object itself: one JSON line per digit, in input order, holding its projection
-    lines = [line for line in _read_s3(aws, result["output_uri"]).decode().splitlines() if line.strip()]
+    lines = [line for line in read_s3(aws, result["output_uri"]).decode().splitlines() if line.strip()]
     assert len(lines) == len(digits)
-    _check_projections(np.array([json.loads(line)["projection"] for line in lines]), digits)
+    check_projections(np.array([json.loads(line)["projection"] for line in lines]), digits)
 
     # k-means trained on those projections
     assert result["kmeans_status"] == "Completed"

@@ -26,43 +26,19 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
 from algorithms.data import breast_cancer
-from sdk_common import assert_default_identity, assert_deleted, assert_gone, completed_job, needs_sdk, run_user_script
+from sdk_common import (all_children, assert_default_identity, assert_deleted, assert_gone, check_projections, completed_job,
+                        most_at_once, needs_sdk, read_s3, run_user_script)
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
 pytestmark = needs_sdk(3, "run with .venv-sdk3/bin/python -m pytest tests/sdk3")
 
 LL_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
-
-
-def _all_children(aws, tuning_job: str) -> list[dict]:
-    summaries, token = [], None
-    while True:
-        page = aws.sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName=tuning_job, MaxResults=100, **({"NextToken": token} if token else {})
-        )
-        summaries += page["TrainingJobSummaries"]
-        token = page.get("NextToken")
-        if not token:
-            return summaries
-
-
-def _most_at_once(summaries: list[dict]) -> int:
-    """The largest number of training jobs whose [start, end] intervals overlap."""
-    events = []
-    for s in summaries:
-        events += [(s["TrainingStartTime"], 1), (s["TrainingEndTime"] + timedelta(microseconds=1), -1)]
-    running = most = 0
-    for _, step in sorted(events, key=lambda e: (e[0], e[1])):
-        running += step
-        most = max(most, running)
-    return most
 
 
 def _check_tuning(aws, tuning_job: str, best_job: str) -> list[dict]:
@@ -78,10 +54,10 @@ def _check_tuning(aws, tuning_job: str, best_job: str) -> list[dict]:
     assert tuning["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"] == LL_IMAGE
     assert tuning["TrainingJobStatusCounters"]["Completed"] == 6
 
-    children = _all_children(aws, tuning_job)
+    children = all_children(aws, tuning_job)
     assert len(children) == 6, [c["TrainingJobName"] for c in children]
     assert all(c["TrainingJobStatus"] == "Completed" for c in children), children
-    assert _most_at_once(children) <= 2
+    assert most_at_once(children) <= 2
     for child in children:
         tuned = child["TunedHyperParameters"]
         assert set(tuned) == set(ranges), tuned
@@ -97,25 +73,6 @@ def _check_tuning(aws, tuning_job: str, best_job: str) -> list[dict]:
     assert [c["ChannelName"] for c in job["InputDataConfig"]] == ["train", "validation"]
     assert job["HyperParameters"]["_tuning_objective_metric"] == "validation:binary_f_beta"
     return children
-
-
-def _check_projections(projections: np.ndarray, digits: np.ndarray) -> None:
-    """The digits' coordinates on their top 50 principal axes, row for row (the script sent 6 significant digits)."""
-    assert projections.shape == (len(digits), 50) and np.isfinite(projections).all()
-    assert np.abs(projections.mean(axis=0)).max() < 1e-3, "PCA subtracts the mean by default"
-    centred = digits.astype(np.float64) - digits.mean(axis=0)
-    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred / len(digits))
-    top = eigenvalues[::-1][:50]
-    np.testing.assert_allclose(np.sort(projections.var(axis=0))[::-1], top, rtol=1e-3)
-    # row order: the column with the largest variance is each digit's coordinate on the first axis (up to sign)
-    first = projections[:, np.argmax(projections.var(axis=0))]
-    expected = centred @ eigenvectors[:, -1]
-    assert abs(np.corrcoef(first, expected)[0, 1]) > 0.9999
-
-
-def _read_s3(aws, uri: str) -> bytes:
-    bucket, key = uri[len("s3://") :].split("/", 1)
-    return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def test_linear_learner_boto3_tuning_core_hosting_f1(engine, aws, mnist, tmp_path: Path, record_property) -> None:
@@ -191,7 +148,7 @@ def test_xgboost_spot_model_trainer_endpoint_invoke(engine, aws, tmp_path: Path,
         bucket, prefix = uri[len("s3://") :].split("/", 1)
         keys = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
         assert len(keys) == 1, keys
-        table = np.loadtxt(io.BytesIO(_read_s3(aws, f"s3://{bucket}/{keys[0]}")), delimiter=",", ndmin=2)
+        table = np.loadtxt(io.BytesIO(read_s3(aws, f"s3://{bucket}/{keys[0]}")), delimiter=",", ndmin=2)
         np.testing.assert_array_equal(table[:, 0], split.y)
         np.testing.assert_allclose(table[:, 1:], split.x, rtol=1e-9)
 
@@ -218,11 +175,11 @@ def test_pca_transform_job_then_kmeans(engine, aws, mnist, tmp_path: Path) -> No
     # the CSV is several MB, so the 1 MB mini-batches gave several JSON answers, one per line, in input order
     csv_bytes = sum(len(",".join(f"{v:.6g}" for v in row)) + 1 for row in digits)
     assert result["documents"] >= csv_bytes // (1024 * 1024)
-    documents = [json.loads(line) for line in _read_s3(aws, result["output_uri"]).decode().splitlines() if line.strip()]
+    documents = [json.loads(line) for line in read_s3(aws, result["output_uri"]).decode().splitlines() if line.strip()]
     assert len(documents) == result["documents"] > 1
     projections = np.array([p["projection"] for doc in documents for p in doc["projections"]])
     assert projections.shape == (len(digits), 50) and np.isfinite(projections).all()
-    _check_projections(projections, digits)
+    check_projections(projections, digits)
 
     # the model the transform used was deleted by the script; k-means trained on the projections
     assert_gone(aws.sagemaker.describe_model, ModelName=result["model_name"])
