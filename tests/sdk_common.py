@@ -221,3 +221,13 @@ def check_projections(projections: np.ndarray, digits: np.ndarray) -> None:
 def read_s3(aws, uri: str) -> bytes:
     bucket, key = uri[len("s3://") :].split("/", 1)
     return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def check_zero_classifier(result: dict, test_labels: np.ndarray, run: "ScriptRun", record_property: Any) -> None:
+    """What the user computed from the endpoint's answers: a full confusion matrix of "is it a zero?", F1 >= 0.9."""
+    assert result["predictions"] == len(test_labels)
+    confusion = np.array(result["confusion"])
+    assert confusion.sum() == len(test_labels)
+    assert confusion[1].sum() == int((test_labels == 0).sum()), "row 1 of the confusion matrix is not the test set's zeros"
+    record_property("f1", result["f1"])  # the figure, for --junitxml reports
+    assert result["f1"] >= 0.9, f"F1 of the positive class {result['f1']:.4f} (confusion {result['confusion']})\n" + run.explain()
