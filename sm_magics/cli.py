@@ -1,8 +1,9 @@
-"""``sm-magics``: the terminal side of sm_magics (the local engine today; endpoints later)."""
+"""``sm-magics``: the terminal side of sm_magics: the local engine, and endpoints for servers without JupyterLab or cron jobs."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -66,32 +67,27 @@ def _backend(args: argparse.Namespace):
     return choose_backend(args.backend, args.profile, args.region)
 
 
-def _regions(backend, all_regions: bool) -> list[str]:
-    if all_regions and backend.kind == "aws":
-        return [r["RegionName"] for r in backend.client("ec2").describe_regions()["Regions"]]
-    return [backend.region]
-
-
 def _endpoints_list(args: argparse.Namespace) -> int:
-    from .workflow.endpoints import dumps, list_endpoints, with_costs
+    from .workflow.fleet import fleet_of
 
     backend = _backend(args)
-    rows = with_costs(backend, list_endpoints(backend, _regions(backend, args.all_regions)))
+    listing = fleet_of(backend).endpoints("all" if args.all_regions else None)
     if args.json:
-        print(dumps(rows))
+        print(json.dumps([row.to_json() for row in listing.rows], indent=1))
         return 0
-    if not rows:
+    for problem in listing.region_errors:
+        print(f"{problem['region']}: {problem['message']}", file=sys.stderr)
+    if not listing.rows:
         print("no endpoints")
         return 0
-    burning = sum(r["UsdPerHour"] or 0.0 for r in rows)
-    print(f"{len(rows)} endpoint(s), ${burning:.3f}/h together" + (" (local engine: not billed)" if backend.kind == "local" else ""))
-    for r in rows:
-        rate = f"${r['UsdPerHour']:.3f}/h" if r["UsdPerHour"] is not None else "price ?"
-        so_far = f"${r['UsdSoFar']:.2f}" if r["UsdSoFar"] is not None else "?"
-        ttl = f" ttl {int(r['TtlSecondsLeft'] // 60)}m" if r["TtlSecondsLeft"] is not None else ""
-        notebook = r["Tags"].get("sm_magics:notebook", "")
-        print(f"{r['EndpointName']:<44} {r['EndpointStatus']:<10} {r['Region']:<14} {r['InstanceCount']} x {r['InstanceType']:<14} "
-              f"{rate:>10} {so_far:>8} up {int(r['UptimeSeconds'] // 60)}m{ttl} {notebook}")
+    burning = listing.usd_per_hour or 0.0
+    print(f"{len(listing.rows)} endpoint(s), ${burning:.3f}/h together" + (" (local engine: not billed)" if backend.kind == "local" else ""))
+    for r in listing.rows:
+        rate = f"${r.usd_per_hour:.3f}/h" if r.usd_per_hour is not None else "price ?"
+        so_far = f"${r.usd_so_far:.2f}" if r.usd_so_far is not None else "?"
+        ttl = f" ttl {int(r.ttl_seconds_left // 60)}m" if r.ttl_seconds_left is not None else ""
+        print(f"{r.name:<44} {r.status:<10} {r.region:<14} {r.instance_count} x {r.instance_type:<14} "
+              f"{rate:>10} {so_far:>8} up {int(r.age_seconds // 60)}m{ttl} {r.notebook or ''}")
     return 0
 
 
@@ -109,7 +105,7 @@ def _endpoints_delete(args: argparse.Namespace) -> int:
     backend = _backend(args)
     failed = False
     for name in args.names:
-        report = delete_endpoint_cascade(backend, name, keep_model=args.keep_model)
+        report = delete_endpoint_cascade(backend, name, keep_model=args.keep_model, delete_artifacts=args.delete_artifacts)
         print(report)
         failed = failed or bool(report.errors)
     return 1 if failed else 0
@@ -154,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("names", nargs="+", metavar="NAME")
             sub.add_argument("--yes", action="store_true", help="do not ask")
             sub.add_argument("--keep-model", action="store_true")
+            sub.add_argument("--delete-artifacts", action="store_true", help="also delete the models' artifacts in S3")
     return parser
 
 

@@ -379,7 +379,7 @@ class SMMagics(Magics, Configurable):
     @_explained
     def sm_deploy(self, line: str, cell: str | None = None) -> None:
         """%sm_deploy JOB_OR_TUNER [--instance-type T] [--instance-count N] [--name N] [--ttl 2h] [--as VAR]"""
-        from .workflow.endpoints import TAG_EXPIRES, deploy
+        from .workflow.endpoints import deploy
         from .workflow.jobs import TrainingJob, TuningJob
 
         positional, options = _options(line, {"wait"}, {"instance_type", "instance_count", "name", "ttl", "as"})
@@ -393,9 +393,7 @@ class SMMagics(Magics, Configurable):
                 raise UsageError(str(exc)) from None
         if not isinstance(handle, TrainingJob):
             raise UsageError(f"'{positional[0]}' is a {type(handle).__name__}, not a training or tuning job")
-        extra = {}
-        if options.get("ttl"):
-            extra[TAG_EXPIRES] = (dt.datetime.now(dt.timezone.utc) + _parse_duration(options["ttl"])).isoformat(timespec="seconds")
+        expires_at = dt.datetime.now(dt.timezone.utc) + _parse_duration(options["ttl"]) if options.get("ttl") else None
         try:
             count = int(options.get("instance_count", 1))
         except ValueError:
@@ -407,10 +405,12 @@ class SMMagics(Magics, Configurable):
         try:
             endpoint = deploy(self.backend, handle.model_artifact, handle.algorithm or "kmeans", name=options.get("name"),
                               instance_type=options.get("instance_type") or self.instance_type, instance_count=count,
-                              tags=self._tags(extra))
+                              tags=self._tags(), expires_at=expires_at)
         except Exception as exc:
             self._fail(exc)
             return
+        if endpoint.warning:
+            print(f"sm_magics: {endpoint.warning}")
         self._show(endpoint, options.get("as"))
         if options.get("wait"):
             endpoint.wait()
@@ -418,23 +418,24 @@ class SMMagics(Magics, Configurable):
     @line_magic
     @_explained
     def sm_endpoints(self, line: str) -> Any:
-        """%sm_endpoints [--all-regions]: the live endpoints, newest first."""
-        from .workflow.endpoints import list_endpoints
+        """%sm_endpoints [--all-regions]: the live endpoints with what they cost, most expensive first."""
+        from .workflow.fleet import fleet_of
 
         _, options = _options(line, {"all_regions"}, set())
-        regions = None
-        if options.get("all_regions"):
-            regions = [r["RegionName"] for r in self.backend.client("ec2").describe_regions()["Regions"]] if self.backend.kind == "aws" else [self.backend.region]
         try:
-            rows = list_endpoints(self.backend, regions)
+            listing = fleet_of(self.backend).endpoints("all" if options.get("all_regions") else None)
         except Exception as exc:
             self._fail(exc)
             return None
-        if not rows:
+        if not listing.rows:
             print("no endpoints")
-        for row in rows:
-            notebook = row["Tags"].get("sm_magics:notebook", "")
-            print(f"{row['EndpointName']:<45} {row['EndpointStatus']:<11} {row['Region']:<14} {row['CreationTime']:%Y-%m-%d %H:%M} {notebook}")
+        for row in listing.rows:
+            rate = f"${row.usd_per_hour:.3f}/h" if row.usd_per_hour is not None else "price ?"
+            ttl = f" ttl {int(row.ttl_seconds_left // 60)}m" if row.ttl_seconds_left is not None else ""
+            print(f"{row.name:<45} {row.status:<11} {row.region:<14} {row.instance_count} x {row.instance_type:<14} {rate:>10} "
+                  f"{row.created_at:%Y-%m-%d %H:%M}{ttl} {row.notebook or ''}")
+        for problem in listing.region_errors:
+            print(f"  {problem['region']}: {problem['message']}")
         return None
 
     @line_magic
@@ -457,21 +458,22 @@ class SMMagics(Magics, Configurable):
     @_explained
     def sm_cleanup(self, line: str) -> None:
         """%sm_cleanup [-f]: delete every endpoint this notebook created (found by its tags); lists them first."""
-        from .workflow.endpoints import TAG_NOTEBOOK, delete_endpoint_cascade, list_endpoints
+        from .workflow.endpoints import delete_endpoint_cascade
+        from .workflow.fleet import fleet_of
 
         words = ["--force" if word == "-f" else word for word in line.split()]
         _, options = _options(" ".join(words), {"force"}, set())
-        mine = [r for r in list_endpoints(self.backend) if r["Tags"].get(TAG_NOTEBOOK) == _notebook_id()[:256]]
+        mine = [r for r in fleet_of(self.backend).endpoints().rows if r.notebook == _notebook_id()[:256]]
         if not mine:
             print("nothing to clean up: no endpoint of this notebook is running")
             return
-        print("endpoints created by this notebook:\n  " + "\n  ".join(r["EndpointName"] for r in mine))
+        print("endpoints created by this notebook:\n  " + "\n  ".join(r.name for r in mine))
         if not options.get("force"):
             print("run `%sm_cleanup -f` to delete them with their endpoint configs and models")
             return
         for row in mine:
-            print(delete_endpoint_cascade(self.backend, row["EndpointName"]))
-            self._mark_deleted(row["EndpointName"])
+            print(delete_endpoint_cascade(self.backend, row.name, region=row.region))
+            self._mark_deleted(row.name)
 
     @line_magic
     @_explained

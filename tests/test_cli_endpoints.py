@@ -27,9 +27,10 @@ def test_list_shows_cost_and_ttl_and_delete_cascades(engine, aws, mnist):
                            Tags=[{"Key": "sm_magics:expires-at", "Value": expires}, {"Key": "sm_magics:notebook", "Value": "nb.ipynb"}])
     listed = cli(engine, "list", "--json")
     assert listed.returncode == 0, listed.stderr
-    row = next(r for r in json.loads(listed.stdout) if r["EndpointName"] == cheap)
-    assert (row["InstanceType"], row["InstanceCount"], row["UsdPerHour"]) == ("ml.m4.xlarge", 1, None)  # not in the us-east-1 table
-    assert 7000 < row["TtlSecondsLeft"] <= 7200 and row["Tags"]["sm_magics:notebook"] == "nb.ipynb"
+    row = next(r for r in json.loads(listed.stdout) if r["name"] == cheap)
+    assert (row["instance_type"], row["instance_count"], row["usd_per_hour"]) == ("ml.m4.xlarge", 1, None)  # not in the us-east-1 table
+    assert 7000 < row["ttl_seconds_left"] <= 7200 and row["notebook"] == "nb.ipynb"
+    assert (row["config_name"], row["models"], row["region"]) == (cheap, [cheap], "us-east-1")
     table = cli(engine, "list")
     assert cheap in table.stdout and "not billed" in table.stdout and "nb.ipynb" in table.stdout
 

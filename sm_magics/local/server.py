@@ -2,8 +2,9 @@
 
 SageMaker and SageMaker Runtime both sign as ``sagemaker``; the runtime is
 told apart by its ``/endpoints/<name>/invocations`` path. Everything else (S3,
-STS, IAM, CloudWatch Logs) goes to moto's WSGI dispatcher, except IAM's
-SimulatePrincipalPolicy, which moto lacks.
+STS, IAM, CloudWatch Logs, EC2's region list) goes to moto's WSGI dispatcher,
+except IAM's SimulatePrincipalPolicy, which moto lacks, and the tagging API's
+GetResources for SageMaker resources, whose state is ours.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from urllib.parse import parse_qs
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import moto_services, persistence, settings
+from . import moto_services, persistence, settings, tagging
 from .engine import Engine
 from .runtime import responses as runtime_responses
 from .sagemaker import responses as sagemaker_responses
@@ -84,6 +85,13 @@ class EngineApp:
             if _INVOCATIONS.match(path):
                 return self._runtime(environ, start_response, region, path, body)
             return self._control_plane(environ, start_response, region, body)
+        if service == "tagging" and environ.get("REQUEST_METHOD") == "POST":
+            body = _read_body(environ)
+            answer = self._tagging(start_response, region, environ.get("HTTP_X_AMZ_TARGET", ""), body)
+            if answer is not None:
+                return answer
+            environ["wsgi.input"] = BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
         if service == "iam" and environ.get("REQUEST_METHOD") == "POST":
             body = _read_body(environ)
             form = parse_qs(body.decode("utf-8", "replace"))
@@ -106,6 +114,20 @@ class EngineApp:
             status, document = 500, {"__type": "InternalFailure", "message": f"The local engine failed: {type(exc).__name__}: {exc}"}
         headers = [("Content-Type", "application/x-amz-json-1.1")]
         return self._respond(start_response, status, headers, json.dumps(document).encode())
+
+    def _tagging(self, start_response: StartResponse, region: str, target: str, body: bytes) -> Iterable[bytes] | None:
+        """GetResources for SageMaker resource types; None hands the request on to moto."""
+        try:
+            params = json.loads(body or b"{}")
+        except json.JSONDecodeError:
+            return None
+        if not tagging.handles(target, params):
+            return None
+        try:
+            status, document = 200, tagging.get_resources(self.engine.backend(region), params)
+        except WireError as exc:
+            status, document = exc.status, {"__type": exc.code, "message": exc.message}
+        return self._respond(start_response, status, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(document).encode())
 
     def _runtime(self, environ: dict[str, Any], start_response: StartResponse, region: str, path: str, body: bytes) -> Iterable[bytes]:
         headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}

@@ -1,15 +1,13 @@
 """Endpoints: deploy a trained model, predict with it, and delete everything it is made of.
 
-One piece of logic behind every surface (magics, CLI, lab panel): listing
-reads the endpoints of the chosen regions with their tags, and deleting
+One piece of logic behind every surface (magics, CLI, lab panel): deleting
 removes the endpoint, its endpoint config and its model(s), in the order that
-never leaves a dangling reference.
+never leaves a dangling reference (listing lives in ``fleet.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,13 +18,11 @@ from botocore.exceptions import ClientError
 
 from . import algorithms
 from .data import as_matrix
+from .fleet import TAG_CREATED_BY, TAG_EXPIRES, TAG_NOTEBOOK  # noqa: F401  (re-exported: the magics tag with them)
 from .jobs import Handle
 from .session import Backend
 
 MAX_PAYLOAD = 5 * 1024 * 1024  # under SageMaker Runtime's 6 MB, leaving room for encoding overhead
-TAG_CREATED_BY = "sm_magics:created-by"
-TAG_NOTEBOOK = "sm_magics:notebook"
-TAG_EXPIRES = "sm_magics:expires-at"
 
 
 def _gone(error: ClientError) -> bool:
@@ -37,25 +33,64 @@ def _gone(error: ClientError) -> bool:
 @dataclass
 class DeletionReport:
     endpoint: str
+    region: str | None = None
     deleted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.endpoint, "region": self.region, "ok": self.ok, "deleted": self.deleted, "errors": self.errors}
 
     def __str__(self) -> str:
         text = f"{self.endpoint}: deleted {', '.join(self.deleted) or 'nothing'}"
         return text + (f"; errors: {'; '.join(self.errors)}" if self.errors else "")
 
 
-def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = False, region: str | None = None) -> DeletionReport:
-    """Endpoint, then its endpoint config, then its model(s); already-gone parts are not errors."""
+def _error_text(error: ClientError) -> str:
+    info = error.response.get("Error", {})
+    code, message = info.get("Code", ""), info.get("Message", "")
+    if code in ("ThrottlingException", "Throttling", "TooManyRequestsException"):
+        return f"AWS is throttling ({code}); try again in a moment"
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return f"access denied: {message}"
+    return message or code
+
+
+def _artifact_locations(sagemaker: Any, models: list[str]) -> list[tuple[str, str]]:
+    """(bucket, key) of each model's ModelDataUrl, read before the models are deleted."""
+    found = []
+    for model in models:
+        try:
+            described = sagemaker.describe_model(ModelName=model)
+        except ClientError:
+            continue
+        containers = [described.get("PrimaryContainer") or {}] + described.get("Containers", [])
+        for container in containers:
+            url = container.get("ModelDataUrl", "")
+            if url.startswith("s3://"):
+                bucket, _, key = url[5:].partition("/")
+                found.append((bucket, key))
+    return found
+
+
+def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = False, region: str | None = None,
+                            delete_artifacts: bool = False) -> DeletionReport:
+    """Endpoint, then its endpoint config, then its model(s) (and their S3 artifacts if asked).
+
+    Parts already gone are not errors; a part that fails is reported and the
+    rest still goes, since a half-deleted endpoint is worse than either state.
+    """
+    region = region or backend.region
     sagemaker = backend.client("sagemaker", region)
-    report = DeletionReport(name)
+    report = DeletionReport(name, region)
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=name)
     except ClientError as error:
-        if _gone(error):
-            report.errors.append(f"endpoint {name} does not exist")
-            return report
-        raise
+        report.errors.append(f"endpoint {name} does not exist (already deleted?)" if _gone(error) else _error_text(error))
+        return report
     config_name = endpoint["EndpointConfigName"]
     models: list[str] = []
     try:
@@ -63,18 +98,34 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
         models = [v["ModelName"] for v in config["ProductionVariants"]]
     except ClientError as error:
         if not _gone(error):
-            report.errors.append(f"endpoint config {config_name}: {error.response['Error']['Message']}")
-    steps = [("endpoint", lambda: sagemaker.delete_endpoint(EndpointName=name))]
+            report.errors.append(f"endpoint config {config_name}: {_error_text(error)}")
+    artifacts = _artifact_locations(sagemaker, models) if delete_artifacts and not keep_model else []
+    steps = [(f"endpoint {name}", lambda: sagemaker.delete_endpoint(EndpointName=name))]
     steps.append(("endpoint config " + config_name, lambda: sagemaker.delete_endpoint_config(EndpointConfigName=config_name)))
     if not keep_model:
         steps += [(f"model {m}", lambda m=m: sagemaker.delete_model(ModelName=m)) for m in models]
-    for label, step in steps:
+    s3 = backend.client("s3", region) if artifacts else None
+    steps += [(f"s3://{b}/{k}", lambda b=b, k=k: s3.delete_object(Bucket=b, Key=k)) for b, k in artifacts]
+    for index, (label, step) in enumerate(steps):
         try:
             step()
-            report.deleted.append(label if label != "endpoint" else f"endpoint {name}")
+            report.deleted.append(label)
         except ClientError as error:
+            if index == 0 and not _gone(error):
+                report.errors.append(f"{label}: {_error_text(error)}")
+                return report  # the endpoint still runs: keep what it depends on
             if not _gone(error):
-                report.errors.append(f"{label}: {error.response['Error']['Message']}")
+                report.errors.append(f"{label}: {_error_text(error)}")
+    if backend.kind == "aws" and endpoint.get("EndpointArn"):
+        from . import ttl
+
+        try:
+            ttl.unschedule(backend, region, name)
+        except ClientError:
+            pass  # a leftover one-time schedule fails harmlessly and deletes itself
+    fleet = getattr(backend, "_fleet", None)
+    if fleet is not None:
+        fleet.forget(region, name)
     return report
 
 
@@ -90,6 +141,7 @@ class Endpoint(Handle):
         self.instance_type = instance_type
         self.instance_count = instance_count
         self.expires_at: dt.datetime | None = None
+        self.warning: str | None = None  # e.g. the TTL could not be scheduled on AWS
         self.price: Any = None  # pricing.Price once known
 
     @property
@@ -140,8 +192,8 @@ class Endpoint(Handle):
                 size += len(row) + 1
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
-    def delete(self, keep_model: bool = False) -> DeletionReport:
-        report = delete_endpoint_cascade(self.backend, self.name, keep_model=keep_model)
+    def delete(self, keep_model: bool = False, delete_artifacts: bool = False) -> DeletionReport:
+        report = delete_endpoint_cascade(self.backend, self.name, keep_model=keep_model, delete_artifacts=delete_artifacts)
         self.mark_deleted()
         return report
 
@@ -167,13 +219,22 @@ def deploy(
     instance_count: int = 1,
     tags: list[dict[str, str]] | None = None,
     role: str | None = None,
+    expires_at: dt.datetime | None = None,
 ) -> Endpoint:
-    """Model + endpoint config + endpoint; if a later step fails, the earlier ones are removed again."""
+    """Model + endpoint config + endpoint; if a later step fails, the earlier ones are removed again.
+
+    With ``expires_at`` the endpoint carries the expiry tag and, on AWS, gets
+    its deletion schedules; if those cannot be made the endpoint stays and
+    ``Endpoint.warning`` says why (deleting a working endpoint over a missing
+    IAM role would lose the user's work).
+    """
     sagemaker = backend.client("sagemaker")
     name = name or f"{algorithms.lookup(algorithm).name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     image = algorithms.image_uri(algorithm, backend.region)
     role = role or default_role(backend)
-    tags = tags or []
+    tags = [t for t in (tags or []) if t["Key"] != TAG_EXPIRES]
+    if expires_at is not None:
+        tags.append({"Key": TAG_EXPIRES, "Value": expires_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds")})
     created: list[tuple[str, Any]] = []
     try:
         sagemaker.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": image, "ModelDataUrl": model_artifact}, Tags=tags)
@@ -194,9 +255,14 @@ def deploy(
                 pass
         raise
     endpoint = Endpoint(backend, name, algorithms.lookup(algorithm).name, instance_type, instance_count)
-    for tag in tags:
-        if tag["Key"] == TAG_EXPIRES:
-            endpoint.expires_at = dt.datetime.fromisoformat(tag["Value"])
+    endpoint.expires_at = expires_at
+    if expires_at is not None and backend.kind == "aws":
+        from .ttl import TtlError, schedule_deletion
+
+        try:
+            schedule_deletion(backend, backend.region, name, expires_at)
+        except TtlError as error:
+            endpoint.warning = f"{error}; the expiry tag is set, but nothing will act on it"
     endpoint.start_polling()
     return endpoint
 
@@ -213,55 +279,3 @@ def default_role(backend: Backend) -> str:
         role = arn.split(":assumed-role/")[1].split("/")[0]
         return f"arn:aws:iam::{account}:role/{role}"
     raise ValueError(f"your AWS identity {arn} is not a role; pass --role with a SageMaker execution role ARN")
-
-
-def list_endpoints(backend: Backend, regions: list[str] | None = None) -> list[dict[str, Any]]:
-    """Endpoints of the given regions (default: the backend's), with their tags, newest first."""
-    rows = []
-    for region in regions or [backend.region]:
-        sagemaker = backend.client("sagemaker", region)
-        for page in sagemaker.get_paginator("list_endpoints").paginate():
-            for summary in page["Endpoints"]:
-                tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=summary["EndpointArn"]).get("Tags", [])}
-                rows.append({**summary, "Region": region, "Tags": tags})
-    rows.sort(key=lambda r: r["CreationTime"], reverse=True)
-    return rows
-
-
-def with_costs(backend: Backend, rows: list[dict[str, Any]], now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Add instance type x count (from each endpoint's config), $/h, uptime, cost so far and TTL left.
-
-    Sorted by cost per hour, the most expensive first: what a user cleaning up wants to see first.
-    """
-    now = now or dt.datetime.now(dt.timezone.utc)
-    out = []
-    for row in rows:
-        sagemaker = backend.client("sagemaker", row["Region"])
-        row = dict(row)
-        try:
-            endpoint = sagemaker.describe_endpoint(EndpointName=row["EndpointName"])
-            config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-            variant = config["ProductionVariants"][0]
-            row["InstanceType"] = variant.get("InstanceType", "serverless")
-            row["InstanceCount"] = sum(v.get("InitialInstanceCount", 0) for v in config["ProductionVariants"])
-        except ClientError as error:
-            row["Error"] = error.response["Error"]["Message"]
-            row.update(InstanceType="?", InstanceCount=0)
-        price = backend.prices.hourly(row["InstanceType"], row["Region"]) if row["InstanceCount"] else None
-        uptime = (now - row["CreationTime"]).total_seconds()
-        row["UptimeSeconds"] = uptime
-        row["UsdPerHour"] = price.usd_per_hour * row["InstanceCount"] if price else None
-        row["UsdSoFar"] = price.cost(uptime, row["InstanceCount"]) if price else None
-        expires = row["Tags"].get(TAG_EXPIRES)
-        row["TtlSecondsLeft"] = (dt.datetime.fromisoformat(expires) - now).total_seconds() if expires else None
-        out.append(row)
-    out.sort(key=lambda r: (r["UsdPerHour"] is None, -(r["UsdPerHour"] or 0.0)))
-    return out
-
-
-def _json_default(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
-
-
-def dumps(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=_json_default, indent=1)

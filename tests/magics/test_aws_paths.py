@@ -1,4 +1,4 @@
-"""AWS-only paths (no local equivalent): the Pricing API, throttling, listing across regions.
+"""AWS-only paths (no local equivalent): the Pricing API, throttling.
 
 botocore's Stubber checks every stubbed request and response against the
 service model, so these shapes are the real API's.
@@ -14,7 +14,6 @@ import pytest
 from botocore.stub import Stubber
 
 from sm_magics.workflow import pricing
-from sm_magics.workflow.endpoints import list_endpoints
 from sm_magics.workflow.jobs import TrainingJob
 from sm_magics.workflow.session import Backend
 
@@ -96,29 +95,6 @@ def test_training_job_poller_survives_throttling():
     assert job.status == "Completed" and job.final_metrics == {"train:msd": 1.5}
     assert "AWS is throttling or briefly unavailable (ThrottlingException); retrying" in seen_errors
     assert seen_errors[-1] == ""  # the error is cleared once a describe succeeds
-
-
-def test_endpoints_are_listed_across_regions_with_tags():
-    backend = aws_backend("us-east-1")
-    created = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    regions = ["us-east-1", "eu-west-1"]
-    stubs = []
-    for index, region in enumerate(regions):
-        client = backend.client("sagemaker", region)
-        stub = Stubber(client)
-        arn = f"arn:aws:sagemaker:{region}:123456789012:endpoint/ep-{index}"
-        stub.add_response("list_endpoints", {"Endpoints": [{
-            "EndpointName": f"ep-{index}", "EndpointArn": arn, "CreationTime": created + dt.timedelta(hours=index),
-            "LastModifiedTime": created, "EndpointStatus": "InService"}]}, {})
-        stub.add_response("list_tags", {"Tags": [{"Key": "sm_magics:notebook", "Value": f"nb-{index}.ipynb"}]}, {"ResourceArn": arn})
-        stub.activate()
-        stubs.append(stub)
-    rows = list_endpoints(backend, regions)
-    for stub in stubs:
-        stub.assert_no_pending_responses()
-        stub.deactivate()
-    assert [(r["EndpointName"], r["Region"], r["Tags"]["sm_magics:notebook"]) for r in rows] == [
-        ("ep-1", "eu-west-1", "nb-1.ipynb"), ("ep-0", "us-east-1", "nb-0.ipynb")]
 
 
 def test_expired_credentials_are_one_explained_line():
