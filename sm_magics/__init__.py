@@ -12,3 +12,12 @@ def load_ipython_extension(ipython: object) -> None:
     from .magics import load
 
     load(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The REST API behind the JupyterLab panel (``sm_magics.server``)."""
+    return [{"module": "sm_magics.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "sm-magics"}]

@@ -135,9 +135,10 @@ class _Counter:
 class Fleet:
     """Endpoints and running jobs of one backend, across regions, with the caches described above."""
 
-    def __init__(self, backend: Backend, *, workers: int = MAX_WORKERS) -> None:
+    def __init__(self, backend: Backend, *, workers: int = MAX_WORKERS, page_size: int = 100) -> None:
         self.backend = backend
         self.workers = workers
+        self.page_size = page_size  # MaxResults of the list and tag pages (100 is both APIs' most)
         self._lock = threading.Lock()
         self._regions: tuple[float, list[str]] | None = None
         self._endpoint_configs: dict[tuple[str, str], tuple[dt.datetime, str]] = {}  # (region, name) -> (modified, config)
@@ -205,7 +206,7 @@ class Fleet:
     def _region_endpoints(self, region: str, count: _Counter, now: dt.datetime) -> list[EndpointRow]:
         sagemaker = self.backend.client("sagemaker", region)
         summaries: list[dict[str, Any]] = []
-        for page in sagemaker.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": 100}):
+        for page in sagemaker.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": self.page_size}):
             count()
             summaries.extend(page["Endpoints"])
         if not summaries:
@@ -239,7 +240,7 @@ class Fleet:
     def _tags_by_tagging_api(self, region: str, count: _Counter) -> dict[str, dict[str, str]]:
         tagging = self.backend.client("resourcegroupstaggingapi", region)
         found: dict[str, dict[str, str]] = {}
-        for page in tagging.get_paginator("get_resources").paginate(ResourceTypeFilters=["sagemaker:endpoint"], ResourcesPerPage=100):
+        for page in tagging.get_paginator("get_resources").paginate(ResourceTypeFilters=["sagemaker:endpoint"], ResourcesPerPage=self.page_size):
             count()
             for mapping in page["ResourceTagMappingList"]:
                 found[mapping["ResourceARN"]] = {t["Key"]: t["Value"] for t in mapping.get("Tags", [])}

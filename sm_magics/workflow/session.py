@@ -120,19 +120,24 @@ def aws_backend(profile: str | None = None, region: str | None = None) -> Backen
     return Backend("aws", region, "AWS credentials found", profile=profile)
 
 
-def choose_backend(preference: str | None = None, profile: str | None = None, region: str | None = None) -> Backend:
-    """'local', 'aws' or 'auto' (the default, or $SM_MAGICS_BACKEND)."""
+def choose_backend(preference: str | None = None, profile: str | None = None, region: str | None = None, *,
+                   apply_env: bool = True) -> Backend:
+    """'local', 'aws' or 'auto' (the default, or $SM_MAGICS_BACKEND).
+
+    ``apply_env=False`` leaves this process's environment alone: a Jupyter
+    server must not re-point the kernels it starts at the engine.
+    """
     preference = (preference or os.environ.get(BACKEND_ENV) or "auto").lower()
     if preference not in ("auto", "local", "aws"):
         raise BackendError(f"unknown backend '{preference}': use local, aws or auto")
     if preference == "local":
-        backend = local_backend(region)
+        backend = local_backend(region, apply_env=apply_env)
         backend.reason = f"chosen explicitly; {backend.reason}"
         return backend
     if preference == "aws":
         return aws_backend(profile, region)
     if os.environ.get("AWS_ENDPOINT_URL") is None and _aws_credentials(profile) is not None:
         return aws_backend(profile, region)
-    backend = local_backend(region)
+    backend = local_backend(region, apply_env=apply_env)
     backend.reason = f"no AWS credentials found; {backend.reason}"
     return backend

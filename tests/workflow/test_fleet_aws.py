@@ -71,7 +71,7 @@ def test_all_regions_are_listed_with_cost_and_a_warm_refresh_costs_two_calls_per
     ec2 = Stubber(backend.client("ec2"))
     ec2.add_response("describe_regions", {"Regions": [{"RegionName": "eu-west-1"}, {"RegionName": "us-east-1"}]}, {})
     ec2.activate()
-    stubs = stub_region(backend, "us-east-1", {"big": "ml.c5.xlarge", "small": "ml.t3.medium"}, cold=True)
+    stubs = stub_region(backend, "us-east-1", {"big": "ml.c5.xlarge", "small": "ml.m5.large"}, cold=True)
     stubs += stub_region(backend, "eu-west-1", {"far": "ml.m5.large"}, cold=True, tagging_denied=True)
     fleet = Fleet(backend, workers=1)
     listing = fleet.endpoints("all", now=NOW)
@@ -89,7 +89,7 @@ def test_all_regions_are_listed_with_cost_and_a_warm_refresh_costs_two_calls_per
 
     for stub in stubs:
         stub.deactivate()
-    warm = stub_region(backend, "us-east-1", {"big": "ml.c5.xlarge", "small": "ml.t3.medium"}, cold=False)
+    warm = stub_region(backend, "us-east-1", {"big": "ml.c5.xlarge", "small": "ml.m5.large"}, cold=False)
     again = fleet.endpoints(["us-east-1"], now=NOW)
     for stub in warm:
         stub.assert_no_pending_responses()
