@@ -32,9 +32,14 @@ def sparkline(points: list[tuple[float, float]], width: int = 220, height: int =
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     step = width / max(len(values) - 1, 1)
-    coords = " ".join(f"{i * step:.1f},{height - 4 - (v - low) / span * (height - 8):.1f}" for i, v in enumerate(values))
+    xy = [(i * step, height - 4 - (v - low) / span * (height - 8)) for i, v in enumerate(values)]
+    if len(values) == 1:
+        xy = [(width / 2, height / 2)]  # one value (a final test metric): a dot, not an empty box
+    coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    last_x, last_y = xy[-1]
     return (f'<svg width="{width}" height="{height}" style="vertical-align:middle">'
-            f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{coords}"/></svg>')
+            f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{coords}"/>'
+            f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="#0969da"/></svg>')
 
 
 class SummaryFallback:

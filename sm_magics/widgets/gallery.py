@@ -360,7 +360,7 @@ class ClusterGallery(w.VBox):
         more = f" <span style='color:#57606a'>({html.escape(self._t('showing', shown=shown, n=size))})</span>" if shown < size else ""
         picture = self.picture(cluster)
         width = picture.width * self._zoom
-        self._caption[cluster].value = f"<div style='font-size:90%;max-width:{max(width, 160)}px'>{line}{more}</div>"
+        self._caption[cluster].value = f"<div style='font-size:90%;line-height:1.45;max-width:{max(width, 160)}px'>{line}{more}</div>"
         data = base64.b64encode(picture.png(compress_level=1)).decode("ascii")
         self._picture[cluster].value = (
             f"<img src='data:image/png;base64,{data}' width='{width}' height='{picture.height * self._zoom}' alt='{line}' "

@@ -35,7 +35,8 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
         logs.selected_index = None
         self._stop = w.Button(description="Stop", icon="stop", button_style="warning", layout=w.Layout(width="90px"))
         self._stop.on_click(self._on_stop)
-        super().__init__([w.HBox([self._header, self._stop]), self._timeline, self._metrics, logs],
+        header = w.HBox([self._header, self._stop], layout=w.Layout(justify_content="space-between", align_items="flex-start"))
+        super().__init__([header, self._timeline, self._metrics, logs],
                          layout=w.Layout(border="1px solid #d0d7de", padding="6px", width="100%"))
         self.job_name = handle.name
         handle.observe(self._update)
@@ -74,13 +75,16 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
         if self.usd_so_far >= 0:
             instances += f" · ${self.usd_so_far:.4f} so far" + (" (local engine: not billed)" if handle.backend.kind == "local" else "")
         self._header.value = (
+            "<div style='line-height:1.45'>"
             f"<b>{html.escape(self.job_name)}</b> {badge(self.status)} "
             f"<span style='color:#57606a'>{html.escape(self.secondary_status)} · {duration(self.elapsed_seconds)} · {instances}</span>"
             + (f"<div style='color:#cf222e'>{html.escape(self.failure_reason)}</div>" if self.failure_reason else "")
             + (f"<div style='color:#9a6700'>{html.escape(self.error)}</div>" if self.error else "")
             + (f"<div style='color:#57606a'>model: <code>{html.escape(self.model_artifact)}</code></div>" if self.model_artifact else "")
+            + "</div>"
         )
         self._stop.disabled = self.status != "InProgress"
+        self._stop.layout.display = None if self.status in ("InProgress", "Pending") else "none"  # nothing to stop once it ended
         steps = " → ".join(
             f"<span title='{html.escape(t['message'])}'>{html.escape(t['status'])}</span>" for t in self.timeline
         )

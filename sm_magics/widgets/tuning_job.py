@@ -25,7 +25,8 @@ class TuningJobWidget(SummaryFallback, w.VBox):
         self._table = w.HTML()
         self._stop = w.Button(description="Stop", icon="stop", button_style="warning", layout=w.Layout(width="90px"))
         self._stop.on_click(self._on_stop)
-        super().__init__([w.HBox([self._header, self._stop]), self._table],
+        header = w.HBox([self._header, self._stop], layout=w.Layout(justify_content="space-between", align_items="flex-start"))
+        super().__init__([header, self._table],
                          layout=w.Layout(border="1px solid #d0d7de", padding="6px", width="100%"))
         self.tuning_job_name = handle.name
         handle.observe(self._update)
@@ -63,6 +64,7 @@ class TuningJobWidget(SummaryFallback, w.VBox):
             + (f"<div style='color:#9a6700'>{html.escape(self.error)}</div>" if self.error else "")
         )
         self._stop.disabled = self.status != "InProgress"
+        self._stop.layout.display = None if self.status in ("InProgress", "Pending") else "none"
         names = sorted({k for row in self.leaderboard for k in row["hyperparameters"]})
         head = "".join(f"<th>{html.escape(n)}</th>" for n in ["#", "training job", "status", objective.get("MetricName", "objective"), *names])
         rows = []
