@@ -41,7 +41,7 @@ export interface IPanelSettings {
 }
 
 export const DEFAULT_SETTINGS: IPanelSettings = {
-  regions: 'all',
+  regions: '',
   refreshSeconds: 30
 };
 
