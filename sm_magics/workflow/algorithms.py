@@ -30,6 +30,7 @@ class AlgorithmInfo:
     json_root: str = "predictions"
     derived: Callable[[int, int], dict[str, str]] = field(default=lambda rows, dim: {})
     accept: str = "application/json"
+    outputs: tuple[str, ...] = ("score",)  # what one answer record holds, in the containers' CSV column order
 
 
 ALGORITHMS: dict[str, AlgorithmInfo] = {
@@ -39,12 +40,14 @@ ALGORITHMS: dict[str, AlgorithmInfo] = {
          "local_lloyd_tol", "local_lloyd_init_method", "local_lloyd_num_trials", "half_life_time_size", "eval_metrics"),
         objectives=("test:msd", "test:ssd"),
         derived=lambda rows, dim: {"feature_dim": str(dim), "mini_batch_size": str(min(5000, rows)), "force_dense": "True"},
+        outputs=("closest_cluster", "distance_to_cluster"),
     ),
     "pca": AlgorithmInfo(
         "pca", "recordio", ("train", "test"), "none", ("num_components",),
         ("num_components", "feature_dim", "mini_batch_size", "algorithm_mode", "subtract_mean", "extra_components"),
         json_root="projections",
         derived=lambda rows, dim: {"feature_dim": str(dim), "mini_batch_size": str(max(1, min(500, rows)))},
+        outputs=("projection",),
     ),
     "linear-learner": AlgorithmInfo(
         "linear-learner", "recordio", ("train", "validation", "test"), "required", ("predictor_type",),
@@ -59,6 +62,7 @@ ALGORITHMS: dict[str, AlgorithmInfo] = {
                     "validation:precision", "validation:recall", "validation:roc_auc_score", "validation:multiclass_accuracy",
                     "validation:mse", "validation:rmse", "validation:absolute_loss", "test:binary_f_beta", "test:objective_loss"),
         derived=lambda rows, dim: {"feature_dim": str(dim), "mini_batch_size": str(max(1, min(1000, rows)))},
+        outputs=("score", "predicted_label"),
     ),
     "xgboost": AlgorithmInfo(
         "xgboost", "csv", ("train", "validation"), "required", ("num_round",),
@@ -107,23 +111,8 @@ def check_hyperparameter(info: AlgorithmInfo, key: str) -> None:
     raise ValueError(f"'{key}' is not a {info.name} hyperparameter{hint}")
 
 
-def parse_predictions(info: AlgorithmInfo, body: bytes, content_type: str) -> dict[str, np.ndarray]:
-    """An algorithm's answer as named numpy arrays (one row per record)."""
-    if content_type.startswith("text/csv"):
-        # XGBoost 1.0-1 answers one comma-joined line; 1.2-2 and later one line per record
-        lines = [line for line in body.decode().strip().splitlines() if line.strip()]
-        if len(lines) == 1:
-            return {"score": np.array(lines[0].split(","), dtype=np.float64)}
-        table = np.array([line.split(",") for line in lines], dtype=np.float64)
-        return {"score": table[:, 0] if table.shape[1] == 1 else table}
-    document = json.loads(body)
-    records = document.get(info.json_root, document.get("predictions", []))
-    out: dict[str, list[Any]] = {}
-    for record in records:
-        for key, value in record.items():
-            out.setdefault(key, []).append(value)
-    arrays = {key: np.asarray(values) for key, values in out.items()}
-    for key in ("closest_cluster", "predicted_label"):
-        if key in arrays and arrays[key].ndim == 1:
-            arrays[key] = arrays[key].astype(np.int64)
-    return arrays
+def parse_predictions(info: AlgorithmInfo, body: bytes, content_type: str) -> Any:
+    """An algorithm's answer as named numpy arrays (see ``predictions.parse``)."""
+    from .predictions import parse
+
+    return parse(body, content_type, outputs=info.outputs, json_root=info.json_root)

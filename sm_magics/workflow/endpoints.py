@@ -20,6 +20,7 @@ from . import algorithms
 from .data import as_matrix
 from .fleet import TAG_CREATED_BY, TAG_EXPIRES, TAG_NOTEBOOK  # noqa: F401  (re-exported: the magics tag with them)
 from .jobs import Handle
+from .predictions import Predictions
 from .session import Backend
 
 MAX_PAYLOAD = 5 * 1024 * 1024  # under SageMaker Runtime's 6 MB, leaving room for encoding overhead
@@ -169,8 +170,12 @@ class Endpoint(Handle):
     def info(self) -> algorithms.AlgorithmInfo | None:
         return algorithms.ALGORITHMS.get(self.algorithm or "")
 
-    def predict(self, data: Any, *, content_type: str = "text/csv", accept: str | None = None) -> dict[str, np.ndarray]:
-        """Score rows (array, DataFrame or list); the answer as named numpy arrays, e.g. ``closest_cluster``."""
+    def predict(self, data: Any, *, content_type: str = "text/csv", accept: str | None = None) -> Predictions:
+        """Score rows (array, DataFrame or list); the answer as named numpy arrays, e.g. ``closest_cluster``.
+
+        ``accept`` picks the wire format (JSON, JSON Lines, CSV, RecordIO-protobuf); the answer has the
+        same arrays whichever travelled. ``.to_frame()`` makes it a DataFrame.
+        """
         self.wait()
         if self.status != "InService":
             raise RuntimeError(f"endpoint {self.name} is {self.status}; it cannot predict")
@@ -179,7 +184,7 @@ class Endpoint(Handle):
         accept = accept or info.accept
         runtime = self.backend.client("sagemaker-runtime")
         rows = [",".join(f"{v:.9g}" for v in row) for row in matrix]
-        parts: list[dict[str, np.ndarray]] = []
+        parts: list[Predictions] = []
         chunk: list[str] = []
         size = 0
         for row in rows + [None]:  # type: ignore[list-item]
@@ -190,7 +195,7 @@ class Endpoint(Handle):
             if row is not None:
                 chunk.append(row)
                 size += len(row) + 1
-        return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        return Predictions.concat(parts)
 
     def delete(self, keep_model: bool = False, delete_artifacts: bool = False) -> DeletionReport:
         report = delete_endpoint_cascade(self.backend, self.name, keep_model=keep_model, delete_artifacts=delete_artifacts)
