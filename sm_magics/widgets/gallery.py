@@ -31,7 +31,8 @@ import numpy as np
 from traitlets import Enum, Float, Int, List, TraitError, Unicode, observe, validate
 
 from . import montage as mt
-from .confusion import as_labels, resolve_language, translate
+from .confusion import as_labels
+from .i18n import resolve_language, translate
 
 LAYOUTS = ("overview", "tabs")
 

@@ -197,6 +197,23 @@ class Endpoint(Handle):
                 size += len(row) + 1
         return Predictions.concat(parts)
 
+    # The result views, one call away from the predictor. They are imported only when asked for, so
+    # this layer stays usable without ipywidgets; the widgets themselves hold no SageMaker logic.
+
+    def gallery(self, images: Any, *, labels: Any = None, **options: Any) -> Any:
+        """Predict ``images`` on this k-means endpoint and show one panel per cluster (``ClusterGallery``'s options)."""
+        if (self.algorithm or "kmeans") != "kmeans":
+            raise ValueError(f"a cluster gallery needs a k-means endpoint; {self.name} hosts {self.algorithm}")
+        from ..widgets.gallery import ClusterGallery
+
+        return ClusterGallery(images, self.predict(images), labels=labels, **options)
+
+    def confusion(self, features: Any, y_true: Any, **options: Any) -> Any:
+        """Predict ``features`` (Linear Learner / XGBoost) and compare with ``y_true`` (``ConfusionMatrix``'s options)."""
+        from ..widgets.confusion import ConfusionMatrix
+
+        return ConfusionMatrix(y_true, self.predict(features), **options)
+
     def delete(self, keep_model: bool = False, delete_artifacts: bool = False) -> DeletionReport:
         report = delete_endpoint_cascade(self.backend, self.name, keep_model=keep_model, delete_artifacts=delete_artifacts)
         self.mark_deleted()

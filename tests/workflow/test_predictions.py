@@ -78,12 +78,13 @@ def test_concatenated_chunks_and_repr():
 
 
 def test_endpoint_predict_gives_the_same_arrays_for_every_accept(engine, engine_clients, mnist):
-    (x, _), _, (tx, _) = mnist
+    (x, _), _, (tx, ty) = mnist
     job = train_kmeans(engine_clients, x[:500], k=4)
     name = deploy(engine_clients, job["ModelArtifacts"]["S3ModelArtifacts"])
     endpoint = Endpoint(Backend("local", "us-east-1", "test", endpoint_url=engine.url), name, "kmeans")
     try:
         answers = {accept: endpoint.predict(tx[:25], accept=accept) for accept in FORMATS}
+        gallery = endpoint.gallery(tx[:25], labels=ty[:25], k=4)  # the predictor's own view of its answers
     finally:
         endpoint.delete()
     reference = answers["application/json"]
@@ -92,3 +93,5 @@ def test_endpoint_predict_gives_the_same_arrays_for_every_accept(engine, engine_
         assert got["closest_cluster"].tolist() == reference["closest_cluster"].tolist(), accept
         np.testing.assert_allclose(got["distance_to_cluster"], reference["distance_to_cluster"], rtol=1e-5, err_msg=accept)
     assert list(reference.to_frame().columns) == ["closest_cluster", "distance_to_cluster"]
+    assert gallery.sizes == np.bincount(reference["closest_cluster"], minlength=4).tolist()
+    assert gallery.overall_purity is not None
