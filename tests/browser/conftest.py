@@ -1,7 +1,7 @@
 """Real-browser fixtures: Debian's chromium driven by Playwright against real Jupyter servers.
 
 Fixtures
-    ``chromium``        (session) a headless Playwright ``Browser`` on ``/usr/bin/chromium``; Playwright
+    ``chromium``        (module) a headless Playwright ``Browser`` on ``/usr/bin/chromium``; Playwright
                         never downloads a browser. Without that file the browser tests are skipped.
     ``page``            a fresh page (own browser context, 1280 x 900, English) per test. When the test
                         fails, a picture of the whole page goes to ``build/screenshots/failed-<test>.png``
@@ -63,9 +63,12 @@ QUIET_ARGS = {
 # ----------------------------------------------------------------------------- the browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's chromium, headless, through Playwright's Python API (session scope)."""
+    """Debian's chromium, headless, through Playwright's Python API.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+    while it lives, which would break later tests that run their own loop (pytest-jupyter's)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); the browser tests need Debian's chromium")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the test extra) is not installed")

@@ -126,8 +126,9 @@ async def test_running_jobs_are_listed_and_can_be_stopped(jp_fetch, engine_clien
 
     (x, _), _, _ = mnist
     name = unique("slow")
-    uri = upload_recordio(engine_clients, x[:2000], f"data/{name}")
-    engine_clients.sagemaker.create_training_job(**training_request(name, uri, {"k": "10", "feature_dim": "784", "epochs": "500"}),
+    uri = upload_recordio(engine_clients, x[:1000], f"data/{name}")
+    long_job = {"k": "10", "feature_dim": "784", "mini_batch_size": "100", "epochs": "5000"}  # minutes, unless stopped
+    engine_clients.sagemaker.create_training_job(**training_request(name, uri, long_job),
                                                  Tags=[{"Key": "sm_magics:notebook", "Value": "jobs.ipynb"}])
     listed = await get_json(jp_fetch, "jobs", params={"regions": "us-east-1"})
     row = next(j for j in listed["jobs"] if j["name"] == name)
