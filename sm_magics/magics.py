@@ -43,7 +43,12 @@ def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _notebook_id() -> str:
-    return os.environ.get("JPY_SESSION_NAME") or f"ipython:{os.getcwd()}"
+    """The notebook's path as the Jupyter server names it (tagged on what it creates, read by %sm_cleanup).
+
+    Without a server (nbclient, papermill, terminal IPython) there is no path; this process stands in,
+    so two runs from one folder never take each other's endpoints for their own.
+    """
+    return os.environ.get("JPY_SESSION_NAME") or f"ipython:{os.getcwd()}:{os.getpid()}"
 
 
 def _parse_duration(text: str) -> dt.timedelta:

@@ -277,6 +277,7 @@ def deploy(
                 pass
         raise
     endpoint = Endpoint(backend, name, algorithms.lookup(algorithm).name, instance_type, instance_count)
+    endpoint.price = backend.prices.hourly(instance_type, backend.region)  # known before the first view renders
     endpoint.expires_at = expires_at
     if expires_at is not None and backend.kind == "aws":
         from .ttl import TtlError, schedule_deletion

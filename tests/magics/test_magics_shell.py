@@ -192,3 +192,26 @@ def test_wrong_types_and_ranges_are_refused_before_anything_is_created(ip, line,
     assert message in str(caught.value)
     after = {j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
     assert after == before
+
+
+def test_deploy_with_a_short_ttl_is_gone_after_it_passes(ip, capsys):
+    """`%sm_deploy --ttl`: the local engine deletes the endpoint, its config and model once the time passes."""
+    import time
+
+    from sm_magics.workflow.fleet import fleet_of
+
+    run(ip, "sm_train", "kmeans --as ttl_job --wait", "k: 4\ntrain: x[:300]\n")
+    run(ip, "sm_deploy", "ttl_job --as short_lived --ttl 3s --wait")
+    endpoint = ip.user_ns["short_lived"]
+    sagemaker = endpoint.backend.client("sagemaker")
+    row = next(r for r in fleet_of(endpoint.backend).endpoints().rows if r.name == endpoint.name)
+    assert row.ttl_seconds_left is not None and row.ttl_seconds_left <= 3
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and endpoint.name in {r.name for r in fleet_of(endpoint.backend).endpoints().rows}:
+        time.sleep(0.5)
+    for call, key in ((sagemaker.describe_endpoint, "EndpointName"), (sagemaker.describe_endpoint_config, "EndpointConfigName"),
+                      (sagemaker.describe_model, "ModelName")):
+        with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find"):
+            call(**{key: endpoint.name})
+    endpoint.refresh()
+    assert endpoint.status == "Deleted"  # what its widget shows
