@@ -119,3 +119,34 @@ def test_panel_speaks_french(jupyter_server, engine, endpoints, page):
     assert "burning" not in text and "Endpoints" not in text
     page.set_viewport_size({"width": 1280, "height": 560})
     screenshot(panel, "panel_fr")
+
+
+def test_ttl_extend_and_bulk_delete(jupyter_server, engine, engine_clients, endpoints, page):
+    server = lab(jupyter_server, engine)
+    panel = open_panel(page, server)
+    (dear, dear_region), (far, far_region) = endpoints["dear"], endpoints["far"]
+    dear_row = panel.locator(f".sm-magics-endpoint[data-name='{dear}']")
+    far_row = panel.locator(f".sm-magics-endpoint[data-name='{far}']")
+    dear_row.wait_for(timeout=60_000)
+    assert "no TTL" in dear_row.locator(".sm-magics-ttl").inner_text()
+    dear_row.locator(".sm-magics-ttl-extend").click()
+    wait_for_text(dear_row.locator(".sm-magics-ttl"), re.compile(r"TTL (59|60) min|TTL 1 h"))
+    sagemaker = engine_clients.session.client("sagemaker", region_name=dear_region, endpoint_url=engine.url)
+    arn = sagemaker.describe_endpoint(EndpointName=dear)["EndpointArn"]
+    assert "sm_magics:expires-at" in {t["Key"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}  # what the engine acts on
+
+    dear_row.locator(".sm-magics-select").check()
+    far_row.locator(".sm-magics-select").check()
+    panel.locator(".sm-magics-delete-selected").click()
+    dialog = page.locator(".jp-Dialog .sm-magics-confirm")
+    text = wait_for_text(dialog, far)
+    assert dear in text, text  # one confirmation lists both
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    dear_row.wait_for(state="detached", timeout=30_000)
+    far_row.wait_for(state="detached", timeout=30_000)
+    for name, region in ((dear, dear_region), (far, far_region)):
+        client = engine_clients.session.client("sagemaker", region_name=region, endpoint_url=engine.url)
+        with pytest.raises(ClientError, match="Could not find"):
+            client.describe_endpoint(EndpointName=name)
+        with pytest.raises(ClientError, match="Could not find"):
+            client.describe_endpoint_config(EndpointConfigName=name)
