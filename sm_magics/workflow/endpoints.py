@@ -124,9 +124,8 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
             ttl.unschedule(backend, region, name)
         except ClientError:
             pass  # a leftover one-time schedule fails harmlessly and deletes itself
-    fleet = getattr(backend, "_fleet", None)
-    if fleet is not None:
-        fleet.forget(region, name)
+    if backend._fleet is not None:
+        backend._fleet.forget(region, name)
     return report
 
 

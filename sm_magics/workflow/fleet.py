@@ -395,8 +395,6 @@ class Fleet:
 
 def fleet_of(backend: Backend) -> Fleet:
     """The backend's one Fleet, so its caches serve every surface in this process."""
-    fleet = getattr(backend, "_fleet", None)
-    if fleet is None:
-        fleet = Fleet(backend)
-        backend._fleet = fleet  # type: ignore[attr-defined]
-    return fleet
+    if backend._fleet is None:
+        backend._fleet = Fleet(backend)
+    return backend._fleet

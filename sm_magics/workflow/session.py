@@ -29,6 +29,7 @@ class Backend:
     _session: Any = field(default=None, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _prices: Any = field(default=None, repr=False)
+    _fleet: Any = field(default=None, repr=False)  # fleet.Fleet, made by fleet_of(): its caches serve every surface
 
     @property
     def prices(self) -> Any:
