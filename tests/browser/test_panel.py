@@ -119,6 +119,14 @@ def test_panel_speaks_french(jupyter_server, engine, endpoints, page):
     assert "burning" not in text and "Endpoints" not in text
     page.set_viewport_size({"width": 1280, "height": 560})
     screenshot(panel, "panel_fr")
+    # Traditional Chinese: served to the panel the same way (this machine has no CJK font to look at it)
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{server.url}lab/api/translations/zh_TW", headers={"Authorization": f"token {server.token}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        catalogue = json.loads(answer.read())["data"]["sm_magics"]
+    assert catalogue["Endpoints"] == ["端點"] and catalogue[""]["language"] == "zh-TW"
 
 
 def test_ttl_extend_and_bulk_delete(jupyter_server, engine, engine_clients, endpoints, page):
