@@ -129,9 +129,23 @@ def test_panel_speaks_french(jupyter_server, engine, endpoints, page):
     assert catalogue["Endpoints"] == ["端點"] and catalogue[""]["language"] == "zh-TW"
 
 
-def test_ttl_extend_and_bulk_delete(jupyter_server, engine, engine_clients, endpoints, page):
+def test_ttl_extend_bulk_delete_and_stop_a_job(jupyter_server, engine, engine_clients, endpoints, mnist, page):
+    from helpers import training_request, upload_recordio
+
+    (x, _), _, _ = mnist
+    job = unique("panel-job")
+    uri = upload_recordio(engine_clients, x[:1000], f"data/{job}")
+    engine_clients.sagemaker.create_training_job(**training_request(job, uri, {  # minutes, unless stopped
+        "k": "10", "feature_dim": "784", "mini_batch_size": "100", "epochs": "5000"}))
     server = lab(jupyter_server, engine)
     panel = open_panel(page, server)
+    job_row = panel.locator(f".sm-magics-job[data-name='{job}']")
+    job_row.wait_for(timeout=60_000)
+    job_row.locator(".sm-magics-stop").click()
+    wait_for_text(job_row, "Stopping")
+    status = engine_clients.sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"]
+    assert status in ("Stopping", "Stopped")
+
     (dear, dear_region), (far, far_region) = endpoints["dear"], endpoints["far"]
     dear_row = panel.locator(f".sm-magics-endpoint[data-name='{dear}']")
     far_row = panel.locator(f".sm-magics-endpoint[data-name='{far}']")
