@@ -142,8 +142,13 @@ def test_ttl_extend_bulk_delete_and_stop_a_job(jupyter_server, engine, engine_cl
     job_row = panel.locator(f".sm-magics-job[data-name='{job}']")
     job_row.wait_for(timeout=60_000)
     job_row.locator(".sm-magics-stop").click()
-    wait_for_text(job_row, "Stopping")
-    status = engine_clients.sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"]
+    wait_for_text(job_row, "Stopping")  # shown at once; the request is on its way
+    import time
+
+    deadline = time.monotonic() + 30
+    while (status := engine_clients.sagemaker.describe_training_job(TrainingJobName=job)["TrainingJobStatus"]) == "InProgress":
+        assert time.monotonic() < deadline, "the panel's Stop never reached the engine"
+        time.sleep(0.25)
     assert status in ("Stopping", "Stopped")
 
     (dear, dear_region), (far, far_region) = endpoints["dear"], endpoints["far"]
