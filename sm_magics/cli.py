@@ -82,12 +82,8 @@ def _endpoints_list(args: argparse.Namespace) -> int:
         return 0
     burning = listing.usd_per_hour or 0.0
     print(f"{len(listing.rows)} endpoint(s), ${burning:.3f}/h together" + (" (local engine: not billed)" if backend.kind == "local" else ""))
-    for r in listing.rows:
-        rate = f"${r.usd_per_hour:.3f}/h" if r.usd_per_hour is not None else "price ?"
-        so_far = f"${r.usd_so_far:.2f}" if r.usd_so_far is not None else "?"
-        ttl = f" ttl {int(r.ttl_seconds_left // 60)}m" if r.ttl_seconds_left is not None else ""
-        print(f"{r.name:<44} {r.status:<10} {r.region:<14} {r.instance_count} x {r.instance_type:<14} "
-              f"{rate:>10} {so_far:>8} up {int(r.age_seconds // 60)}m{ttl} {r.notebook or ''}")
+    for row in listing.rows:
+        print(row.text_line())
     return 0
 
 

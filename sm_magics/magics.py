@@ -435,10 +435,7 @@ class SMMagics(Magics, Configurable):
         if not listing.rows:
             print("no endpoints")
         for row in listing.rows:
-            rate = f"${row.usd_per_hour:.3f}/h" if row.usd_per_hour is not None else "price ?"
-            ttl = f" ttl {int(row.ttl_seconds_left // 60)}m" if row.ttl_seconds_left is not None else ""
-            print(f"{row.name:<45} {row.status:<11} {row.region:<14} {row.instance_count} x {row.instance_type:<14} {rate:>10} "
-                  f"{row.created_at:%Y-%m-%d %H:%M}{ttl} {row.notebook or ''}")
+            print(row.text_line())
         for problem in listing.region_errors:
             print(f"  {problem['region']}: {problem['message']}")
         return None

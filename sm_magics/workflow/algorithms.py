@@ -13,8 +13,10 @@ import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+if TYPE_CHECKING:
+    from .predictions import Predictions
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def check_hyperparameter(info: AlgorithmInfo, key: str) -> None:
     raise ValueError(f"'{key}' is not a {info.name} hyperparameter{hint}")
 
 
-def parse_predictions(info: AlgorithmInfo, body: bytes, content_type: str) -> Any:
+def parse_predictions(info: AlgorithmInfo, body: bytes, content_type: str) -> Predictions:
     """An algorithm's answer as named numpy arrays (see ``predictions.parse``)."""
     from .predictions import parse
 

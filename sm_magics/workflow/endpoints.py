@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from . import algorithms
 from .data import as_matrix
 from .fleet import TAG_CREATED_BY, TAG_EXPIRES, TAG_NOTEBOOK  # noqa: F401  (re-exported: the magics tag with them)
-from .jobs import Handle
+from .jobs import Handle, explain
 from .predictions import Predictions
 from .session import Backend
 
@@ -48,16 +48,6 @@ class DeletionReport:
     def __str__(self) -> str:
         text = f"{self.endpoint}: deleted {', '.join(self.deleted) or 'nothing'}"
         return text + (f"; errors: {'; '.join(self.errors)}" if self.errors else "")
-
-
-def _error_text(error: ClientError) -> str:
-    info = error.response.get("Error", {})
-    code, message = info.get("Code", ""), info.get("Message", "")
-    if code in ("ThrottlingException", "Throttling", "TooManyRequestsException"):
-        return f"AWS is throttling ({code}); try again in a moment"
-    if code in ("AccessDeniedException", "AccessDenied"):
-        return f"access denied: {message}"
-    return message or code
 
 
 def _artifact_locations(sagemaker: Any, models: list[str]) -> list[tuple[str, str]]:
@@ -90,7 +80,7 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=name)
     except ClientError as error:
-        report.errors.append(f"endpoint {name} does not exist (already deleted?)" if _gone(error) else _error_text(error))
+        report.errors.append(f"endpoint {name} does not exist (already deleted?)" if _gone(error) else explain(error, retrying=False))
         return report
     config_name = endpoint["EndpointConfigName"]
     models: list[str] = []
@@ -99,7 +89,7 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
         models = [v["ModelName"] for v in config["ProductionVariants"]]
     except ClientError as error:
         if not _gone(error):
-            report.errors.append(f"endpoint config {config_name}: {_error_text(error)}")
+            report.errors.append(f"endpoint config {config_name}: {explain(error, retrying=False)}")
     artifacts = _artifact_locations(sagemaker, models) if delete_artifacts and not keep_model else []
     steps = [(f"endpoint {name}", lambda: sagemaker.delete_endpoint(EndpointName=name))]
     steps.append(("endpoint config " + config_name, lambda: sagemaker.delete_endpoint_config(EndpointConfigName=config_name)))
@@ -113,10 +103,10 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
             report.deleted.append(label)
         except ClientError as error:
             if index == 0 and not _gone(error):
-                report.errors.append(f"{label}: {_error_text(error)}")
+                report.errors.append(f"{label}: {explain(error, retrying=False)}")
                 return report  # the endpoint still runs: keep what it depends on
             if not _gone(error):
-                report.errors.append(f"{label}: {_error_text(error)}")
+                report.errors.append(f"{label}: {explain(error, retrying=False)}")
     if backend.kind == "aws" and endpoint.get("EndpointArn"):
         from . import ttl
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .jobs import explain
 from .session import Backend
 
 TAG_CREATED_BY = "sm_magics:created-by"
@@ -73,6 +74,14 @@ class EndpointRow:
     tags: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
+    def text_line(self) -> str:
+        """The row on a terminal (``sm-magics endpoints list``, ``%sm_endpoints``)."""
+        rate = f"${self.usd_per_hour:.3f}/h" if self.usd_per_hour is not None else "price ?"
+        so_far = f"${self.usd_so_far:.2f}" if self.usd_so_far is not None else "?"
+        ttl = f" ttl {int(self.ttl_seconds_left // 60)}m" if self.ttl_seconds_left is not None else ""
+        return (f"{self.name:<44} {self.status:<10} {self.region:<14} {self.instance_count} x {self.instance_type:<14} "
+                f"{rate:>10} {so_far:>8} up {int(self.age_seconds // 60)}m{ttl} {self.notebook or ''}")
+
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         for key in ("created_at", "expires_at"):
@@ -113,13 +122,6 @@ class Listing:
     def usd_per_hour(self) -> float | None:
         known = [r.usd_per_hour for r in self.rows if getattr(r, "usd_per_hour", None) is not None]
         return sum(known) if known else None
-
-
-def _message(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        info = error.response.get("Error", {})
-        return f"{info.get('Code', 'Error')}: {info.get('Message', '')}".strip()
-    return f"{type(error).__name__}: {error}"
 
 
 class _Counter:
@@ -177,7 +179,7 @@ class Fleet:
                 outcomes = list(pool.map(lambda r: self._attempt(work, r), regions))
         for region, (found, error) in zip(regions, outcomes):
             if error is not None:
-                errors.append({"region": region, "message": _message(error)})
+                errors.append({"region": region, "message": explain(error, retrying=False)})
                 failures.append(error)
             else:
                 rows.extend(found)
@@ -317,7 +319,7 @@ class Fleet:
             try:
                 models.append(sagemaker.describe_model(ModelName=variant["ModelName"]))
             except ClientError as error:
-                models.append({"ModelName": variant["ModelName"], "Error": _message(error)})
+                models.append({"ModelName": variant["ModelName"], "Error": explain(error, retrying=False)})
         tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=described["EndpointArn"]).get("Tags", [])}
         row = self._row(region, described, tags, now_utc())
         return {"endpoint": row, "config": config, "models": models, "tags": tags}

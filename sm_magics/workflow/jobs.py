@@ -35,8 +35,8 @@ def poll_interval(age_seconds: float) -> float:
     return 30.0
 
 
-def explain(error: Exception) -> str:
-    """One readable line for an AWS error."""
+def explain(error: Exception, *, retrying: bool = True) -> str:
+    """One readable line for an AWS error (``retrying``: the caller tries again by itself, as a poller does)."""
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", str(error))
@@ -45,7 +45,7 @@ def explain(error: Exception) -> str:
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
             return f"access denied: {message} — your role needs the SageMaker permission named there"
         if code in TRANSIENT:
-            return f"AWS is throttling or briefly unavailable ({code}); retrying"
+            return f"AWS is throttling or briefly unavailable ({code}); " + ("retrying" if retrying else "try again in a moment")
         return f"{code}: {message}"
     if isinstance(error, BotoCoreError):
         return f"cannot reach AWS: {error}"

@@ -10,18 +10,14 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-import boto3
-
+from conftest import engine_session
 from helpers import KMEANS_IMAGE, ROLE, assert_object_absent, error_of, train_kmeans, unique
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
 
 
 def sagemaker_client(engine, region: str = "us-east-1") -> Any:
-    from sm_magics.local import settings
-
-    return boto3.client("sagemaker", region_name=region, endpoint_url=engine.url, aws_access_key_id=settings.ACCESS_KEY_ID,
-                        aws_secret_access_key=settings.SECRET_ACCESS_KEY, aws_session_token=settings.SESSION_TOKEN)
+    return engine_session().client("sagemaker", region_name=region, endpoint_url=engine.url)
 
 
 def make_endpoint(engine, model_uri: str, region: str = "us-east-1", instance_type: str = "ml.m5.large", count: int = 1,

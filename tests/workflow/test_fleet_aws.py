@@ -104,7 +104,8 @@ def test_a_region_that_refuses_is_reported_and_the_others_still_listed():
     stubs = stub_region(backend, "us-east-1", {"ok": "ml.m5.large"}, cold=True)
     listing = Fleet(backend, workers=1).endpoints(["us-east-1", "ap-east-1"], now=NOW)
     assert [r.name for r in listing.rows] == ["ok"]
-    assert listing.region_errors == [{"region": "ap-east-1", "message": "AccessDeniedException: User is not authorized to perform: sagemaker:ListEndpoints"}]
+    assert listing.region_errors == [{"region": "ap-east-1", "message": "access denied: User is not authorized to perform: sagemaker:ListEndpoints"
+                                                                        " — your role needs the SageMaker permission named there"}]
     for stub in stubs + [denied]:
         stub.assert_no_pending_responses()
 
@@ -194,4 +195,5 @@ def test_delete_refused_by_iam_touches_nothing_else():
         report = delete_endpoint_cascade(backend, "ep")
         sagemaker.assert_no_pending_responses()
     assert not report.ok and report.deleted == []
-    assert report.errors == ["endpoint ep: access denied: User is not authorized to perform: sagemaker:DeleteEndpoint"]
+    assert report.errors == ["endpoint ep: access denied: User is not authorized to perform: sagemaker:DeleteEndpoint"
+                             " — your role needs the SageMaker permission named there"]
