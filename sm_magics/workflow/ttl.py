@@ -112,7 +112,7 @@ def schedule_deletion(backend: Backend, region: str, endpoint: str, expires_at: 
                 scheduler.create_schedule(**request)
             created.append(name)
     except ClientError as error:
-        for name in created if not existing else []:
+        for name in (n for n in created if n not in existing):  # remove only what this call created
             try:
                 scheduler.delete_schedule(Name=name, GroupName=SCHEDULE_GROUP)
             except ClientError:
@@ -153,10 +153,10 @@ def set_expiry(backend: Backend, region: str, endpoint: str, expires_at: dt.date
     sagemaker = backend.client("sagemaker", region)
     arn = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
     schedules: list[str] = []
-    if backend.kind == "aws":
-        schedules = schedule_deletion(backend, region, endpoint, expires_at) if expires_at else []
-        if expires_at is None:
-            unschedule(backend, region, endpoint)
+    if backend.kind == "aws" and expires_at is not None:
+        schedules = schedule_deletion(backend, region, endpoint, expires_at)
+    elif backend.kind == "aws":
+        unschedule(backend, region, endpoint)
     if expires_at is None:
         sagemaker.delete_tags(ResourceArn=arn, TagKeys=[TAG_EXPIRES])
     else:
