@@ -49,9 +49,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+KEYS: list = []  # the engine's credentials, set by main() once it has started
+
+
 def session() -> boto3.Session:
-    return boto3.Session(aws_access_key_id=settings.ACCESS_KEY_ID, aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-                         aws_session_token=settings.SESSION_TOKEN, region_name="us-east-1")
+    return boto3.Session(**KEYS[0].as_boto3(), region_name="us-east-1")
 
 
 def populate(url: str, count: int) -> None:
@@ -134,6 +136,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "engine"
         info = launcher.start(port=free_port(), data_dir=data_dir)
+        KEYS[:] = [info.credentials]
         try:
             t0 = time.perf_counter()
             populate(info.url, args.endpoints)

@@ -94,14 +94,9 @@ def _empty_structures(shape: Any, value: Any, path: str) -> list[str]:
     return found
 
 
-def engine_session(checker: ResponseChecker | None = None) -> boto3.Session:
-    """A boto3 session with the engine's fixed credentials; with a checker, its SageMaker and Runtime answers are validated."""
-    session = boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
+def engine_session(info: launcher.EngineInfo, checker: ResponseChecker | None = None) -> boto3.Session:
+    """A boto3 session with the engine's credentials; with a checker, its SageMaker and Runtime answers are validated."""
+    session = boto3.Session(**info.credentials.as_boto3(), region_name="us-east-1")
     if checker is not None:
         session.events.register("after-call.sagemaker", checker)
         session.events.register("after-call.sagemaker-runtime", checker)
@@ -112,7 +107,7 @@ def engine_session(checker: ResponseChecker | None = None) -> boto3.Session:
 def checked_session(engine: launcher.EngineInfo, request: pytest.FixtureRequest) -> Iterator[boto3.Session]:
     """A boto3 session bound to the engine; its SageMaker responses are validated."""
     checker = ResponseChecker()
-    session = engine_session(checker)
+    session = engine_session(engine, checker)
     yield session
     assert not checker.problems, "responses that do not match botocore's model:\n" + "\n".join(checker.problems)
 
@@ -142,7 +137,7 @@ def engine_clients(engine: launcher.EngineInfo) -> Clients:
     Their SageMaker and Runtime answers are validated as ``aws``'s are, but a bad
     one raises AssertionError at once, in the test (or fixture) that made the call.
     """
-    return Clients(engine_session(ResponseChecker(raise_at_once=True)), engine.url)
+    return Clients(engine_session(engine, ResponseChecker(raise_at_once=True)), engine.url)
 
 
 @pytest.fixture(scope="session")

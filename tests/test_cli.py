@@ -171,7 +171,7 @@ def test_run_gives_the_command_the_engine(engine: launcher.EngineInfo) -> None:
     assert child["env"]["AWS_ENDPOINT_URL"] == engine.url
     assert child["env"]["AWS_REGION"] == "us-east-1" and child["env"]["AWS_DEFAULT_REGION"] == "us-east-1"
     assert child["env"]["AWS_PROFILE"] is None
-    assert child["env"]["AWS_ACCESS_KEY_ID"] == settings.ACCESS_KEY_ID
+    assert child["env"]["AWS_ACCESS_KEY_ID"] == engine.credentials.access_key_id
     assert Path(child["env"]["SAGEMAKER_USER_CONFIG_OVERRIDE"]).is_file()
     assert ASSUMED_ROLE.fullmatch(child["arn"]), child["arn"]
     assert "sagemaker-sample-files" in child["buckets"]  # the engine's seeded public sample bucket

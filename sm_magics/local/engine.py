@@ -7,7 +7,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from . import moto_services, persistence, sample_data, settings
+from . import credentials, moto_services, persistence, sample_data, settings
 from .runtime.hosting import Hosting
 from .sagemaker.models import SageMakerBackend, from_jsonable, to_jsonable
 from .training.runner import TrainingRunner
@@ -21,6 +21,7 @@ class Engine:
         self.port = port
         self.url = f"http://{settings.HOST}:{port}"
         self.work_dir = data_dir / "work"
+        self.credentials = credentials.load_or_create(data_dir)
         self.backends: dict[str, SageMakerBackend] = {}
         self._backends_lock = threading.Lock()
         self.runner = TrainingRunner()
@@ -43,11 +44,10 @@ class Engine:
 
     def open(self) -> None:
         """Restore what the last run left, seed identities and sample data, warm the worker pool."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.work_dir, ignore_errors=True)
         objects = persistence.restore_s3(self.data_dir / "s3")
         persistence.restore_logs(self.data_dir / "logs.json")
-        moto_services.ensure_identity()
+        moto_services.ensure_identity(self.credentials)
         sample_data.seed(self.data_dir / "cache")
         state = persistence.load_json(self.data_dir / "sagemaker.json") or {}
         for region, snapshot in state.items():

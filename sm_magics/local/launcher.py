@@ -19,7 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import settings
+from . import credentials, settings
+from .credentials import Credentials
 
 HEALTH_PATH = "/_sm_magics/health"
 DATA_DIR_ENV = "SM_MAGICS_LOCAL_DATA_DIR"
@@ -46,6 +47,7 @@ class EngineInfo:
     port: int
     pid: int
     data_dir: Path
+    credentials: Credentials
 
 
 def default_data_dir() -> Path:
@@ -79,7 +81,7 @@ def status(data_dir: Path | None = None) -> EngineInfo | None:
     health = _health(announced["url"])
     if not health or Path(health.get("data_dir", "")) != data_dir:
         return None
-    return EngineInfo(announced["url"], int(announced["port"]), int(announced["pid"]), data_dir)
+    return EngineInfo(announced["url"], int(announced["port"]), int(announced["pid"]), data_dir, credentials.load_or_create(data_dir))
 
 
 def start(port: int | None = None, data_dir: Path | None = None, timeout: float = 120.0) -> EngineInfo:
@@ -95,7 +97,7 @@ def start(port: int | None = None, data_dir: Path | None = None, timeout: float 
             f"port {port} already serves a local engine for {other.get('data_dir')}; "
             f"use that data dir, stop it with `sm-magics local stop --data-dir {other.get('data_dir')}`, or pass --port"
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    credentials.load_or_create(data_dir)  # also makes the data dir, 0700
     (data_dir / "engine.json").unlink(missing_ok=True)
     log_path = data_dir / "engine.log"
     with open(log_path, "ab") as log_file:
@@ -149,9 +151,9 @@ def client_env(info: EngineInfo, region: str | None = None) -> dict[str, str]:
     rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != FOLDER]
     return {
         "AWS_ENDPOINT_URL": info.url,
-        "AWS_ACCESS_KEY_ID": settings.ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": settings.SECRET_ACCESS_KEY,
-        "AWS_SESSION_TOKEN": settings.SESSION_TOKEN,
+        "AWS_ACCESS_KEY_ID": info.credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": info.credentials.secret_access_key,
+        "AWS_SESSION_TOKEN": info.credentials.session_token,
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),

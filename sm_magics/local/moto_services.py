@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from . import settings
+from .credentials import Credentials
 
 TRUST_POLICY = json.dumps(
     {
@@ -96,8 +97,8 @@ class LogsWriter:
             backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
 
 
-def ensure_identity() -> None:
-    """The execution role, and our fixed credentials bound to it as an assumed-role session."""
+def ensure_identity(keys: Credentials) -> None:
+    """The execution role, and the data dir's credentials bound to it as an assumed-role session."""
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
@@ -115,7 +116,7 @@ def ensure_identity() -> None:
             max_session_duration="3600",
         )
     sts = sts_backends[settings.ACCOUNT_ID]["aws"]
-    if sts.get_assumed_role_from_access_key(settings.ACCESS_KEY_ID) is None:
+    if sts.get_assumed_role_from_access_key(keys.access_key_id) is None:
         role = sts.assume_role(
             region_name=settings.DEFAULT_REGION,
             role_session_name=settings.ROLE_SESSION,
@@ -124,9 +125,9 @@ def ensure_identity() -> None:
             duration=12 * 3600,
             external_id="",
         )
-        role.access_key_id = settings.ACCESS_KEY_ID
-        role.secret_access_key = settings.SECRET_ACCESS_KEY
-        role.session_token = settings.SESSION_TOKEN
+        role.access_key_id = keys.access_key_id
+        role.secret_access_key = keys.secret_access_key
+        role.session_token = keys.session_token
 
 
 def simulate_principal_policy(form: dict[str, list[str]]) -> bytes:

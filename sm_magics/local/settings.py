@@ -1,8 +1,9 @@
 """Fixed identities and tunables of the local engine, in one place.
 
-The account, role and credentials are constants so that ARNs, bucket names
+The account and role are constants so that ARNs, bucket names
 (``sagemaker-<region>-<account>``) and the assumed-role identity the SDKs look
 up stay the same across restarts, which is what makes persisted state usable.
+The credentials are not: each data dir has its own (``credentials.py``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,6 @@ HOST = "127.0.0.1"
 ROLE_NAME = "SageMakerRole"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{ROLE_NAME}"
 ROLE_SESSION = "sm-magics-local"
-# Temporary (ASIA...) credentials bound to the role above inside moto's STS, so
-# GetCallerIdentity answers with an assumed-role ARN, as on a notebook instance.
-ACCESS_KEY_ID = "ASIALOCALSMMAGICS001"
-SECRET_ACCESS_KEY = "local-sm-magics-secret-key-not-for-aws"
-SESSION_TOKEN = "local-sm-magics-session-token"
 
 # A job that finishes within this many seconds is already terminal when
 # CreateTrainingJob returns, so the SDKs' first (sleep-delayed) describe sees

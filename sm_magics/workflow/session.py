@@ -26,6 +26,7 @@ class Backend:
     reason: str
     endpoint_url: str | None = None
     profile: str | None = None
+    credentials: Any = field(default=None, repr=False)  # the local engine's keys (credentials.Credentials)
     _session: Any = field(default=None, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _prices: Any = field(default=None, repr=False)
@@ -46,14 +47,7 @@ class Backend:
             import boto3
 
             if self.kind == "local":
-                from ..local import settings
-
-                self._session = boto3.Session(
-                    aws_access_key_id=settings.ACCESS_KEY_ID,
-                    aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-                    aws_session_token=settings.SESSION_TOKEN,
-                    region_name=self.region,
-                )
+                self._session = boto3.Session(**self.credentials.as_boto3(), region_name=self.region)
             else:
                 self._session = boto3.Session(profile_name=self.profile, region_name=self.region)
         return self._session
@@ -106,7 +100,7 @@ def local_backend(region: str | None = None, *, apply_env: bool = True) -> Backe
         os.environ.update(env)
         redirect_in_process(info.url)
     reason = "engine already running" if already else "engine started"
-    return Backend("local", region, reason, endpoint_url=info.url)
+    return Backend("local", region, reason, endpoint_url=info.url, credentials=info.credentials)
 
 
 def aws_backend(profile: str | None = None, region: str | None = None) -> Backend:

@@ -27,7 +27,6 @@ from botocore.validate import ParamValidator
 from conftest import Clients
 from helpers import BUCKET, ROLE, csv_rows, deploy, ensure_bucket, unique
 from sm_magics.formats import ndarray, recordio
-from sm_magics.local import settings
 from sm_magics.local.runtime.hosting import unpack_model
 
 LL_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
@@ -49,12 +48,7 @@ BINARY_VALIDATION_METRICS = {
 
 
 def plain_clients(engine: Any) -> Clients:
-    session = boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
+    session = boto3.Session(**engine.credentials.as_boto3(), region_name="us-east-1")
     return Clients(session, engine.url)
 
 

@@ -42,12 +42,7 @@ class OwnEngine:
 
     def start(self) -> Clients:
         self.info = launcher.start(port=self.port, data_dir=self.data_dir)
-        session = boto3.Session(
-            aws_access_key_id=settings.ACCESS_KEY_ID,
-            aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-            aws_session_token=settings.SESSION_TOKEN,
-            region_name="us-east-1",
-        )
+        session = boto3.Session(**self.info.credentials.as_boto3(), region_name="us-east-1")
         # (the runtime's streaming Body is not checked here: the control plane's documents are what persist)
         session.events.register("after-call.sagemaker", self.checker)
         return Clients(session, self.info.url)

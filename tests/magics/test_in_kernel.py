@@ -5,8 +5,6 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from sm_magics.local import settings
-
 pytest.importorskip("jupyter_client")
 pytest.importorskip("ipykernel")
 
@@ -24,8 +22,7 @@ def kernel(engine, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sagemaker(engine):
-    return boto3.client("sagemaker", endpoint_url=engine.url, region_name="us-east-1", aws_access_key_id=settings.ACCESS_KEY_ID,
-                        aws_secret_access_key=settings.SECRET_ACCESS_KEY, aws_session_token=settings.SESSION_TOKEN)
+    return boto3.client("sagemaker", endpoint_url=engine.url, region_name="us-east-1", **engine.credentials.as_boto3())
 
 
 def test_declarative_train_deploy_predict_cleanup(kernel, sagemaker):

@@ -18,8 +18,6 @@ import boto3
 import nbformat
 import pytest
 
-from sm_magics.local import settings
-
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
@@ -89,8 +87,7 @@ def test_translation_has_the_english_code_and_its_own_text(language: str, name: 
 
 @pytest.fixture(scope="module")
 def sagemaker(engine: Any) -> Any:
-    return boto3.client("sagemaker", endpoint_url=engine.url, region_name="us-east-1", aws_access_key_id=settings.ACCESS_KEY_ID,
-                        aws_secret_access_key=settings.SECRET_ACCESS_KEY, aws_session_token=settings.SESSION_TOKEN)
+    return boto3.client("sagemaker", endpoint_url=engine.url, region_name="us-east-1", **engine.credentials.as_boto3())
 
 
 class Run:

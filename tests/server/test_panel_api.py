@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("jp_serverapp")
 
 
 def sagemaker_client(engine, region: str = "us-east-1") -> Any:
-    return engine_session().client("sagemaker", region_name=region, endpoint_url=engine.url)
+    return engine_session(engine).client("sagemaker", region_name=region, endpoint_url=engine.url)
 
 
 def make_endpoint(engine, model_uri: str, region: str = "us-east-1", instance_type: str = "ml.m5.large", count: int = 1,
