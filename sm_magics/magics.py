@@ -217,10 +217,17 @@ class SMMagics(Magics, Configurable):
         positional, options = _options(line, set(), {"profile", "region"})
         if len(positional) != 1 or positional[0] not in ("local", "aws", "auto"):
             raise UsageError("usage: %sm_backend local|aws|auto [--profile P] [--region R]")
+        self._backend_ready.wait()  # a choice still being made in the background would land after this one
+        previous, self._backend = self._backend, None
+        if previous is not None:
+            previous.release()  # the kernel's own AWS environment back before the new choice reads it
         try:
             self._backend = choose_backend(positional[0], options.get("profile") or self.profile, options.get("region") or self.region)
         except BackendError as exc:
-            raise UsageError(str(exc)) from None
+            if previous is not None:
+                previous.activate()
+                self._backend = previous
+            raise UsageError(f"{exc} (still using {previous.kind if previous else 'no backend'})") from None
         print(self._backend.describe())
 
     @line_cell_magic
@@ -542,3 +549,12 @@ def load(shell: Any) -> None:
     else:
         print(f"sm_magics: using AWS SageMaker ({hint or 'chosen explicitly'}). Switch with %sm_backend local.")
     magics.prepare_backend_in_background()
+
+    def wait_for_backend(*_: Any) -> None:
+        """The next cell runs once the backend is ready, so a plain boto3 call there finds the engine's environment."""
+        magics._backend_ready.wait()
+        shell.events.unregister("pre_run_cell", wait_for_backend)
+        if magics._backend_error is not None:
+            print(f"sm_magics: {magics._backend_error}")
+
+    shell.events.register("pre_run_cell", wait_for_backend)

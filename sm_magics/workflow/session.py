@@ -26,7 +26,8 @@ class Backend:
     reason: str
     endpoint_url: str | None = None
     profile: str | None = None
-    credentials: Any = field(default=None, repr=False)  # the local engine's keys (credentials.Credentials)
+    engine: Any = field(default=None, repr=False)  # the local engine's launcher.EngineInfo (its address and keys)
+    _saved_env: dict[str, str | None] | None = field(default=None, repr=False)  # what activate() replaced
     _session: Any = field(default=None, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _prices: Any = field(default=None, repr=False)
@@ -47,10 +48,47 @@ class Backend:
             import boto3
 
             if self.kind == "local":
-                self._session = boto3.Session(**self.credentials.as_boto3(), region_name=self.region)
+                self._session = boto3.Session(**self.engine.credentials.as_boto3(), region_name=self.region)
             else:
                 self._session = boto3.Session(profile_name=self.profile, region_name=self.region)
         return self._session
+
+    def activate(self) -> None:
+        """Point this process's own AWS environment (the user's boto3 / SDK cells) at this backend.
+
+        Only the local engine needs it: its address, keys and region go into ``os.environ`` and
+        clients pinned to ``*.amazonaws.com`` are redirected. What was there before is kept, so
+        ``release`` gives the kernel back exactly the environment the user had.
+        """
+        if self.kind != "local" or self._saved_env is not None:
+            return
+        from ..local import launcher
+        from ..local.redirect import redirect_in_process
+
+        env = launcher.client_env(self.engine, self.region)
+        env.pop("PYTHONPATH")  # in-process, the redirect is installed directly
+        changed = [*launcher.CLEARED_ENV, *env]
+        self._saved_env = {name: os.environ.get(name) for name in changed}
+        for name in launcher.CLEARED_ENV:
+            os.environ.pop(name, None)
+        os.environ.update(env)
+        redirect_in_process(self.engine.url)
+        _forget_default_boto3_session()
+
+    def release(self) -> None:
+        """Undo ``activate``: the user's own AWS variables back as they were, no redirect to the engine."""
+        if self._saved_env is None:
+            return
+        from ..local.redirect import undo_redirect_in_process
+
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = None
+        undo_redirect_in_process()
+        _forget_default_boto3_session()
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = f"{service}@{region or self.region}"
@@ -74,6 +112,16 @@ class Backend:
         return self.client("sts").get_caller_identity()["Account"]
 
 
+def _forget_default_boto3_session() -> None:
+    """``boto3.client(...)`` in a cell uses boto3's default session, which keeps the credentials it
+    resolved first; after a switch it must resolve them again from the environment now in force."""
+    import sys
+
+    boto3 = sys.modules.get("boto3")
+    if boto3 is not None:
+        boto3.DEFAULT_SESSION = None
+
+
 def _aws_credentials(profile: str | None) -> Any:
     import boto3
     import botocore.exceptions
@@ -87,20 +135,14 @@ def _aws_credentials(profile: str | None) -> Any:
 def local_backend(region: str | None = None, *, apply_env: bool = True) -> Backend:
     """Start (or find) the engine; optionally point this process's AWS environment at it."""
     from ..local import launcher
-    from ..local.redirect import redirect_in_process
 
     already = launcher.status()
     info = already or launcher.start()
-    region = region or "us-east-1"
-    if apply_env:
-        for name in launcher.CLEARED_ENV:
-            os.environ.pop(name, None)
-        env = launcher.client_env(info, region)
-        env.pop("PYTHONPATH")  # in-process, the redirect is installed directly
-        os.environ.update(env)
-        redirect_in_process(info.url)
     reason = "engine already running" if already else "engine started"
-    return Backend("local", region, reason, endpoint_url=info.url, credentials=info.credentials)
+    backend = Backend("local", region or "us-east-1", reason, endpoint_url=info.url, engine=info)
+    if apply_env:
+        backend.activate()
+    return backend
 
 
 def aws_backend(profile: str | None = None, region: str | None = None) -> Backend:

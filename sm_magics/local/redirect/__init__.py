@@ -20,3 +20,10 @@ def redirect_in_process(endpoint_url: str) -> None:
     from . import sm_magics_aws_redirect
 
     sm_magics_aws_redirect.install(endpoint_url)
+
+
+def undo_redirect_in_process() -> None:
+    """Clients made from now on go where botocore sends them (AWS) again: the kernel switched away from the engine."""
+    from . import sm_magics_aws_redirect
+
+    sm_magics_aws_redirect.uninstall()

@@ -59,6 +59,17 @@ class _PatchOnImport:
         return spec
 
 
+def uninstall() -> None:
+    """Undo ``install``: botocore's own client factory again, and no patch waiting for its import."""
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, _PatchOnImport)]
+    client_module = sys.modules.get("botocore.client")
+    if client_module is None:
+        return
+    current = client_module.ClientCreator.create_client
+    if getattr(current, _MARK, None) is not None:
+        client_module.ClientCreator.create_client = current.__wrapped__
+
+
 def install(endpoint_url: str) -> None:
     if "botocore.client" in sys.modules:
         _patch(sys.modules["botocore.client"], endpoint_url)
