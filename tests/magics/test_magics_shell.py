@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -19,17 +20,32 @@ def get_ipython():
     return IPython.get_ipython()
 
 
+@contextlib.contextmanager
+def loaded_in(shell, engine):
+    """The extension loaded on the session engine; afterwards the process's environment and botocore are as before."""
+    saved = dict(os.environ)
+    os.environ["SM_MAGICS_LOCAL_DATA_DIR"] = str(engine.data_dir)
+    os.environ["SM_MAGICS_BACKEND"] = "local"
+    shell.run_line_magic("reload_ext", "sm_magics")
+    try:
+        yield shell
+    finally:
+        magics = [m for m in shell.configurables if type(m).__name__ == "SMMagics"][-1]  # the one reload_ext made
+        magics._backend_ready.wait()
+        if magics._backend is not None:
+            magics._backend.release()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope="module")
 def ip(engine, mnist):
     """A real InteractiveShell with the extension loaded, pointed at the session engine."""
-    os.environ["SM_MAGICS_LOCAL_DATA_DIR"] = str(engine.data_dir)
-    os.environ["SM_MAGICS_BACKEND"] = "local"
-    shell = get_ipython()
-    shell.run_line_magic("reload_ext", "sm_magics")
-    (x, y), (vx, vy), (tx, ty) = mnist
-    shell.user_ns.update(x=x[:1500], y=y[:1500], vx=vx, tx=tx, ty=ty, np=np)
-    yield shell
-    shell.run_line_magic("sm_cleanup", "-f")
+    with loaded_in(get_ipython(), engine) as shell:
+        (x, y), (vx, vy), (tx, ty) = mnist
+        shell.user_ns.update(x=x[:1500], y=y[:1500], vx=vx, tx=tx, ty=ty, np=np)
+        yield shell
+        shell.run_line_magic("sm_cleanup", "-f")
 
 
 def run(ip, magic: str, line: str, body: str | None = None):
@@ -39,11 +55,8 @@ def run(ip, magic: str, line: str, body: str | None = None):
 
 
 def test_load_ext_says_which_backend(capsys, engine):
-    shell = get_ipython()
-    os.environ["SM_MAGICS_LOCAL_DATA_DIR"] = str(engine.data_dir)
-    os.environ["SM_MAGICS_BACKEND"] = "local"
-    shell.run_line_magic("reload_ext", "sm_magics")
-    shell.run_line_magic("sm_jobs", "")  # waits for the backend chosen in the background
+    with loaded_in(get_ipython(), engine) as shell:
+        shell.run_line_magic("sm_jobs", "")  # waits for the backend chosen in the background
     out = capsys.readouterr().out
     assert "local SageMaker engine" in out and "chosen explicitly" in out
 
