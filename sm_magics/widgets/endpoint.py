@@ -57,14 +57,14 @@ class EndpointWidget(SummaryFallback, w.VBox):
     def _update(self, handle: Any) -> None:
         self.status = handle.status
         created = handle.description.get("CreationTime")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = handle.deleted_at or dt.datetime.now(dt.timezone.utc)  # a deleted endpoint's clock has stopped
         self.elapsed_seconds = (now - created).total_seconds() if created else 0.0
-        self.ttl_seconds_left = (handle.expires_at - now).total_seconds() if handle.expires_at else -1.0
+        self.ttl_seconds_left = (handle.expires_at - now).total_seconds() if handle.expires_at and not handle.deleted_at else -1.0
         self.failure_reason = handle.description.get("FailureReason", "")
         if handle.price is not None:
             self.usd_per_hour = handle.price.usd_per_hour * handle.instance_count
             so_far = handle.cost_so_far
-            if so_far is not None and handle.status != "Deleted":
+            if so_far is not None:
                 self.usd_so_far = so_far
             self.price_source = handle.price.source
         if handle.last_error:
@@ -74,7 +74,8 @@ class EndpointWidget(SummaryFallback, w.VBox):
     def _render(self) -> None:
         ttl = f" · TTL {duration(self.ttl_seconds_left)} left" if self.ttl_seconds_left >= 0 else ""
         local = " (local engine: not billed)" if self.handle.backend.kind == "local" else ""
-        cost = (f" · <span title='{html.escape(self.price_source)}'>${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} so far{local}</span>"
+        spent = "final cost" if self.status == "Deleted" else "so far"
+        cost = (f" · <span title='{html.escape(self.price_source)}'>${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} {spent}{local}</span>"
                 if self.usd_per_hour >= 0 else " · price unknown")
         self._header.value = (
             f"<b>{html.escape(self.endpoint_name)}</b> {badge(self.status)} "

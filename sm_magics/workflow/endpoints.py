@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from . import algorithms
 from .data import as_matrix
 from .fleet import TAG_CREATED_BY, TAG_EXPIRES, TAG_NOTEBOOK  # noqa: F401  (re-exported: the magics tag with them)
+from .errors import SageMakerError
 from .jobs import Handle, explain
 from .predictions import Predictions
 from .session import Backend
@@ -124,6 +125,7 @@ class Endpoint(Handle):
 
     kind = "endpoint"
     terminal = ("InService", "Failed", "Deleted")
+    final = ("Deleted",)  # an endpoint bills until it is gone, and may be deleted from anywhere: keep looking
 
     def __init__(self, backend: Backend, name: str, algorithm: str | None = None, instance_type: str = "", instance_count: int = 1) -> None:
         super().__init__(backend, name)
@@ -133,13 +135,28 @@ class Endpoint(Handle):
         self.expires_at: dt.datetime | None = None
         self.warning: str | None = None  # e.g. the TTL could not be scheduled on AWS
         self.price: Any = None  # pricing.Price once known
+        self.deleted_at: dt.datetime | None = None  # when this handle first saw it gone: the cost stops there
 
     @property
     def cost_so_far(self) -> float | None:
+        """What it has cost from creation to now, or to its deletion: the final cost once Deleted."""
         created = self.description.get("CreationTime")
         if self.price is None or created is None:
             return None
-        return self.price.cost((dt.datetime.now(dt.timezone.utc) - created).total_seconds(), self.instance_count)
+        end = self.deleted_at or dt.datetime.now(dt.timezone.utc)
+        return self.price.cost(max(0.0, (end - created).total_seconds()), self.instance_count)
+
+    # Between describes of a live endpoint: ~51 an hour, so that a notebook left open all day with a
+    # few endpoints stays far below DescribeEndpoint's throttling and costs nothing noticeable.
+    WATCH_SECONDS = 70.0
+
+    def watch_interval(self) -> float:
+        """WATCH_SECONDS between describes, sooner when the TTL runs out before that."""
+        if self.expires_at is not None:
+            due = (self.expires_at - dt.datetime.now(dt.timezone.utc)).total_seconds()
+            if due < self.WATCH_SECONDS:
+                return max(2.0, due + 2.0)
+        return self.WATCH_SECONDS
 
     def refresh(self) -> None:
         if self.price is None and self.instance_type:
@@ -150,10 +167,14 @@ class Endpoint(Handle):
             self.description = sagemaker.describe_endpoint(EndpointName=self.name)
         except ClientError as error:
             if _gone(error):
-                self.status = "Deleted"
+                self._now_gone()
                 return
             raise
         self.status = self.description["EndpointStatus"]
+
+    def _now_gone(self) -> None:
+        self.status = "Deleted"
+        self.deleted_at = self.deleted_at or dt.datetime.now(dt.timezone.utc)
 
     @property
     def info(self) -> algorithms.AlgorithmInfo | None:
@@ -167,7 +188,7 @@ class Endpoint(Handle):
         """
         self.wait()
         if self.status != "InService":
-            raise RuntimeError(f"endpoint {self.name} is {self.status}; it cannot predict")
+            raise SageMakerError(f"endpoint {self.name} is {self.status}; it cannot predict")
         matrix = as_matrix(data if np.ndim(data) != 1 else [data], "predict input")
         info = self.info or algorithms.ALGORITHMS["kmeans"]
         accept = accept or info.accept
@@ -178,13 +199,24 @@ class Endpoint(Handle):
         size = 0
         for row in rows + [None]:  # type: ignore[list-item]
             if row is None or (chunk and size + len(row) + 1 > MAX_PAYLOAD):
-                answer = runtime.invoke_endpoint(EndpointName=self.name, ContentType=content_type, Accept=accept, Body="\n".join(chunk))
+                answer = self._invoke(runtime, content_type, accept, "\n".join(chunk))
                 parts.append(algorithms.parse_predictions(info, answer["Body"].read(), answer["ContentType"]))
                 chunk, size = [], 0
             if row is not None:
                 chunk.append(row)
                 size += len(row) + 1
         return Predictions.concat(parts)
+
+    def _invoke(self, runtime: Any, content_type: str, accept: str, body: str) -> dict[str, Any]:
+        try:
+            return runtime.invoke_endpoint(EndpointName=self.name, ContentType=content_type, Accept=accept, Body=body)
+        except ClientError as error:
+            message = error.response.get("Error", {}).get("Message", "")
+            if "not found" in message.lower() or _gone(error):  # deleted elsewhere (panel, TTL, another kernel)
+                self._now_gone()
+                self._changed()
+                raise SageMakerError(f"endpoint {self.name} no longer exists (deleted outside this kernel); deploy it again to predict") from None
+            raise SageMakerError(f"endpoint {self.name} refused the request: {explain(error, retrying=False)}") from None
 
     # The result views, one call away from the predictor. They are imported only when asked for, so
     # this layer stays usable without ipywidgets; the widgets themselves hold no SageMaker logic.
@@ -210,7 +242,7 @@ class Endpoint(Handle):
 
     def mark_deleted(self) -> None:
         """Deleted by someone (a magic, the CLI): the views stop counting cost and say so."""
-        self.status = "Deleted"
+        self._now_gone()
         self._changed()
 
     def summary(self) -> str:

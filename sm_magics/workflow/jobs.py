@@ -56,7 +56,12 @@ class Handle:
     """Base of the handles: observers, the poller thread, wait()."""
 
     kind = "resource"
-    terminal: tuple[str, ...] = ()
+    terminal: tuple[str, ...] = ()  # wait() returns once the resource is in one of these
+    # A resource that goes on costing after it settles (an endpoint) is watched until it reaches one of
+    # these: described every ``watch_interval()`` seconds, its views re-rendered every TICK_SECONDS
+    # between describes (cost so far, TTL) without calling AWS.
+    final: tuple[str, ...] | None = None
+    TICK_SECONDS = 5.0
 
     def __init__(self, backend: Backend, name: str) -> None:
         self.backend = backend
@@ -139,8 +144,24 @@ class Handle:
             self._changed()
             if self.settled:
                 self._settled.set()
-                return
+                if self.final is None or self.status in self.final:
+                    return
+                self._watch(self.watch_interval())
+                continue
             self._closed.wait(poll_interval(time.time() - self.started))
+
+    def watch_interval(self) -> float:
+        """Seconds until the next describe of a settled resource that is still watched."""
+        return 60.0  # Endpoint sets its own
+
+    def _watch(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._closed.is_set() and self.status not in (self.final or ()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._closed.wait(min(self.TICK_SECONDS, left))
+            self._changed()
 
     @property
     def settled(self) -> bool:

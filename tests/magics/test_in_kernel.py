@@ -101,3 +101,31 @@ def test_reattach_after_kernel_restart(kernel):
     assert "train:msd" in view["final_metrics"]
     assert kernel.run("print(again.status)").strip() == "Completed"
 
+
+
+def test_endpoint_view_stays_true_when_deleted_elsewhere(kernel, sagemaker):
+    """Deleted from outside the kernel (the panel, a TTL, another notebook): the view says so within one
+    describe, with its final cost, and predicting is one line that says what happened."""
+    kernel.run("%load_ext sm_magics\nfrom sm_magics.local.sample_data import mnist_splits\n(wx, _), _, (wtx, _) = mnist_splits()\n"
+               "from sm_magics.workflow.endpoints import Endpoint\nEndpoint.WATCH_SECONDS = 2")  # one poll, test-sized
+    kernel.run("%%sm_train kmeans --as watched_job --wait\nk: 3\ntrain: wx[:300]\n")
+    said = kernel.run("%sm_deploy watched_job --as watched")
+    assert "Error" not in said, said
+    name = kernel.run("print(watched.name)").strip()
+    live = wait_for_widget(kernel, 60, endpoint_name=name, status="InService")
+    first = live["usd_so_far"]
+    ticking = wait_for_widget(kernel, 15, endpoint_name=name, status="InService")
+    kernel.drain(6)  # a tick (5 s) without any describe: the cost so far moves on
+    assert kernel.widget(endpoint_name=name)["usd_so_far"] > first >= 0 and ticking["elapsed_seconds"] >= 0
+
+    sagemaker.delete_endpoint(EndpointName=name)
+    gone = wait_for_widget(kernel, 20, endpoint_name=name, status="Deleted")
+    final = gone["usd_so_far"]
+    kernel.drain(6)
+    assert kernel.widget(endpoint_name=name)["usd_so_far"] == final  # the final cost no longer grows
+    said = kernel.run("try:\n    watched.predict(wtx[:2])\nexcept Exception as e:\n    print(type(e).__name__, '|', e, '|', len(e._render_traceback_()))")
+    kind, message, lines = (part.strip() for part in said.split("|"))
+    assert kind == "SageMakerError" and lines == "1"
+    assert name in message and ("no longer exists" in message or "is Deleted" in message)
+    sagemaker.delete_endpoint_config(EndpointConfigName=name)
+    sagemaker.delete_model(ModelName=name)
