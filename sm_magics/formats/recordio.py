@@ -16,6 +16,7 @@ does, so the output is byte-identical to ``sagemaker.amazon.common``'s writer.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ __all__ = [
     "RECORDIO_MAGIC",
     "BytesValue",
     "Record",
+    "ShapeTooLarge",
     "Tensor",
     "encode_dense",
     "encode_label_records",
@@ -56,6 +58,15 @@ _VARINT_BATCH = 1 << 20
 # --------------------------------------------------------------------------- decoded form
 
 
+class ShapeTooLarge(ValueError):
+    """A tensor whose ``shape`` claims more values than the reader allows (``size`` > ``limit``)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"a tensor's shape holds {size} values, more than the {limit} expected")
+        self.size = size
+        self.limit = limit
+
+
 @dataclass
 class Tensor:
     """One ``Float32Tensor``/``Float64Tensor``/``Int32Tensor``; ``values.dtype`` tells which.
@@ -67,8 +78,19 @@ class Tensor:
     keys: np.ndarray | None = None
     shape: tuple[int, ...] | None = None
 
-    def to_dense(self) -> np.ndarray:
-        """Values as a dense array (scattering ``keys`` into ``shape`` when sparse)."""
+    def dense_size(self) -> int:
+        """How many values the dense form holds: ``shape``'s product (exact, no overflow), else ``values.size``."""
+        return math.prod(int(dim) for dim in self.shape) if self.shape else int(self.values.size)
+
+    def to_dense(self, max_size: int | None = None) -> np.ndarray:
+        """Values as a dense array (scattering ``keys`` into ``shape`` when sparse).
+
+        ``shape`` comes from the stream, so a reader of untrusted records passes
+        ``max_size``: a tensor whose dense form would hold more values raises
+        :class:`ShapeTooLarge` before anything is allocated.
+        """
+        if max_size is not None and self.dense_size() > max_size:
+            raise ShapeTooLarge(self.dense_size(), max_size)
         if self.keys is None:
             if self.shape and int(np.prod(self.shape)) == self.values.size:
                 return self.values.reshape(self.shape)
@@ -748,13 +770,15 @@ def _read_dense_fast(data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray |
     return decoded[0], (decoded[1].reshape(-1) if labels else None)
 
 
-def read_dense(data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray | None]:
+def read_dense(data: bytes | memoryview, max_width: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Turn a stream of dense records into ``(features (n, d), labels (n,) or None)``.
 
     Streams written by :func:`encode_dense` or the SDK with float data are sliced
     directly; anything else (int32 varints, sparse rows, extra fields) goes through
     :func:`read_records`.  Raises ``ValueError`` for empty streams, rows of differing
-    length, non-tensor features, or labels that are not one scalar per record.
+    length, non-tensor features, or labels that are not one scalar per record;
+    :class:`ShapeTooLarge` for a record whose sparse ``shape`` is wider than
+    ``max_width`` (given by readers of untrusted requests).
     """
     fast = _read_dense_fast(data)
     if fast is not None:
@@ -767,7 +791,7 @@ def read_dense(data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray | None]
         features = record.features.get("values")
         if not isinstance(features, Tensor):
             raise ValueError(f"record {index} has no 'values' feature tensor")
-        rows.append(features.to_dense().reshape(-1))
+        rows.append(features.to_dense(max_width).reshape(-1))
         if len(rows[-1]) != len(rows[0]):
             raise ValueError(f"record {index} has {len(rows[-1])} features, record 0 has {len(rows[0])}")
         label = record.label.get("values")

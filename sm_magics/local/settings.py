@@ -10,6 +10,20 @@ from __future__ import annotations
 
 import os
 
+
+def _limit(name: str, default: int) -> int:
+    """A positive integer tunable from the environment; a bad value stops the engine with a one-line reason."""
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {text!r}")
+    return value
+
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_PORT = 4747
@@ -27,6 +41,15 @@ SYNC_SECONDS = float(os.environ.get("SM_MAGICS_LOCAL_SYNC_SECONDS", "10"))
 
 # SageMaker Runtime's payload limit for real-time InvokeEndpoint.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+
+# Bounds on a model.tar.gz the engine unpacks for hosting and batch transform.
+# Models come from S3, where anyone with write access to the bucket can put
+# them, so a gzip bomb or an archive of a million empty files must be refused
+# while it is being read, not after it has filled memory. The defaults sit far
+# above what the built-in algorithms write (kilobytes to a few hundred MB).
+MAX_MODEL_MEMBERS = _limit("SM_MAGICS_LOCAL_MAX_MODEL_MEMBERS", 10_000)
+MAX_MODEL_MEMBER_BYTES = _limit("SM_MAGICS_LOCAL_MAX_MODEL_MEMBER_BYTES", 1024**3)  # 1 GiB per file
+MAX_MODEL_BYTES = _limit("SM_MAGICS_LOCAL_MAX_MODEL_BYTES", 2 * 1024**3)  # 2 GiB for all files together
 
 # Regions whose public sample buckets are seeded with the tutorials' data.
 SAMPLE_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1")

@@ -96,13 +96,47 @@ def _decode_json_instances(doc: Any, feature_dim: int) -> np.ndarray:
     return _stack(rows)
 
 
-def _densify(values: Sequence[float], keys: Sequence[int] | None, shape: Sequence[int] | None, dim: int) -> np.ndarray:
+def _densify(values: Sequence[float], keys: Sequence[int] | None, shape: Any, dim: int) -> np.ndarray:
+    """One sparse JSON row (``{"keys": [...], "shape": [d], "values": [...]}``) as a dense row of the model's width.
+
+    ``shape`` and ``keys`` come from the caller, so they are checked before
+    anything is allocated: the shape must be the model's feature_dim (a row of
+    any other width is refused anyway) and every key a position inside it.
+    """
+    if shape is not None:
+        width = _shape_size(shape)
+        if width != dim:
+            raise ModelRequestError(
+                400, f"Feature size of the request ({width}) does not match the model's feature_dim ({dim})."
+            )
     if not keys:
         return np.asarray(values, dtype=np.float64)
-    width = int(shape[0]) if shape else dim
-    row = np.zeros(width, dtype=np.float64)
-    row[np.asarray(keys, dtype=np.int64)] = values
+    if not isinstance(keys, list) or not all(isinstance(k, int) and not isinstance(k, bool) for k in keys):
+        raise ValueError(f"sparse 'keys' must be a list of integers, got {_short(keys)}")
+    if not isinstance(values, list) or len(values) != len(keys):
+        raise ValueError(f"sparse 'values' must be a list as long as 'keys' ({len(keys)})")
+    bad = next((k for k in keys if k < 0 or k >= dim), None)
+    if bad is not None:
+        raise ValueError(f"sparse key {bad} is out of range for shape [{dim}]")
+    row = np.zeros(dim, dtype=np.float64)
+    row[np.asarray(keys, dtype=np.int64)] = np.asarray(values, dtype=np.float64)
     return row
+
+
+def _shape_size(shape: Any) -> int:
+    """How many features a sparse ``shape`` field declares (exact, whatever its size), or ValueError."""
+    if not isinstance(shape, list) or not shape or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise ValueError(f"sparse 'shape' must be a list of non-negative integers, got {_short(shape)}")
+    size = 1
+    for dim in shape:
+        size *= dim
+    return size
+
+
+def _short(value: Any) -> str:
+    """A caller's value quoted in an error, cut so that an absurd one cannot make an absurd message."""
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _stack(rows: list[np.ndarray]) -> np.ndarray:
@@ -118,7 +152,12 @@ def _decode_recordio(body: bytes, feature_dim: int) -> np.ndarray:
         tensor = record.features.get("values")
         if not isinstance(tensor, recordio.Tensor):
             raise ValueError("a record has no features['values'] tensor")
-        rows.append(tensor.to_dense().astype(np.float64).ravel())
+        if tensor.dense_size() != feature_dim:
+            raise ModelRequestError(
+                400,
+                f"Feature size of the request ({tensor.dense_size()}) does not match the model's feature_dim ({feature_dim}).",
+            )
+        rows.append(tensor.to_dense(feature_dim).astype(np.float64).ravel())
     return _stack(rows)
 
 

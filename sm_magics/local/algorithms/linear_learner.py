@@ -79,6 +79,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ...formats import ndarray
+from .. import settings
 from . import inference_io
 from .base import (
     Algorithm,
@@ -410,10 +411,10 @@ class LinearLearner(Algorithm):
             params_name = next((n for n in sorted(names) if n.endswith(".params")), None)
             if params_name is None:
                 raise ClientError(f"model_algo-1 holds no MXNet .params file (members: {sorted(names)})")
-            arrays = ndarray.load(archive.read(params_name))
-            extra = json.loads(archive.read("additional-params.json")) if "additional-params.json" in names else {}
+            arrays = ndarray.load(_read_bounded(archive, params_name))
+            extra = json.loads(_read_bounded(archive, "additional-params.json")) if "additional-params.json" in names else {}
             symbol_name = next((n for n in sorted(names) if n.endswith("-symbol.json")), None)
-            symbol = json.loads(archive.read(symbol_name)) if symbol_name else {}
+            symbol = json.loads(_read_bounded(archive, symbol_name)) if symbol_name else {}
         except zipfile.BadZipFile:
             raise ClientError("model_algo-1 is not a Linear Learner model (expected a ZIP of an MXNet module)") from None
         if not isinstance(arrays, dict) or "arg:fc0_weight" not in arrays:
@@ -428,6 +429,21 @@ class LinearLearner(Algorithm):
         if threshold is None:
             threshold = 0.0 if loss == "hinge_loss" else 0.5
         return HostedLinearLearner(predictor, loss, weight, bias, float(threshold))
+
+
+def _read_bounded(archive: zipfile.ZipFile, name: str) -> bytes:
+    """One file of the model's ZIP, refused when it declares more than a model file may hold.
+
+    zipfile stops decompressing at the declared size, so checking that size
+    bounds the bytes a crafted (zip-bomb) model_algo-1 can make the engine hold.
+    """
+    size = archive.getinfo(name).file_size
+    if size > settings.MAX_MODEL_MEMBER_BYTES:
+        raise ClientError(
+            f"model_algo-1 member {name!r} unpacks to {size} bytes, over the engine's limit of "
+            f"{settings.MAX_MODEL_MEMBER_BYTES} bytes per file (SM_MAGICS_LOCAL_MAX_MODEL_MEMBER_BYTES)"
+        )
+    return archive.read(name)
 
 
 def _predictor_from_symbol(symbol: dict[str, Any], outputs: int) -> str:

@@ -58,9 +58,11 @@ container:
   removed the format, so with it the member holds the model as JSON, which
   every xgboost >= 1.0 reads through ``Booster.load_model`` on the same
   extensionless path; 3.0-5 and later write UBJSON, as ``save_model`` does
-  there. Loading tries ``pickle.loads`` first and ``Booster.load_model`` next,
-  as the container's ``get_loaded_booster`` does (so unpickling a model.tar.gz
-  runs its code, exactly as in the container: serve only artifacts you trust).
+  there. Loading tries a pickled Booster first and ``Booster.load_model`` next,
+  as the container's ``get_loaded_booster`` does, but unlike the container's
+  ``pickle.load`` it runs nothing from the artifact: ``booster_pickle`` admits
+  only a Booster's parts, mapped to inert stand-ins, and xgboost's own
+  deserializer reads the model bytes; any other pickle is refused.
 * Serving (A.4): requests in ``text/csv`` (no label column), ``text/libsvm``
   or ``application/x-recordio-protobuf``; 415 for other content types and
   unparsable bodies; 400 "Unable to evaluate payload provided: Feature size of
@@ -98,6 +100,7 @@ import numpy as np
 
 from . import inference_io
 from .base import Algorithm, AlgorithmError, ClientError, HostedModel, ModelRequestError, TrainingContext
+from .booster_pickle import RefusedPickle, read_booster_pickle
 
 MODEL_MEMBER = "xgboost-model"
 MAX_REASON = 1000  # FailureReason is at most 1024 characters, "AlgorithmError: " included
@@ -877,7 +880,7 @@ class XGBoost(Algorithm):
             raise ClientError("Unable to load model: model.tar.gz is empty")
         if MODEL_MEMBER in names:
             names = [MODEL_MEMBER]
-        boosters = [load_booster(files[name]) for name in names]
+        boosters = [load_booster(files[name], name) for name in names]
         return HostedXGBoost(boosters, self.key)
 
 
@@ -1017,30 +1020,58 @@ def _custom_metric(names: list[str], objective: str) -> Callable[[np.ndarray, An
 # ------------------------------------------------------------------ model loading
 
 
-def load_booster(data: bytes) -> Any:
-    """The container's ``get_loaded_booster``: ``pickle.load`` first, then ``Booster.load_model``."""
+def load_booster(data: bytes, member: str = MODEL_MEMBER) -> Any:
+    """The container's ``get_loaded_booster`` (a pickled Booster first, then ``Booster.load_model``), executing nothing.
+
+    A pickle is read by ``booster_pickle``, which calls nothing the pickle
+    names and yields the Booster's serialized bytes; xgboost's own
+    deserializer (the one ``Booster.__setstate__`` uses) then rebuilds the
+    model from those bytes, with ``load_model`` as the fallback for pre-1.0
+    pickles that held a plain model. Anything else goes to ``load_model``
+    (JSON, UBJSON, legacy binary). A pickle that refers to anything but a
+    Booster's parts is refused with the reason, and nothing in it runs.
+    """
     import xgboost as xgb
 
+    refused: RefusedPickle | None = None
+    serialized: bytes | None = None
     try:
-        obj = pickle.loads(data)
-    except Exception as exc_pkl:
+        serialized = read_booster_pickle(data)
+    except RefusedPickle as exc:
+        refused = exc
+    except Exception:  # not a pickle: a file written by Booster.save_model
+        pass
+    if serialized is not None:
         booster = xgb.Booster()
         try:
-            booster.load_model(bytearray(data))
-        except Exception as exc_xgb:
-            if data[:4] == b"binf":
-                raise ClientError(
-                    "Unable to load model: it is in XGBoost's legacy binary format, which the xgboost "
-                    f"{xgb.__version__} installed beside the local engine no longer reads (removed in XGBoost 3.1). "
-                    "Load it with xgboost < 3.1 and save it again as JSON or UBJSON."
-                ) from None
-            raise ClientError(f"Unable to load model: {exc_pkl} {_xgb_message(exc_xgb)}") from None
-        return booster
-    if isinstance(obj, xgb.Booster):
-        return obj
-    if hasattr(obj, "get_booster"):  # a pickled scikit-learn wrapper
-        return obj.get_booster()
-    raise ClientError(f"Unable to load model: the pickle holds a {type(obj).__name__}, not an xgboost Booster")
+            booster.__setstate__({"handle": bytearray(serialized)})  # xgboost's own loader, given plain bytes only
+            return booster
+        except Exception:
+            data = serialized  # a pre-1.0 pickle holds the model itself, as save_raw wrote it
+    booster = xgb.Booster()
+    try:
+        booster.load_model(bytearray(data))
+    except Exception as exc_xgb:
+        if refused is not None:
+            raise ClientError(
+                f"Unable to load model: {member} is a pickle the local engine will not load, because {refused}. "
+                "The engine runs nothing from a model artifact; save the model with Booster.save_model "
+                "(JSON or UBJSON) or pickle the Booster itself."
+            ) from None
+        if serialized is not None and data[:4] != b"binf":
+            raise ClientError(
+                f"Unable to load model: {member} is a pickled Booster whose model bytes the xgboost {xgb.__version__} "
+                f"installed beside the local engine cannot read ({_xgb_message(exc_xgb)}); XGBoost 3.1 removed the "
+                "pre-1.0 binary format. Load it with xgboost < 3.1 and save it again as JSON or UBJSON."
+            ) from None
+        if data[:4] == b"binf":
+            raise ClientError(
+                f"Unable to load model: {member} is in XGBoost's legacy binary format, which the xgboost "
+                f"{xgb.__version__} installed beside the local engine no longer reads (removed in XGBoost 3.1). "
+                "Load it with xgboost < 3.1 and save it again as JSON or UBJSON."
+            ) from None
+        raise ClientError(f"Unable to load model: {member} is not an XGBoost model ({_xgb_message(exc_xgb)})") from None
+    return booster
 
 
 # ------------------------------------------------------------------ serving
@@ -1104,8 +1135,14 @@ class HostedXGBoost(HostedModel):
             from ...formats import recordio
 
             try:
-                x, _ = recordio.read_dense(body)
+                x, _ = recordio.read_dense(body, max_width=model + 1)  # a sparse record's shape is the caller's
                 x = np.asarray(x, dtype=np.float32)
+            except recordio.ShapeTooLarge as exc:
+                raise ModelRequestError(
+                    400,
+                    "Unable to evaluate payload provided: Feature size of recordio-protobuf inference data "
+                    f"{exc.size} is not consistent with feature size of trained model {model}.",
+                ) from None
             except Exception as exc:
                 raise ModelRequestError(
                     415,

@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ..algorithms import KNOWN, algorithm_named, parse_image
-from ..algorithms.base import HostedModel
+from ..algorithms.base import ClientError, HostedModel
+from .model_data import ModelDataError, parse_model_data_url, unpack_model
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["Hosting", "unpack_model"]
 
 ReadS3 = Callable[[str, str], bytes]
 
 
-def unpack_model(data: bytes) -> dict[str, bytes]:
-    """The members of a model.tar.gz (flat names, as SageMaker writes them)."""
-    members: dict[str, bytes] = {}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
-        for member in tar.getmembers():
-            if member.isfile():
-                handle = tar.extractfile(member)
-                if handle is not None:
-                    members[member.name.lstrip("./")] = handle.read()
-    return members
-
-
 class Hosting:
-    """Builds HostedModels from CreateModel documents, reading artifacts straight from S3 state."""
+    """Builds HostedModels from CreateModel documents, reading artifacts straight from S3 state.
+
+    Hosting and batch transform both come here, so the limits on the archive
+    (``model_data.unpack_model``) and the algorithms' loaders, which execute
+    nothing an artifact holds, guard every way a model gets loaded.
+    """
 
     def __init__(self, read_s3: ReadS3) -> None:
         self._read_s3 = read_s3
@@ -42,15 +33,13 @@ class Hosting:
         url = container.get("ModelDataUrl")
         if not url:
             raise ValueError(f"model {model['ModelName']} has no ModelDataUrl; built-in algorithms need their model.tar.gz")
-        if not url.startswith("s3://"):
-            raise ValueError(f"ModelDataUrl must be an s3:// URI, got {url}")
-        bucket, _, key = url[5:].partition("/")
+        bucket, key = parse_model_data_url(url)
         try:
             data = self._read_s3(bucket, key)
         except KeyError:
             raise ValueError(f"Could not find model data at {url}.") from None
         try:
             members = unpack_model(data)
-        except tarfile.TarError as exc:
-            raise ValueError(f"{url} is not a model.tar.gz ({exc})") from None
-        return algorithm_named(*parsed).load(members)
+            return algorithm_named(*parsed).load(members)
+        except (ModelDataError, ClientError, ValueError) as exc:
+            raise ModelDataError(f"{exc} (model data {url})") from None

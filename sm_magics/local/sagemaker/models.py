@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .. import settings
 from ..algorithms import KNOWN, algorithm_named, parse_image
+from ..runtime.model_data import ModelDataError, parse_model_data_url
 from .exceptions import ResourceInUse, ValidationException, already_exists, could_not_find
 
 if TYPE_CHECKING:
@@ -311,6 +312,11 @@ class SageMakerBackend:
             raise ValidationException("The model's container needs an Image")
         if "ExecutionRoleArn" not in request:
             raise ValidationException("ExecutionRoleArn is required for a model whose container runs in SageMaker")
+        if primary.get("ModelDataUrl"):
+            try:
+                parse_model_data_url(primary["ModelDataUrl"])
+            except ModelDataError as exc:
+                raise ValidationException(str(exc)) from None
         container = {"Mode": "SingleModel", **primary}
         container.setdefault("Environment", {})
         doc = {
