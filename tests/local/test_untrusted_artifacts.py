@@ -28,18 +28,17 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-import boto3
 import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 
-from conftest import Clients, ResponseChecker, free_port
+from conftest import Clients, ResponseChecker, engine_session, free_port
 from helpers import (
     BUCKET, KMEANS_IMAGE, ROLE, channel, ensure_bucket, error_of, job_request, production_variants, put, read_s3,
     run_training, transform_request, unique, upload_model_tar, wait_until,
 )
 from sm_magics.formats import ndarray, recordio
-from sm_magics.local import launcher, settings
+from sm_magics.local import launcher
 
 XGB = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost"
 IMAGE_10 = f"{XGB}:1.0-1-cpu-py3"
@@ -239,14 +238,7 @@ def model_error(aws: Any, endpoint: str, body: bytes | str, content_type: str) -
 
 
 def clients_for(info: launcher.EngineInfo, checker: ResponseChecker) -> Clients:
-    session = boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
-    session.events.register("after-call.sagemaker", checker)
-    return Clients(session, info.url)
+    return Clients(engine_session(info, checker), info.url)
 
 
 class StrictEngine:
