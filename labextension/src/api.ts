@@ -188,6 +188,27 @@ export function deleteEndpoints(
   );
 }
 
+/** What deleting an endpoint removes and keeps (parts another endpoint still uses). */
+export interface IDeletePlan extends IEndpointRef {
+  config: string | null;
+  models: string[];
+  artifacts: string[];
+  kept: string[];
+  errors: string[];
+}
+
+export function planDeletion(
+  endpoints: IEndpointRef[]
+): Promise<{ plans: IDeletePlan[] }> {
+  return requestAPI(
+    'endpoints/plan',
+    jsonInit('POST', {
+      endpoints: endpoints.map(e => ({ region: e.region, name: e.name })),
+      delete_artifacts: true
+    })
+  );
+}
+
 export function extendTtl(
   ref: IEndpointRef,
   minutes: number

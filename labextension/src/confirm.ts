@@ -1,41 +1,56 @@
 /**
  * The delete confirmation: names exactly what goes (each endpoint, its
- * endpoint config, its models) and offers to delete the S3 artifacts too.
+ * endpoint config, its models), what stays because another endpoint uses it,
+ * and offers to delete the listed S3 model artifacts too.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { IEndpoint } from './api';
+import { IDeletePlan } from './api';
 import { h } from './dom';
 
 /** The dialog body; its value is whether to delete the model artifacts in S3. */
 class ConfirmBody extends Widget implements Dialog.IBodyWidget<boolean> {
-  constructor(endpoints: IEndpoint[], trans: TranslationBundle) {
+  constructor(plans: IDeletePlan[], trans: TranslationBundle) {
     super();
     this.addClass('sm-magics-confirm');
-    const n = endpoints.length;
+    const n = plans.length;
     const list = h('ul', { className: 'sm-magics-confirm-list' });
-    for (const endpoint of endpoints) {
+    const artifacts = h('ul', { className: 'sm-magics-confirm-objects' });
+    for (const plan of plans) {
       const parts = h('ul', { className: 'sm-magics-confirm-parts' });
-      parts.appendChild(
-        h(
-          'li',
-          { data: { kind: 'endpoint-config' } },
-          endpoint.config_name
-            ? trans.__('endpoint config %1', endpoint.config_name)
-            : trans.__('endpoint config: none found')
-        )
-      );
-      const models = endpoint.models ?? [];
-      if (models.length === 0) {
+      if (plan.config) {
         parts.appendChild(
-          h('li', { data: { kind: 'model' } }, trans.__('model: none found'))
+          h(
+            'li',
+            { data: { kind: 'endpoint-config' } },
+            trans.__('endpoint config %1', plan.config)
+          )
         );
       }
-      for (const model of models) {
+      for (const model of plan.models) {
         parts.appendChild(
           h('li', { data: { kind: 'model' } }, trans.__('model %1', model))
+        );
+      }
+      for (const kept of plan.kept) {
+        parts.appendChild(
+          h(
+            'li',
+            { className: 'sm-magics-confirm-kept', data: { kind: 'kept' } },
+            trans.__('kept: %1', kept)
+          )
+        );
+      }
+      for (const error of plan.errors) {
+        parts.appendChild(
+          h('li', { className: 'sm-magics-confirm-error' }, error)
+        );
+      }
+      for (const url of plan.artifacts) {
+        artifacts.appendChild(
+          h('li', { data: { kind: 'artifact' } }, url)
         );
       }
       list.appendChild(
@@ -43,15 +58,15 @@ class ConfirmBody extends Widget implements Dialog.IBodyWidget<boolean> {
           'li',
           {
             className: 'sm-magics-confirm-endpoint',
-            data: { name: endpoint.name, region: endpoint.region }
+            data: { name: plan.name, region: plan.region }
           },
           h(
             'span',
             { className: 'sm-magics-confirm-name' },
-            trans.__('endpoint %1', endpoint.name)
+            trans.__('endpoint %1', plan.name)
           ),
           ' ',
-          h('span', { className: 'sm-magics-confirm-region' }, `(${endpoint.region})`),
+          h('span', { className: 'sm-magics-confirm-region' }, `(${plan.region})`),
           parts
         )
       );
@@ -60,6 +75,7 @@ class ConfirmBody extends Widget implements Dialog.IBodyWidget<boolean> {
       className: 'sm-magics-delete-artifacts',
       attrs: { type: 'checkbox' }
     });
+    const objects = artifacts.childElementCount;
     this.node.append(
       h(
         'p',
@@ -70,15 +86,24 @@ class ConfirmBody extends Widget implements Dialog.IBodyWidget<boolean> {
           n
         )
       ),
-      list,
-      h(
-        'label',
-        { className: 'sm-magics-confirm-artifacts' },
-        this._artifacts,
-        ' ',
-        trans.__('Also delete the model artifacts in S3')
-      )
+      list
     );
+    if (objects > 0) {
+      this.node.append(
+        h(
+          'label',
+          { className: 'sm-magics-confirm-artifacts' },
+          this._artifacts,
+          ' ',
+          trans._n(
+            'Also delete this model artifact in S3:',
+            'Also delete these %1 model artifacts in S3:',
+            objects
+          )
+        ),
+        artifacts
+      );
+    }
   }
 
   getValue(): boolean {
@@ -93,13 +118,13 @@ class ConfirmBody extends Widget implements Dialog.IBodyWidget<boolean> {
  * whether the model artifacts in S3 go too.
  */
 export async function confirmDelete(
-  endpoints: IEndpoint[],
+  plans: IDeletePlan[],
   trans: TranslationBundle
 ): Promise<{ deleteArtifacts: boolean } | null> {
-  const n = endpoints.length;
+  const n = plans.length;
   const result = await showDialog<boolean>({
     title: trans._n('Delete %1 endpoint?', 'Delete %1 endpoints?', n),
-    body: new ConfirmBody(endpoints, trans),
+    body: new ConfirmBody(plans, trans),
     buttons: [
       Dialog.cancelButton({ label: trans.__('Cancel') }),
       Dialog.warnButton({ label: trans.__('Delete') })

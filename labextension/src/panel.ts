@@ -17,6 +17,7 @@ import {
   clearTtl,
   deleteEndpoints,
   extendTtl,
+  IDeletePlan,
   IEndpoint,
   IEndpointList,
   IJob,
@@ -25,6 +26,7 @@ import {
   ITtlAnswer,
   listEndpoints,
   listJobs,
+  planDeletion,
   stopJob
 } from './api';
 import { confirmDelete } from './confirm';
@@ -288,7 +290,17 @@ export class SageMakerPanel extends Widget {
     if (endpoints.length === 0) {
       return;
     }
-    const answer = await confirmDelete(endpoints, this._trans);
+    let plans: IDeletePlan[];
+    try {
+      plans = (await planDeletion(endpoints)).plans;
+    } catch (error) {
+      for (const endpoint of endpoints) {
+        this._row(endpointKey(endpoint)).error = messageOf(error);
+      }
+      this._render();
+      return;
+    }
+    const answer = await confirmDelete(plans, this._trans);
     if (!answer || this.isDisposed) {
       return;
     }

@@ -137,16 +137,19 @@ class EndpointHandler(BaseHandler):
 class DeleteHandler(BaseHandler):
     """POST endpoints/delete: several endpoints, each with its config and models; one result per endpoint."""
 
-    @web.authenticated
-    @authorized
-    async def post(self) -> None:
+    def targets(self) -> tuple[list[dict[str, str]], bool]:
         body = self.body()
         targets = body.get("endpoints")
         if not isinstance(targets, list) or not targets or not all(
             isinstance(t, dict) and isinstance(t.get("name"), str) and isinstance(t.get("region"), str) for t in targets
         ):
             raise web.HTTPError(400, 'name what to delete: {"endpoints": [{"region": "us-east-1", "name": "..."}]}')
-        delete_artifacts = bool(body.get("delete_artifacts", False))
+        return targets, bool(body.get("delete_artifacts", False))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        targets, delete_artifacts = self.targets()
 
         def work() -> list[dict[str, Any]]:
             from ..workflow.endpoints import delete_endpoint_cascade
@@ -160,6 +163,35 @@ class DeleteHandler(BaseHandler):
                 return list(pool.map(one, targets))
 
         self.reply({"results": await self.run(work)})
+
+
+class DeletePlanHandler(DeleteHandler):
+    """POST endpoints/plan: what deleting these endpoints would remove and keep, for the confirmation to show."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        targets, delete_artifacts = self.targets()
+
+        def work() -> list[dict[str, Any]]:
+            from botocore.exceptions import ClientError
+
+            from ..workflow.endpoints import plan_deletion
+            from ..workflow.jobs import explain
+
+            backend = self.state.backend()
+
+            def one(target: dict[str, str]) -> dict[str, Any]:
+                try:
+                    return plan_deletion(backend, target["name"], region=target["region"], delete_artifacts=delete_artifacts).to_json()
+                except ClientError as error:
+                    return {"name": target["name"], "region": target["region"], "config": None, "models": [], "artifacts": [],
+                            "kept": [], "errors": [explain(error, retrying=False)]}
+
+            with ThreadPoolExecutor(min(8, len(targets))) as pool:
+                return list(pool.map(one, targets))
+
+        self.reply({"plans": await self.run(work)})
 
 
 class TtlHandler(BaseHandler):
@@ -218,6 +250,7 @@ def setup_handlers(serverapp: Any) -> None:
     routes = [
         (r"/endpoints", EndpointsHandler),
         (r"/endpoints/delete", DeleteHandler),
+        (r"/endpoints/plan", DeletePlanHandler),
         (rf"/endpoints/({REGION})/({NAME})", EndpointHandler),
         (rf"/endpoints/({REGION})/({NAME})/ttl", TtlHandler),
         (r"/jobs", JobsHandler),

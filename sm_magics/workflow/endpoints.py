@@ -37,6 +37,7 @@ class DeletionReport:
     endpoint: str
     region: str | None = None
     deleted: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # parts something else still uses, and who
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -44,60 +45,107 @@ class DeletionReport:
         return not self.errors
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.endpoint, "region": self.region, "ok": self.ok, "deleted": self.deleted, "errors": self.errors}
+        return {"name": self.endpoint, "region": self.region, "ok": self.ok, "deleted": self.deleted, "kept": self.kept,
+                "errors": self.errors}
 
     def __str__(self) -> str:
         text = f"{self.endpoint}: deleted {', '.join(self.deleted) or 'nothing'}"
+        text += f"; kept {'; '.join(self.kept)}" if self.kept else ""
         return text + (f"; errors: {'; '.join(self.errors)}" if self.errors else "")
 
 
-def _artifact_locations(sagemaker: Any, models: list[str]) -> list[tuple[str, str]]:
-    """(bucket, key) of each model's ModelDataUrl, read before the models are deleted."""
-    found = []
+@dataclass
+class DeletionPlan:
+    """What deleting an endpoint removes, and what it leaves because something else still uses it."""
+
+    endpoint: str
+    region: str
+    config: str | None = None  # None: gone already, or kept
+    models: list[str] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)  # s3:// objects removed with delete_artifacts
+    kept: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.endpoint, "region": self.region, "config": self.config, "models": self.models,
+                "artifacts": self.artifacts, "kept": self.kept, "errors": self.errors}
+
+
+def plan_deletion(backend: Backend, name: str, *, region: str | None = None, keep_model: bool = False,
+                  delete_artifacts: bool = False) -> DeletionPlan:
+    """Read what the endpoint is made of and who else uses each part (``fleet.Fleet.usage``).
+
+    An endpoint config another endpoint runs on, a model another endpoint config names, and a
+    model artifact another model loads all stay: deleting them would break that other endpoint.
+    Raises ClientError when the endpoint itself cannot be described.
+    """
+    from .fleet import fleet_of, model_artifacts
+
+    region = region or backend.region
+    sagemaker = backend.client("sagemaker", region)
+    endpoint = sagemaker.describe_endpoint(EndpointName=name)
+    plan = DeletionPlan(name, region)
+    config_name = endpoint["EndpointConfigName"]
+    try:
+        models = [v["ModelName"] for v in sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]]
+    except ClientError as error:
+        if not _gone(error):
+            plan.errors.append(f"endpoint config {config_name}: {explain(error, retrying=False)}")
+        return plan
+    usage = fleet_of(backend).usage(region, artifacts=delete_artifacts and not keep_model)
+    others = usage.other(usage.config_users, config_name, {name})
+    if others:
+        plan.kept.append(f"endpoint config {config_name} (endpoint {', '.join(others)} uses it)")
+        return plan
+    plan.config = config_name
+    if keep_model:
+        return plan
     for model in models:
-        try:
-            described = sagemaker.describe_model(ModelName=model)
-        except ClientError:
-            continue
-        containers = [described.get("PrimaryContainer") or {}] + described.get("Containers", [])
-        for container in containers:
-            url = container.get("ModelDataUrl", "")
-            if url.startswith("s3://"):
-                bucket, _, key = url[5:].partition("/")
-                found.append((bucket, key))
-    return found
+        users = usage.other(usage.model_users, model, {config_name})
+        if users:
+            plan.kept.append(f"model {model} (endpoint config {', '.join(users)} uses it)")
+        else:
+            plan.models.append(model)
+    if delete_artifacts:
+        for model in plan.models:
+            try:
+                urls = model_artifacts(sagemaker.describe_model(ModelName=model))
+            except ClientError:
+                continue
+            for url in urls:
+                users = usage.other(usage.artifact_users, url, set(plan.models))
+                if users:
+                    plan.kept.append(f"{url} (model {', '.join(users)} loads it)")
+                elif url not in plan.artifacts:
+                    plan.artifacts.append(url)
+    return plan
 
 
 def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = False, region: str | None = None,
                             delete_artifacts: bool = False) -> DeletionReport:
     """Endpoint, then its endpoint config, then its model(s) (and their S3 artifacts if asked).
 
-    Parts already gone are not errors; a part that fails is reported and the
-    rest still goes, since a half-deleted endpoint is worse than either state.
+    Parts already gone are not errors; parts another endpoint still uses are kept and said so
+    (``plan_deletion``); a part that fails is reported and the rest still goes, since a
+    half-deleted endpoint is worse than either state.
     """
     region = region or backend.region
     sagemaker = backend.client("sagemaker", region)
     report = DeletionReport(name, region)
     try:
-        endpoint = sagemaker.describe_endpoint(EndpointName=name)
+        plan = plan_deletion(backend, name, region=region, keep_model=keep_model, delete_artifacts=delete_artifacts)
     except ClientError as error:
         report.errors.append(f"endpoint {name} does not exist (already deleted?)" if _gone(error) else explain(error, retrying=False))
         return report
-    config_name = endpoint["EndpointConfigName"]
-    models: list[str] = []
-    try:
-        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-        models = [v["ModelName"] for v in config["ProductionVariants"]]
-    except ClientError as error:
-        if not _gone(error):
-            report.errors.append(f"endpoint config {config_name}: {explain(error, retrying=False)}")
-    artifacts = _artifact_locations(sagemaker, models) if delete_artifacts and not keep_model else []
+    report.kept, report.errors = list(plan.kept), list(plan.errors)
     steps = [(f"endpoint {name}", lambda: sagemaker.delete_endpoint(EndpointName=name))]
-    steps.append(("endpoint config " + config_name, lambda: sagemaker.delete_endpoint_config(EndpointConfigName=config_name)))
-    if not keep_model:
-        steps += [(f"model {m}", lambda m=m: sagemaker.delete_model(ModelName=m)) for m in models]
-    s3 = backend.client("s3", region) if artifacts else None
-    steps += [(f"s3://{b}/{k}", lambda b=b, k=k: s3.delete_object(Bucket=b, Key=k)) for b, k in artifacts]
+    if plan.config:
+        steps.append((f"endpoint config {plan.config}", lambda: sagemaker.delete_endpoint_config(EndpointConfigName=plan.config)))
+    steps += [(f"model {m}", lambda m=m: sagemaker.delete_model(ModelName=m)) for m in plan.models]
+    s3 = backend.client("s3", region) if plan.artifacts else None
+    for url in plan.artifacts:
+        bucket, _, key = url[len("s3://"):].partition("/")
+        steps.append((url, lambda b=bucket, k=key: s3.delete_object(Bucket=b, Key=k)))
     for index, (label, step) in enumerate(steps):
         try:
             step()
@@ -108,7 +156,7 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
                 return report  # the endpoint still runs: keep what it depends on
             if not _gone(error):
                 report.errors.append(f"{label}: {explain(error, retrying=False)}")
-    if backend.kind == "aws" and endpoint.get("EndpointArn"):
+    if backend.kind == "aws":
         from . import ttl
 
         try:

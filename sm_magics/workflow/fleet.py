@@ -145,6 +145,7 @@ class Fleet:
         self._regions: tuple[float, list[str]] | None = None
         self._endpoint_configs: dict[tuple[str, str], tuple[dt.datetime, str]] = {}  # (region, name) -> (modified, config)
         self._configs: dict[tuple[str, str], dict[str, Any]] = {}  # (region, config) -> DescribeEndpointConfig
+        self._models: dict[tuple[str, str], dict[str, Any]] = {}  # (region, model) -> DescribeModel (immutable too)
         self._job_details: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._no_tagging_api: set[str] = set()  # regions where tag:GetResources was refused
 
@@ -324,6 +325,60 @@ class Fleet:
         row = self._row(region, described, tags, now_utc())
         return {"endpoint": row, "config": config, "models": models, "tags": tags}
 
+    # ------------------------------------------------------------------ sharing
+
+    def usage(self, region: str, *, artifacts: bool = False) -> "RegionUsage":
+        """Who uses what in a region, so a delete removes only what nothing else still needs.
+
+        Every endpoint's config (as the listing reads it), every endpoint config's models, and
+        with ``artifacts`` every model's ModelDataUrl. Configs and models are immutable, so each
+        is described once per process; a warm call costs the list pages only.
+        """
+        sagemaker = self.backend.client("sagemaker", region)
+        count = _Counter()
+        endpoints: list[dict[str, Any]] = []
+        for page in sagemaker.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": self.page_size}):
+            endpoints.extend(page["Endpoints"])
+        self._fill_configs(region, endpoints, count)
+        config_names: list[str] = []
+        for page in sagemaker.get_paginator("list_endpoint_configs").paginate(PaginationConfig={"PageSize": self.page_size}):
+            config_names.extend(c["EndpointConfigName"] for c in page["EndpointConfigs"])
+
+        def config(name: str) -> tuple[str, dict[str, Any] | None]:
+            if (region, name) not in self._configs:
+                try:
+                    self._configs[(region, name)] = sagemaker.describe_endpoint_config(EndpointConfigName=name)
+                except ClientError:
+                    return name, None  # deleted meanwhile
+            return name, self._configs[(region, name)]
+
+        usage = RegionUsage()
+        for summary in endpoints:
+            cached = self._endpoint_configs.get((region, summary["EndpointName"]))
+            if cached:
+                usage.config_users.setdefault(cached[1], []).append(summary["EndpointName"])
+        for name, described in self._parallel(config, config_names):
+            if described is not None:
+                for variant in described["ProductionVariants"]:
+                    usage.model_users.setdefault(variant["ModelName"], []).append(name)
+        if artifacts:
+            model_names: list[str] = []
+            for page in sagemaker.get_paginator("list_models").paginate(PaginationConfig={"PageSize": self.page_size}):
+                model_names.extend(m["ModelName"] for m in page["Models"])
+
+            def model(name: str) -> tuple[str, dict[str, Any] | None]:
+                if (region, name) not in self._models:
+                    try:
+                        self._models[(region, name)] = sagemaker.describe_model(ModelName=name)
+                    except ClientError:
+                        return name, None
+                return name, self._models[(region, name)]
+
+            for name, described in self._parallel(model, model_names):
+                for url in model_artifacts(described or {}):
+                    usage.artifact_users.setdefault(url, []).append(name)
+        return usage
+
     # --------------------------------------------------------------------- jobs
 
     def jobs(self, regions: str | Sequence[str] | None = None, *, now: dt.datetime | None = None) -> Listing:
@@ -393,6 +448,25 @@ class Fleet:
             sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
         else:
             raise ValueError(f"unknown job kind '{kind}': use training or tuning")
+
+
+@dataclass
+class RegionUsage:
+    """Reverse references in one region: what uses each endpoint config, model and model artifact."""
+
+    config_users: dict[str, list[str]] = field(default_factory=dict)  # endpoint config -> endpoints on it
+    model_users: dict[str, list[str]] = field(default_factory=dict)  # model -> endpoint configs naming it
+    artifact_users: dict[str, list[str]] = field(default_factory=dict)  # s3:// URL -> models loading it
+
+    def other(self, users: dict[str, list[str]], item: str, leaving: set[str]) -> list[str]:
+        """Who still uses ``item`` once everything in ``leaving`` is gone."""
+        return [user for user in users.get(item, []) if user not in leaving]
+
+
+def model_artifacts(model: dict[str, Any]) -> list[str]:
+    """The model data URLs (``s3://``) of a DescribeModel answer, its primary container and any others."""
+    containers = [model.get("PrimaryContainer") or {}] + list(model.get("Containers") or [])
+    return [c["ModelDataUrl"] for c in containers if str(c.get("ModelDataUrl", "")).startswith("s3://")]
 
 
 def fleet_of(backend: Backend) -> Fleet:

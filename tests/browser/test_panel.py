@@ -99,6 +99,9 @@ def test_panel_lists_costs_and_one_click_deletes_endpoint_config_and_model(jupyt
     dialog = page.locator(".jp-Dialog .sm-magics-confirm")
     text = wait_for_text(dialog, name)
     assert config in text and all(model in text for model in models), text  # the dialog names what will go
+    artifact = sagemaker.describe_model(ModelName=models[0])["PrimaryContainer"]["ModelDataUrl"]
+    assert f"kept: {artifact} (model " in text, text  # the dear endpoint's model loads the same model.tar.gz
+    assert dialog.locator(".sm-magics-delete-artifacts").count() == 0  # so there is no S3 object to offer deleting
     page.locator(".jp-Dialog .jp-mod-accept").click()
     rows["cheap"].wait_for(state="detached", timeout=30_000)
     for call, kwargs in ((sagemaker.describe_endpoint, {"EndpointName": name}),

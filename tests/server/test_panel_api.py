@@ -89,7 +89,7 @@ async def test_delete_cascades_reports_each_row_and_can_remove_artifacts(jp_fetc
         "endpoints": [{"region": "us-east-1", "name": doomed}, {"region": "us-east-1", "name": "never-existed"}],
         "delete_artifacts": True}))
     ok, missing = answer["results"]
-    assert ok == {"name": doomed, "region": "us-east-1", "ok": True, "errors": [],
+    assert ok == {"name": doomed, "region": "us-east-1", "ok": True, "errors": [], "kept": [],
                   "deleted": [f"endpoint {doomed}", f"endpoint config {doomed}", f"model {doomed}", own_model]}
     assert missing["ok"] is False and missing["errors"] == ["endpoint never-existed does not exist (already deleted?)"]
     sagemaker = engine_clients.sagemaker

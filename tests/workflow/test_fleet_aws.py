@@ -185,11 +185,17 @@ def test_deleting_on_aws_also_removes_the_ttl_schedules():
 def test_delete_refused_by_iam_touches_nothing_else():
     backend = aws_backend()
     sagemaker = Stubber(backend.client("sagemaker"))
+    config = {"EndpointConfigName": "ep", "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/ep",
+              "CreationTime": CREATED, "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "ep",
+                                                               "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}]}
     _describe_for_ttl(sagemaker, "ep")
-    sagemaker.add_response("describe_endpoint_config", {"EndpointConfigName": "ep", "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/ep",
-                                                        "CreationTime": CREATED, "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "ep",
-                                                                                                         "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}]},
-                           {"EndpointConfigName": "ep"})
+    sagemaker.add_response("describe_endpoint_config", config, {"EndpointConfigName": "ep"})
+    # who else uses its config and model: the region's endpoints and endpoint configs (one page each)
+    sagemaker.add_response("list_endpoints", {"Endpoints": [{"EndpointName": "ep", "EndpointArn": arn("us-east-1", "ep"), "CreationTime": CREATED,
+                                                             "LastModifiedTime": CREATED, "EndpointStatus": "InService"}]})
+    _describe_for_ttl(sagemaker, "ep")
+    sagemaker.add_response("describe_endpoint_config", config, {"EndpointConfigName": "ep"})
+    sagemaker.add_response("list_endpoint_configs", {"EndpointConfigs": [{k: config[k] for k in ("EndpointConfigName", "EndpointConfigArn", "CreationTime")}]})
     sagemaker.add_client_error("delete_endpoint", "AccessDeniedException", "User is not authorized to perform: sagemaker:DeleteEndpoint")
     with sagemaker:  # no delete_endpoint_config / delete_model queued: calling them would fail the stub
         report = delete_endpoint_cascade(backend, "ep")
