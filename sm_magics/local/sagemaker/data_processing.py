@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
-import operator
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -55,58 +55,77 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-# ----------------------------------------------------------------------------- CSV rows
+# ----------------------------------------------------------------------------- CSV tables
 
 
 @dataclass
-class Rows:
-    """The fields of a list of CSV records, all of one width; ``quoted`` when any field needed the csv module."""
+class Table:
+    """CSV records as columns of fields, all rows of one width.
 
-    fields: list[list[bytes]]
+    Unquoted data (the common, numeric case) is split with one ``bytes.split``
+    over the whole object, its columns are strided slices of that flat list and
+    rows are rejoined with ``map(b",".join, zip(*columns))``, so no Python code
+    runs per row; data with a quoted field goes through the ``csv`` module and
+    is written back with its quoting. ``quoted`` says which.
+    """
+
+    columns: list[list[bytes]]
+    rows: int
     quoted: bool
 
     @classmethod
-    def parse(cls, records: list[bytes], what: str) -> "Rows":
-        if any(b'"' in record for record in records):
+    def parse(cls, records: list[bytes], what: str) -> "Table":
+        joined = b",".join(records)
+        if b'"' in joined:
             text = [record.decode("utf-8") for record in records]
-            fields = [[field.encode("utf-8") for field in row] for row in csv.reader(text)]
-            rows = cls(fields, True)
-        else:
-            rows = cls([record.split(b",") for record in records], False)
-        widths = set(map(len, rows.fields))
-        if len(widths) > 1:
-            first = len(rows.fields[0])
-            at = next(i for i, row in enumerate(rows.fields) if len(row) != first)
-            raise RecordError(f"{what} {at + 1} has {len(rows.fields[at])} field(s) where the first has {first}")
-        return rows
+            rows = [[field.encode("utf-8") for field in row] for row in csv.reader(text)]
+            cls._check(list(map(len, rows)), 0, what)
+            return cls([list(column) for column in zip(*rows)], len(rows), True)
+        if b"," not in joined:  # one field a record (a prediction line, typically)
+            return cls([list(records)] if records else [], len(records), False)
+        commas = list(map(bytes.count, records, itertools.repeat(b",")))
+        cls._check(commas, 1, what)
+        width = commas[0] + 1
+        flat = joined.split(b",")
+        return cls([flat[j::width] for j in range(width)], len(records), False)
+
+    @staticmethod
+    def _check(counts: list[int], plus: int, what: str) -> None:
+        """Every row has as many fields as the first (``counts`` + ``plus`` fields each)."""
+        if len(set(counts)) > 1:
+            at = next(i for i, count in enumerate(counts) if count != counts[0])
+            raise RecordError(f"{what} {at + 1} has {counts[at] + plus} field(s) where the first has {counts[0] + plus}")
 
     @property
     def width(self) -> int:
-        return len(self.fields[0]) if self.fields else 0
+        return len(self.columns)
 
-    def select(self, path: JsonPath) -> list[bytes]:
-        """Each row's fields at ``path``'s positions, as CSV records."""
+    def select(self, path: JsonPath) -> "Table":
+        """The columns at ``path``'s positions, in the order the path names them."""
         try:
             positions = path.columns(self.width)
         except SelectionError as exc:
             raise RecordError(f"{path.text}: {exc}") from None
-        fields = self.fields
-        if positions is not None:
-            if len(positions) == 1:
-                (only,) = positions
-                fields = [[row[only]] for row in fields]
-            else:
-                pick = operator.itemgetter(*positions)
-                fields = [pick(row) for row in fields]
-        return _write(fields, self.quoted)
+        if positions is None:
+            return self
+        return Table([self.columns[p] for p in positions], self.rows, self.quoted)
 
+    def beside(self, other: "Table") -> "Table":
+        """This table's columns followed by ``other``'s (a joined record: input fields, then prediction fields)."""
+        return Table(self.columns + other.columns, self.rows, self.quoted or other.quoted)
 
-def _write(fields: Any, quoted: bool) -> list[bytes]:
-    if not quoted:
-        return [b",".join(row) for row in fields]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows([[f.decode("utf-8") for f in row] for row in fields])
-    return [line.encode("utf-8") for line in buffer.getvalue().split("\n")[:-1]]
+    def records(self) -> list[bytes]:
+        """The rows as CSV records, without line endings."""
+        if self.quoted:
+            buffer = io.StringIO()
+            rows = ([field.decode("utf-8") for field in row] for row in zip(*self.columns))
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            return [line.encode("utf-8") for line in buffer.getvalue().split("\n")[:-1]]
+        if len(self.columns) == 1:
+            return list(self.columns[0])
+        if not self.columns:
+            return [b""] * self.rows
+        return list(map(b",".join, zip(*self.columns)))
 
 
 # ----------------------------------------------------------------------------- the job's settings
@@ -180,10 +199,10 @@ class DataProcessing:
     # ------------------------------------------------------------------ records
 
     def records(self, data: bytes, split: str) -> list[bytes]:
-        """The object's records, without their line endings."""
+        """The object's records, without their line endings (blank lines are not records)."""
         if split == "None":
             return [data.strip()] if data.strip() else []
-        return [line.rstrip(b"\r") for line in data.split(b"\n") if line.strip()]
+        return list(filter(bytes.strip, data.splitlines()))
 
     def apply(self, records: list[bytes], answer: Callable[[list[bytes]], list[bytes]]) -> list[bytes]:
         """Output records for ``records``: filter, ``answer`` (the model, record for record), join, filter."""
@@ -192,23 +211,21 @@ class DataProcessing:
         return self._apply_json(records, answer)
 
     def _apply_csv(self, records: list[bytes], answer: Callable[[list[bytes]], list[bytes]]) -> list[bytes]:
-        table: Rows | None = None
+        table: Table | None = None
         if self.input_filter.is_root:
             model_input = records
         else:
-            table = Rows.parse(records, "input record")
-            model_input = table.select(self.input_filter)
+            table = Table.parse(records, "input record")
+            model_input = table.select(self.input_filter).records()
         outputs = answer(model_input)
         if not self.per_record:
             return outputs
         if not self.join:
-            return Rows.parse(outputs, "prediction").select(self.output_filter)
-        if self.output_filter.is_root:
-            return [record + b"," + output for record, output in zip(records, outputs)]
-        table = table or Rows.parse(records, "input record")
-        predictions = Rows.parse(outputs, "prediction")
-        joined = Rows([row + list(out) for row, out in zip(table.fields, predictions.fields)], table.quoted or predictions.quoted)
-        return joined.select(self.output_filter)
+            return Table.parse(outputs, "prediction").select(self.output_filter).records()
+        if self.output_filter.is_root:  # the record as it came, then the prediction: no need to split either
+            return Table([records, outputs], len(records), False).records()
+        table = table or Table.parse(records, "input record")
+        return table.beside(Table.parse(outputs, "prediction")).select(self.output_filter).records()
 
     def _apply_json(self, records: list[bytes], answer: Callable[[list[bytes]], list[bytes]]) -> list[bytes]:
         values = [self._load(record, "input record", i) for i, record in enumerate(records)]
@@ -263,7 +280,7 @@ class DataProcessing:
                 f"the model answered {count} records with one application/json document that is not a list of {count} "
                 "predictions; use SingleRecord, or Accept text/csv or application/jsonlines"
             )
-        lines = [line.rstrip(b"\r") for line in body.split(b"\n") if line.strip()]
+        lines = list(filter(bytes.strip, body.splitlines()))
         if len(lines) == count:
             return lines
         if count == 1:

@@ -19,6 +19,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+import numpy as np
+
 from .. import moto_services, settings
 from ..algorithms.base import ModelRequestError
 from .data_processing import CSV, DataProcessing, RecordError
@@ -56,22 +58,25 @@ def split_records(data: bytes, split: str) -> list[bytes]:
     return [data]
 
 
-def batches(records: list[bytes], strategy: str, max_bytes: int) -> Iterator[tuple[bytes, int]]:
-    """Request bodies and how many records each carries: one each, or as many as fit MaxPayloadInMB."""
+def batches(records: list[bytes], strategy: str, max_bytes: int, terminator: bytes = b"") -> Iterator[tuple[bytes, int]]:
+    """Request bodies and how many records each carries: one each, or as many as fit MaxPayloadInMB.
+
+    ``terminator`` ends each record in the body (records split off without their line endings).
+    A record larger than ``max_bytes`` goes alone (the caller refuses it). The cut points come
+    from one cumulative sum, so the records are not walked one by one in Python.
+    """
     if strategy == "SingleRecord":
         for record in records:
-            yield record, 1
+            yield record + terminator, 1
         return
-    current: list[bytes] = []
-    size = 0
-    for record in records:
-        if current and size + len(record) > max_bytes:
-            yield b"".join(current), len(current)
-            current, size = [], 0
-        current.append(record)
-        size += len(record)
-    if current:
-        yield b"".join(current), len(current)
+    ends = np.cumsum(np.fromiter(map(len, records), dtype=np.int64, count=len(records)) + len(terminator))
+    start = 0
+    while start < len(records):
+        base = int(ends[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(ends, base + max_bytes, side="right")), start + 1)
+        chunk = records[start:stop]
+        yield (terminator.join(chunk) + terminator if terminator else b"".join(chunk)), stop - start
+        start = stop
 
 
 class TransformService:
@@ -160,15 +165,17 @@ class TransformService:
                 answer = self._answerer(job, hosted, content_type, where)
                 if job.processing is None:
                     records = split_records(data, doc["TransformInput"]["SplitType"])
-                    answers = answer(records)
+                    answers = answer(records, b"")
+                    answers = [a.rstrip(b"\n") for a in answers] if joiner else answers
                 else:
                     split = doc["TransformInput"]["SplitType"]
                     records = job.processing.records(data, split)
                     try:
-                        answers = job.processing.apply(records, lambda inputs: answer([r + b"\n" for r in inputs] if split == "Line" else inputs))
+                        answers = job.processing.apply(records, lambda inputs: answer(inputs, b"\n" if split == "Line" else b""))
                     except RecordError as exc:
                         raise ValueError(f"{where}: {exc}") from None
-                answers = [a.rstrip(b"\n") for a in answers] if joiner else answers
+                    if not job.processing.per_record and joiner:
+                        answers = [a.rstrip(b"\n") for a in answers]
                 result = joiner.join(answers) + (b"\n" if joiner and answers else b"")
                 target = f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/")
                 moto_services.put_object(out_bucket, target, result, region=self.backend.region)
@@ -186,16 +193,16 @@ class TransformService:
         self.backend.engine.save_soon()
 
     @staticmethod
-    def _answerer(job: TransformJob, hosted: Any, content_type: str, where: str) -> Callable[[list[bytes]], list[bytes]]:
+    def _answerer(job: TransformJob, hosted: Any, content_type: str, where: str) -> Callable[[list[bytes], bytes], list[bytes]]:
         """The model as a function of records: requests batched as the job says, answers split per record when a join needs them."""
         doc = job.doc
         max_bytes = doc["MaxPayloadInMB"] * 1024 * 1024
         accept = doc["TransformOutput"].get("Accept")
         per_record = job.processing is not None and job.processing.per_record
 
-        def answer(records: list[bytes]) -> list[bytes]:
+        def answer(records: list[bytes], terminator: bytes) -> list[bytes]:
             answers: list[bytes] = []
-            for payload, count in batches(records, doc["BatchStrategy"], max_bytes):
+            for payload, count in batches(records, doc["BatchStrategy"], max_bytes, terminator):
                 if len(payload) > max_bytes:
                     raise ValueError(f"a record of {where} is larger than MaxPayloadInMB ({doc['MaxPayloadInMB']} MB)")
                 try:
