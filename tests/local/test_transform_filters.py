@@ -165,6 +165,27 @@ def test_output_filter_index_outside_the_joined_record_fails_the_job(aws: Client
     assert aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"filters/{name}/out/").get("KeyCount", 0) == 0
 
 
+def test_explicit_defaults_change_nothing_whatever_the_format(aws: Clients, xgb_model: str) -> None:
+    """{"InputFilter": "$", "JoinSource": "None", "OutputFilter": "$"}, as the docs' first example sends it."""
+    body = csv_lines(features(20, 10).tolist())
+    defaults = {"InputFilter": "$", "JoinSource": "None", "OutputFilter": "$"}
+    assert csv_transform(aws, xgb_model, body, defaults) == csv_transform(aws, xgb_model, body)
+
+
+def test_rows_of_different_widths_fail_the_job_naming_the_row(aws: Clients, xgb_model: str) -> None:
+    name = unique("trf-ragged")
+    rows = [[1, *row] for row in features(4, 11).tolist()]
+    rows[2] = rows[2][:-1]
+    uri = put(aws, f"filters/{name}/in/rows.csv", csv_lines(rows))
+    request = transform_request(name, xgb_model, uri, f"filters/{name}/out", accept="text/csv")
+    request["DataProcessing"] = {"InputFilter": "$[1:]", "JoinSource": "Input"}
+    aws.sagemaker.create_transform_job(**request)
+    job = wait_transform(aws, name, WAIT_SECONDS)
+    assert job["TransformJobStatus"] == "Failed"
+    assert "input record 3 has 4 field(s) where the first has 5" in job["FailureReason"], job["FailureReason"]
+    assert aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"filters/{name}/out/").get("KeyCount", 0) == 0
+
+
 # ----------------------------------------------------------------------------- JSON Lines and JSON
 
 
