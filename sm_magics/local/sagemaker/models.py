@@ -36,7 +36,6 @@ def failure_reason(text: str) -> str:
     return text if len(text) <= 1024 else text[:1021] + "..."
 
 
-SPOT_BILLED_FRACTION = 0.3
 TTL_TAG = "sm_magics:expires-at"  # ISO 8601 time after which the engine deletes the endpoint
 
 
@@ -68,10 +67,9 @@ class TrainingJob:
         start = self.doc.get("TrainingStartTime", self.doc["CreationTime"])
         seconds = max(1, int(round((now - start).total_seconds())))
         self.doc["TrainingTimeInSeconds"] = seconds
-        # Nothing is billed locally; spot jobs report SageMaker's typical ~70 % managed-spot saving so
-        # the SDK's "Managed Spot Training savings" line and cost displays show what spot changes.
-        spot = self.doc.get("EnableManagedSpotTraining")
-        self.doc["BillableTimeInSeconds"] = max(1, round(seconds * SPOT_BILLED_FRACTION)) if spot else seconds
+        # Spot or not: the engine cannot know what AWS's spot capacity would have cost, so it
+        # reports no saving rather than invent one (the SDK then prints "savings: 0.0%").
+        self.doc["BillableTimeInSeconds"] = seconds
         if failure:
             self.doc["FailureReason"] = failure_reason(failure)
         if self.metrics:

@@ -5,6 +5,9 @@ The model is loaded as an endpoint would load it; each input object is split
 MaxPayloadInMB, or SingleRecord), answered by the model, and the answers are
 joined (AssembleWith Line adds a newline between them) into
 ``<S3OutputPath>/<input key relative to the prefix>.out``, as SageMaker does.
+A job's ``DataProcessing`` (input filter, join with the input, output filter)
+is checked at CreateTransformJob and applied record by record
+(``data_processing``).
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ import json
 import struct
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import numpy as np
 
 from .. import moto_services, settings
 from ..algorithms.base import ModelRequestError
+from .data_processing import CSV, DataProcessing, RecordError
 from .models import failure_reason, utcnow
 from .exceptions import ResourceInUse, ValidationException, could_not_find
 
@@ -32,6 +38,7 @@ class TransformJob:
     doc: dict[str, Any]
     stop_requested: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
+    processing: DataProcessing | None = None  # None: records go to the model as they are, answers come back as they are
 
 
 def split_records(data: bytes, split: str) -> list[bytes]:
@@ -51,20 +58,25 @@ def split_records(data: bytes, split: str) -> list[bytes]:
     return [data]
 
 
-def batches(records: list[bytes], strategy: str, max_bytes: int) -> Iterator[bytes]:
+def batches(records: list[bytes], strategy: str, max_bytes: int, terminator: bytes = b"") -> Iterator[tuple[bytes, int]]:
+    """Request bodies and how many records each carries: one each, or as many as fit MaxPayloadInMB.
+
+    ``terminator`` ends each record in the body (records split off without their line endings).
+    A record larger than ``max_bytes`` goes alone (the caller refuses it). The cut points come
+    from one cumulative sum, so the records are not walked one by one in Python.
+    """
     if strategy == "SingleRecord":
-        yield from records
+        for record in records:
+            yield record + terminator, 1
         return
-    current: list[bytes] = []
-    size = 0
-    for record in records:
-        if current and size + len(record) > max_bytes:
-            yield b"".join(current)
-            current, size = [], 0
-        current.append(record)
-        size += len(record)
-    if current:
-        yield b"".join(current)
+    ends = np.cumsum(np.fromiter(map(len, records), dtype=np.int64, count=len(records)) + len(terminator))
+    start = 0
+    while start < len(records):
+        base = int(ends[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(ends, base + max_bytes, side="right")), start + 1)
+        chunk = records[start:stop]
+        yield (terminator.join(chunk) + terminator if terminator else b"".join(chunk)), stop - start
+        start = stop
 
 
 class TransformService:
@@ -91,6 +103,12 @@ class TransformService:
             raise ValidationException("MaxPayloadInMB must be less than or equal to 100")
         now = utcnow()
         transform_input = {"CompressionType": "None", "SplitType": "None", **request["TransformInput"]}
+        transform_output = {"AssembleWith": "None", **request["TransformOutput"]}
+        processing = DataProcessing.from_request(request.get("DataProcessing"), transform_input, transform_output.get("Accept"))
+        if processing is not None and processing.input_format == CSV and transform_output["AssembleWith"] != "Line":
+            raise ValidationException(
+                f"For text/csv input, DataProcessing needs TransformOutput.AssembleWith Line (it is {transform_output['AssembleWith']})"
+            )
         doc: dict[str, Any] = {
             "TransformJobName": name,
             "TransformJobArn": arn,
@@ -101,14 +119,14 @@ class TransformService:
             "BatchStrategy": request.get("BatchStrategy", "MultiRecord"),
             "Environment": request.get("Environment", {}),
             "TransformInput": transform_input,
-            "TransformOutput": {"AssembleWith": "None", **request["TransformOutput"]},
+            "TransformOutput": transform_output,
             "TransformResources": request["TransformResources"],
             "CreationTime": now,
         }
         for optional in ("DataProcessing", "ModelClientConfig", "DataCaptureConfig"):
             if request.get(optional):
                 doc[optional] = request[optional]
-        job = TransformJob(doc)
+        job = TransformJob(doc, processing=processing)
         with backend.lock:
             if name in self.jobs:
                 raise ResourceInUse(f"Transform job names must be unique within an AWS account and region ({arn})")
@@ -139,20 +157,25 @@ class TransformService:
             out_bucket, _, out_prefix = output["S3OutputPath"][5:].partition("/")
             content_type = doc["TransformInput"].get("ContentType", "application/octet-stream")
             joiner = b"\n" if output["AssembleWith"] == "Line" else b""
-            max_bytes = doc["MaxPayloadInMB"] * 1024 * 1024
             for bucket, key, relative in objects:
                 if job.stop_requested.is_set():
                     break
-                records = split_records(moto_services.read_object(bucket, key), doc["TransformInput"]["SplitType"])
-                answers = []
-                for payload in batches(records, doc["BatchStrategy"], max_bytes):
-                    if len(payload) > max_bytes:
-                        raise ValueError(f"a record of s3://{bucket}/{key} is larger than MaxPayloadInMB ({doc['MaxPayloadInMB']} MB)")
+                data = moto_services.read_object(bucket, key)
+                where = f"s3://{bucket}/{key}"
+                answer = self._answerer(job, hosted, content_type, where)
+                if job.processing is None:
+                    records = split_records(data, doc["TransformInput"]["SplitType"])
+                    answers = answer(records, b"")
+                    answers = [a.rstrip(b"\n") for a in answers] if joiner else answers
+                else:
+                    split = doc["TransformInput"]["SplitType"]
+                    records = job.processing.records(data, split)
                     try:
-                        body, _ = hosted.invoke(payload, content_type, output.get("Accept"))
-                    except ModelRequestError as exc:
-                        raise ValueError(f"the model answered {exc.status} for s3://{bucket}/{key}: {exc.message}") from None
-                    answers.append(body.rstrip(b"\n") if joiner else body)
+                        answers = job.processing.apply(records, lambda inputs: answer(inputs, b"\n" if split == "Line" else b""))
+                    except RecordError as exc:
+                        raise ValueError(f"{where}: {exc}") from None
+                    if not job.processing.per_record and joiner:
+                        answers = [a.rstrip(b"\n") for a in answers]
                 result = joiner.join(answers) + (b"\n" if joiner and answers else b"")
                 target = f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/")
                 moto_services.put_object(out_bucket, target, result, region=self.backend.region)
@@ -168,6 +191,34 @@ class TransformService:
             doc["TransformEndTime"] = utcnow()
         job.done.set()
         self.backend.engine.save_soon()
+
+    @staticmethod
+    def _answerer(job: TransformJob, hosted: Any, content_type: str, where: str) -> Callable[[list[bytes], bytes], list[bytes]]:
+        """The model as a function of records: requests batched as the job says, answers split per record when a join needs them."""
+        doc = job.doc
+        max_bytes = doc["MaxPayloadInMB"] * 1024 * 1024
+        accept = doc["TransformOutput"].get("Accept")
+        per_record = job.processing is not None and job.processing.per_record
+
+        def answer(records: list[bytes], terminator: bytes) -> list[bytes]:
+            answers: list[bytes] = []
+            for payload, count in batches(records, doc["BatchStrategy"], max_bytes, terminator):
+                if len(payload) > max_bytes:
+                    raise ValueError(f"a record of {where} is larger than MaxPayloadInMB ({doc['MaxPayloadInMB']} MB)")
+                try:
+                    body, _ = hosted.invoke(payload, content_type, accept)
+                except ModelRequestError as exc:
+                    raise ValueError(f"the model answered {exc.status} for {where}: {exc.message}") from None
+                if per_record:
+                    try:
+                        answers.extend(job.processing.split_answer(body, count))  # type: ignore[union-attr]
+                    except RecordError as exc:
+                        raise ValueError(f"{where}: {exc}") from None
+                else:
+                    answers.append(body)
+            return answers
+
+        return answer
 
     @staticmethod
     def _inputs(source: dict[str, Any]) -> list[tuple[str, str, str]]:
