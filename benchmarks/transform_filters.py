@@ -41,13 +41,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def clients(url: str) -> dict:
-    session = boto3.Session(
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-        region_name="us-east-1",
-    )
+def clients(info: launcher.EngineInfo) -> dict:
+    session = boto3.Session(**info.credentials.as_boto3(), region_name="us-east-1")
     return {name: session.client(name, endpoint_url=url) for name in ("s3", "sagemaker")}
 
 
@@ -115,7 +110,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         info = launcher.start(port=free_port(), data_dir=Path(data_dir))
         try:
-            c = clients(info.url)
+            c = clients(info)
             c["s3"].create_bucket(Bucket=BUCKET)
             c["s3"].put_object(Bucket=BUCKET, Key="in/plain/rows.csv", Body=plain)
             c["s3"].put_object(Bucket=BUCKET, Key="in/ids/rows.csv", Body=with_ids)

@@ -15,31 +15,24 @@ from pathlib import Path
 import boto3
 
 from conftest import free_port
-from sm_magics.local import launcher, settings
+from sm_magics.local import launcher
 
 CONFIG = {"Bucket": "example-notebooks-data-config", "Key": "config/data_config.json"}
 
 
-def s3_client(url: str):
-    return boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id=settings.ACCESS_KEY_ID,
-        aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        aws_session_token=settings.SESSION_TOKEN,
-    )
+def s3_client(info: launcher.EngineInfo):
+    return boto3.client("s3", endpoint_url=info.url, region_name="us-east-1", **info.credentials.as_boto3())
 
 
 def test_an_old_layout_config_is_rewritten_at_start(tmp_path: Path) -> None:
     data_dir = tmp_path / "engine"
     try:
-        s3 = s3_client(launcher.start(port=free_port(), data_dir=data_dir).url)
+        s3 = s3_client(launcher.start(port=free_port(), data_dir=data_dir))
         old = {"us-east-1": {"default_bucket": "sagemaker-example-files-prod-us-east-1"}}
         s3.put_object(Body=json.dumps(old).encode(), **CONFIG)
         assert launcher.stop(data_dir) is True
 
-        s3 = s3_client(launcher.start(port=free_port(), data_dir=data_dir).url)
+        s3 = s3_client(launcher.start(port=free_port(), data_dir=data_dir))
         config = json.loads(s3.get_object(**CONFIG)["Body"].read())
         assert config["us-east-1"] == "sagemaker-example-files-prod-us-east-1"
         assert config["default"] == "sagemaker-sample-files"

@@ -28,7 +28,7 @@ def test_local_spot_job_bills_its_training_time_and_shows_no_saving(engine, aws)
     assert job["TrainingJobStatus"] == "Completed" and job["EnableManagedSpotTraining"] is True
     assert job["BillableTimeInSeconds"] == job["TrainingTimeInSeconds"] >= 1
 
-    handle = TrainingJob(Backend("local", "us-east-1", "test", endpoint_url=engine.url), name, "kmeans")
+    handle = TrainingJob(Backend("local", "us-east-1", "test", endpoint_url=engine.url, engine=engine), name, "kmeans")
     handle.refresh()
     assert handle.spot_savings == "spot savings are shown on AWS only"
     assert "spot savings are shown on AWS only" in handle.summary()
@@ -46,7 +46,7 @@ def test_local_spot_job_bills_its_training_time_and_shows_no_saving(engine, aws)
 
 
 def test_on_demand_job_says_nothing_about_spot(engine, aws) -> None:
-    handle = TrainingJob(Backend("local", "us-east-1", "test", endpoint_url=engine.url), "any", "kmeans")
+    handle = TrainingJob(Backend("local", "us-east-1", "test", endpoint_url=engine.url, engine=engine), "any", "kmeans")
     handle.description = {"TrainingJobStatus": "Completed", "TrainingTimeInSeconds": 100, "BillableTimeInSeconds": 100}
     assert handle.spot_savings == ""
 
