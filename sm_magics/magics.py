@@ -7,16 +7,17 @@ UsageError) naming the cell line, and nothing is created.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import functools
 import os
 import re
-import shlex
 import threading
 from typing import Any, Callable
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Unicode
 from traitlets.config import Configurable
 
@@ -51,43 +52,80 @@ def _notebook_id() -> str:
     return os.environ.get("JPY_SESSION_NAME") or f"ipython:{os.getcwd()}:{os.getpid()}"
 
 
-def _parse_duration(text: str) -> dt.timedelta:
+MAX_TTL = dt.timedelta(days=365)
+MAX_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's own limit on MaxRuntimeInSeconds
+
+
+def _duration(text: str) -> dt.timedelta:
+    """``--ttl``: a duration like 90s, 30m, 2h or 1d, more than nothing and at most a year."""
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", text.strip())
     if not match:
-        raise UsageError(f"--ttl {text!r}: write a duration like 30m, 2h or 1d")
-    return dt.timedelta(seconds=float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]])
+        raise argparse.ArgumentTypeError(f"{text!r}: write a duration like 30m, 2h or 1d")
+    seconds = float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+    if seconds <= 0 or seconds > MAX_TTL.total_seconds():
+        raise argparse.ArgumentTypeError(f"{text!r}: give a time between 1s and 365d")
+    return dt.timedelta(seconds=seconds)
 
 
-def _options(line: str, flags: set[str], valued: set[str]) -> tuple[list[str], dict[str, Any]]:
-    """Positional words and --options of a magic line (one clear error for anything unknown)."""
+def _count(text: str) -> int:
+    """A whole number of instances, jobs or seconds: 1 or more."""
     try:
-        words = shlex.split(line)
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
+    return value
+
+
+def _seconds(text: str) -> int:
+    value = _count(text)
+    if value > MAX_RUNTIME_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r}: SageMaker allows at most {MAX_RUNTIME_SECONDS} seconds (28 days)")
+    return value
+
+
+def _parse(magic: Callable[..., Any], line: str) -> dict[str, Any] | None:
+    """A magic line's options as a dict (options not given are left out); None once ``--help`` is printed.
+
+    The options are declared with IPython's ``magic_arguments`` on each magic, which is also what
+    ``%sm_train?`` shows. Abbreviations are refused (a typo must not pick an option silently) and an
+    unknown option gets a did-you-mean, all as one line.
+    """
+    parser = magic.parser  # type: ignore[attr-defined]
+    parser.allow_abbrev = False
+    try:
+        args = parser.parse_argstring(line)
     except ValueError as exc:
         raise UsageError(f"cannot read the magic line: {exc}") from None
-    positional: list[str] = []
-    options: dict[str, Any] = {}
-    index = 0
-    while index < len(words):
-        word = words[index]
-        if word.startswith("--"):
-            name = word[2:].replace("-", "_")
-            if name in flags:
-                options[name] = True
-            elif name in valued:
-                if index + 1 >= len(words):
-                    raise UsageError(f"{word} needs a value")
-                index += 1
-                options[name] = words[index]
-            else:
-                import difflib
+    except UsageError as exc:
+        raise UsageError(_explain_option_error(parser, str(exc))) from None
+    if args.help:
+        print(parser.format_help().removeprefix("::\n\n"))  # the docstring's reST literal marker is for `%sm_train?`
+        return None
+    return {key: value for key, value in vars(args).items() if value not in (None, False, []) and key != "help"}
 
-                known = sorted("--" + n.replace("_", "-") for n in flags | valued)
-                close = difflib.get_close_matches(word, known, n=1)
-                raise UsageError(f"unknown option {word}" + (f"; did you mean {close[0]}?" if close else f" (options: {', '.join(known)})"))
-        else:
-            positional.append(word)
-        index += 1
-    return positional, options
+
+def _explain_option_error(parser: argparse.ArgumentParser, message: str) -> str:
+    if message.startswith("unrecognized arguments: "):
+        import difflib
+
+        word = message.split(": ", 1)[1].split()[0]
+        if word.startswith("-"):
+            known = sorted(o for o in parser._option_string_actions if o.startswith("--") and o != "--help")
+            name = word.split("=", 1)[0]
+            close = [o for o in known if o.startswith(name)] or difflib.get_close_matches(name, known, n=1)
+            return f"unknown option {word}" + (f"; did you mean {' or '.join(close)}?" if close else f" (options: {', '.join(known)})")
+        return f"unexpected {word!r} on the magic line ({parser.format_usage().strip()})"
+    return message.replace("argument ", "", 1)
+
+
+_help = argument("-h", "--help", action="store_true", help="show this help")
+_as = argument("--as", dest="as", metavar="VAR", help="the notebook variable that gets the job or endpoint handle")
+_wait = argument("--wait", action="store_true", help="block the cell until it has finished (by default it returns at once)")
+_name = argument("--name", help="the name to give it in SageMaker (default: algorithm-date-time)")
+_instance_type = argument("--instance-type", metavar="TYPE", help="e.g. ml.m5.large (default: %%config SMMagics.instance_type)")
+_instance_count = argument("--instance-count", metavar="N", type=_count, help="how many instances (default 1)")
 
 
 @magics_class
@@ -210,11 +248,19 @@ class SMMagics(Magics, Configurable):
 
     @line_magic
     @_explained
+    @magic_arguments()
+    @argument("where", nargs="?", help="local (the engine on this machine), aws, or auto (AWS when credentials resolve)")
+    @argument("--profile", help="the AWS profile to use")
+    @argument("--region", help="the AWS region to use")
+    @_help
     def sm_backend(self, line: str) -> None:
-        """%sm_backend local|aws [--profile P] [--region R]: choose where SageMaker runs."""
+        """Choose where SageMaker runs: the local engine or AWS."""
         from .workflow.session import BackendError, choose_backend
 
-        positional, options = _options(line, set(), {"profile", "region"})
+        options = _parse(self.sm_backend, line)
+        if options is None:
+            return
+        positional = [options["where"]] if "where" in options else []
         if len(positional) != 1 or positional[0] not in ("local", "aws", "auto"):
             raise UsageError("usage: %sm_backend local|aws|auto [--profile P] [--region R]")
         self._backend_ready.wait()  # a choice still being made in the background would land after this one
@@ -232,14 +278,28 @@ class SMMagics(Magics, Configurable):
 
     @line_cell_magic
     @_explained
+    @magic_arguments()
+    @argument("algorithm", nargs="?", help="kmeans, pca, linear-learner or xgboost; leave it out to run your own SDK / boto3 code")
+    @_name
+    @_instance_type
+    @_instance_count
+    @argument("--max-runtime", metavar="SECONDS", type=_seconds, help="stop the job after this long (default 1 day)")
+    @argument("--spot", action="store_true", help="managed spot training (needs --max-wait)")
+    @argument("--max-wait", metavar="SECONDS", type=_seconds, help="with --spot: how long to wait for spot capacity and training")
+    @_wait
+    @_as
+    @_help
     def sm_train(self, line: str, cell: str | None = None) -> None:
-        """%%sm_train ALGORITHM [--name N] [--instance-type T] [--instance-count N] [--spot --max-wait S] [--wait] [--as VAR]
+        """Train a built-in algorithm on data of the notebook, shown live with its cost.
 
         The body is either ``key: value`` lines (hyperparameters, and channels such as
         ``train: X`` or ``train: X, y``), or your own SDK / boto3 code, whose jobs and
         endpoints are tracked and shown live.
         """
-        positional, options = _options(line, {"spot", "wait"}, {"name", "instance_type", "instance_count", "max_wait", "max_runtime", "as"})
+        options = _parse(self.sm_train, line)
+        if options is None:
+            return
+        positional = [options["algorithm"]] if "algorithm" in options else []
         body = cell or ""
         if not positional:
             if not body.strip():
@@ -247,8 +307,6 @@ class SMMagics(Magics, Configurable):
             if cellspec.is_declarative(body):
                 raise UsageError("name the algorithm on the magic line, e.g. %%sm_train kmeans")
             return self._run_tracked(body)
-        if len(positional) > 1:
-            raise UsageError(f"one algorithm per cell; got {' '.join(positional)}")
         from .workflow.training import start_training
 
         self._start(lambda: start_training(self.backend, self._training_spec(positional[0], body, options)), body, options)
@@ -272,14 +330,11 @@ class SMMagics(Magics, Configurable):
 
         info = algorithms.lookup(algorithm)
         spec = TrainingSpec(info.name, name=options.get("name"), instance_type=options.get("instance_type") or self.instance_type)
-        try:
-            spec.instance_count = int(options.get("instance_count", 1))
-            if options.get("max_runtime"):
-                spec.max_runtime = int(options["max_runtime"])
-            if options.get("max_wait"):
-                spec.max_wait = int(options["max_wait"])
-        except ValueError:
-            raise UsageError("--instance-count, --max-runtime and --max-wait take whole numbers") from None
+        spec.instance_count = options.get("instance_count", 1)
+        if options.get("max_runtime"):
+            spec.max_runtime = options["max_runtime"]
+        if options.get("max_wait"):
+            spec.max_wait = options["max_wait"]
         spec.spot = bool(options.get("spot"))
         if spec.max_wait and not spec.spot:
             raise UsageError("--max-wait only applies with --spot")
@@ -354,16 +409,30 @@ class SMMagics(Magics, Configurable):
 
     @line_cell_magic
     @_explained
+    @magic_arguments()
+    @argument("algorithm", nargs="?", help="kmeans, pca, linear-learner or xgboost")
+    @argument("--objective", metavar="METRIC", help="the metric to optimise, e.g. validation:binary_f_beta or test:msd")
+    @argument("--max-jobs", metavar="N", type=_count, help="training jobs in all (default 6)")
+    @argument("--max-parallel", metavar="N", type=_count, help="training jobs at a time (default 2)")
+    @argument("--strategy", help="Bayesian (default), Random, Grid or Hyperband")
+    @_name
+    @_instance_type
+    @_instance_count
+    @_wait
+    @_as
+    @_help
     def sm_tune(self, line: str, cell: str | None = None) -> None:
-        """%%sm_tune ALGORITHM --objective METRIC [--max-jobs 6] [--max-parallel 2] [--strategy Bayesian] [--as VAR]
+        """Tune a built-in algorithm's hyperparameters, with a live leaderboard.
 
         Ranges are written plainly: ``learning_rate: 1e-5..1 log``, ``mini_batch_size: 100..2000 int``,
         ``optimizer: sgd|adam``; fixed hyperparameters and channels as in %%sm_train.
         """
         from .workflow.training import TuningSpec, start_tuning
 
-        positional, options = _options(line, {"wait"}, {"objective", "max_jobs", "max_parallel", "strategy", "name",
-                                                         "instance_type", "instance_count", "as", "minimize", "maximize"})
+        options = _parse(self.sm_tune, line)
+        if options is None:
+            return
+        positional = [options["algorithm"]] if "algorithm" in options else []
         if len(positional) != 1 or not options.get("objective"):
             raise UsageError("usage: %%sm_tune ALGORITHM --objective METRIC [--max-jobs N] [--max-parallel N] [--strategy Bayesian|Random]")
         body = cell or ""
@@ -381,20 +450,32 @@ class SMMagics(Magics, Configurable):
             if not ranges:
                 raise UsageError("no ranges to tune: write e.g. `learning_rate: 1e-5..1 log` or `optimizer: sgd|adam`")
             training = self._training_spec(positional[0], "\n".join(fixed), options)
-            spec = TuningSpec(training, options["objective"], ranges, max_jobs=int(options.get("max_jobs", 6)),
-                              max_parallel=int(options.get("max_parallel", 2)), strategy=strategy)
+            spec = TuningSpec(training, options["objective"], ranges, max_jobs=options.get("max_jobs", 6),
+                              max_parallel=options.get("max_parallel", 2), strategy=strategy)
             return start_tuning(self.backend, spec)
 
         self._start(make, body, options)
 
     @line_cell_magic
     @_explained
+    @magic_arguments()
+    @argument("job", nargs="?", help="a training or tuning job: its variable or its name (a tuner deploys its best job)")
+    @_instance_type
+    @_instance_count
+    @_name
+    @argument("--ttl", metavar="DURATION", type=_duration, help="delete the endpoint after this long: 30m, 2h, 1d")
+    @_wait
+    @_as
+    @_help
     def sm_deploy(self, line: str, cell: str | None = None) -> None:
-        """%sm_deploy JOB_OR_TUNER [--instance-type T] [--instance-count N] [--name N] [--ttl 2h] [--as VAR]"""
+        """Deploy a trained model behind an endpoint (waiting for the job if it still runs), shown live with its cost."""
         from .workflow.endpoints import deploy
         from .workflow.jobs import TrainingJob, TuningJob
 
-        positional, options = _options(line, {"wait"}, {"instance_type", "instance_count", "name", "ttl", "as"})
+        options = _parse(self.sm_deploy, line)
+        if options is None:
+            return
+        positional = [options["job"]] if "job" in options else []
         if len(positional) != 1:
             raise UsageError("usage: %sm_deploy JOB [--instance-type T] [--instance-count N] [--name N] [--ttl 2h] [--as VAR]")
         handle = self._resolve(positional[0])
@@ -405,11 +486,8 @@ class SMMagics(Magics, Configurable):
                 raise UsageError(str(exc)) from None
         if not isinstance(handle, TrainingJob):
             raise UsageError(f"'{positional[0]}' is a {type(handle).__name__}, not a training or tuning job")
-        expires_at = dt.datetime.now(dt.timezone.utc) + _parse_duration(options["ttl"]) if options.get("ttl") else None
-        try:
-            count = int(options.get("instance_count", 1))
-        except ValueError:
-            raise UsageError("--instance-count takes a whole number") from None
+        expires_at = dt.datetime.now(dt.timezone.utc) + options["ttl"] if options.get("ttl") else None
+        count = options.get("instance_count", 1)
         handle.wait()
         if handle.status != "Completed" or not handle.model_artifact:
             raise UsageError(f"training job {handle.name} is {handle.status}; only a completed job can be deployed"
@@ -429,11 +507,16 @@ class SMMagics(Magics, Configurable):
 
     @line_magic
     @_explained
+    @magic_arguments()
+    @argument("--all-regions", action="store_true", help="every region the account has enabled, not only the notebook's")
+    @_help
     def sm_endpoints(self, line: str) -> Any:
-        """%sm_endpoints [--all-regions]: the live endpoints with what they cost, most expensive first."""
+        """The live endpoints with what they cost, most expensive first."""
         from .workflow.fleet import fleet_of
 
-        _, options = _options(line, {"all_regions"}, set())
+        options = _parse(self.sm_endpoints, line)
+        if options is None:
+            return None
         try:
             listing = fleet_of(self.backend).endpoints("all" if options.get("all_regions") else None)
         except Exception as exc:
@@ -441,19 +524,28 @@ class SMMagics(Magics, Configurable):
             return None
         if not listing.rows:
             print("no endpoints")
-        for row in listing.rows:
-            print(row.text_line())
         for problem in listing.region_errors:
-            print(f"  {problem['region']}: {problem['message']}")
-        return None
+            print(f"{problem['region']}: {problem['message']}")
+        import pandas as pd
+
+        columns = ["name", "status", "region", "instance_type", "instance_count", "usd_per_hour", "usd_so_far",
+                   "created_at", "expires_at", "notebook"]
+        return pd.DataFrame([{c: getattr(row, c) for c in columns} for row in listing.rows], columns=columns)
 
     @line_magic
     @_explained
+    @magic_arguments()
+    @argument("names", nargs="*", metavar="NAME", help="endpoints: their variables or their names")
+    @argument("--keep-model", action="store_true", help="delete the endpoint and its endpoint config, keep the model")
+    @_help
     def sm_delete(self, line: str) -> None:
-        """%sm_delete NAME... [--keep-model]: delete endpoints with their endpoint configs and models."""
+        """Delete endpoints with their endpoint configs and models (what another endpoint still uses stays)."""
         from .workflow.endpoints import delete_endpoint_cascade
 
-        names, options = _options(line, {"keep_model"}, set())
+        options = _parse(self.sm_delete, line)
+        if options is None:
+            return
+        names = options.get("names", [])
         if not names:
             raise UsageError("usage: %sm_delete ENDPOINT [ENDPOINT ...] [--keep-model]")
         for name in names:
@@ -465,13 +557,17 @@ class SMMagics(Magics, Configurable):
 
     @line_magic
     @_explained
+    @magic_arguments()
+    @argument("-f", "--force", action="store_true", help="delete them (without it, they are only listed)")
+    @_help
     def sm_cleanup(self, line: str) -> None:
-        """%sm_cleanup [-f]: delete every endpoint this notebook created (found by its tags); lists them first."""
+        """Delete every endpoint this notebook created (found by its tags), with configs and models; lists them first."""
         from .workflow.endpoints import delete_endpoint_cascade
         from .workflow.fleet import fleet_of
 
-        words = ["--force" if word == "-f" else word for word in line.split()]
-        _, options = _options(" ".join(words), {"force"}, set())
+        options = _parse(self.sm_cleanup, line)
+        if options is None:
+            return
         mine = [r for r in fleet_of(self.backend).endpoints().rows if r.notebook == _notebook_id()[:256]]
         if not mine:
             print("nothing to clean up: no endpoint of this notebook is running")
@@ -486,23 +582,51 @@ class SMMagics(Magics, Configurable):
 
     @line_magic
     @_explained
-    def sm_jobs(self, line: str) -> None:
-        """%sm_jobs: recent training jobs."""
+    @magic_arguments()
+    @argument("--last", metavar="N", type=_count, default=20, help="how many of each kind, newest first (default 20)")
+    @_help
+    def sm_jobs(self, line: str) -> Any:
+        """Recent training and tuning jobs, newest first, as a DataFrame: status, when, and how long they ran."""
+        options = _parse(self.sm_jobs, line)
+        if options is None:
+            return None
+        last = min(options["last"], 100)
         sagemaker = self.backend.client("sagemaker")
-        jobs = sagemaker.list_training_jobs(MaxResults=20, SortBy="CreationTime", SortOrder="Descending")["TrainingJobSummaries"]
-        if not jobs:
-            print("no training jobs")
-        for job in jobs:
-            print(f"{job['TrainingJobName']:<50} {job['TrainingJobStatus']:<11} {job['CreationTime']:%Y-%m-%d %H:%M}")
+        order = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": last}
+        training = sagemaker.list_training_jobs(**order)["TrainingJobSummaries"]
+        tuning = sagemaker.list_hyper_parameter_tuning_jobs(**order)["HyperParameterTuningJobSummaries"]
+        rows = [
+            {"name": j["TrainingJobName"], "kind": "training", "status": j["TrainingJobStatus"], "created_at": j["CreationTime"],
+             "ended_at": j.get("TrainingEndTime")}
+            for j in training
+        ] + [
+            {"name": j["HyperParameterTuningJobName"], "kind": "tuning", "status": j["HyperParameterTuningJobStatus"],
+             "created_at": j["CreationTime"], "ended_at": j.get("HyperParameterTuningEndTime")}
+            for j in tuning
+        ]
+        if not rows:
+            print("no training or tuning jobs")
+        import pandas as pd
+
+        frame = pd.DataFrame(rows, columns=["name", "kind", "status", "created_at", "ended_at"])
+        frame["seconds"] = [(row["ended_at"] - row["created_at"]).total_seconds() if row["ended_at"] else None for row in rows]
+        return frame.sort_values("created_at", ascending=False, ignore_index=True)
 
     @line_magic
     @_explained
+    @magic_arguments()
+    @argument("name", nargs="?", help="a training job or endpoint name")
+    @_as
+    @_help
     def sm_attach(self, line: str) -> None:
-        """%sm_attach NAME [--as VAR]: show a live widget for an existing training job or endpoint again."""
+        """Show a live view of an existing training job or endpoint again (after a kernel restart)."""
         from .workflow.endpoints import Endpoint
         from .workflow.training import attach_training_job
 
-        positional, options = _options(line, set(), {"as"})
+        options = _parse(self.sm_attach, line)
+        if options is None:
+            return
+        positional = [options["name"]] if "name" in options else []
         if len(positional) != 1:
             raise UsageError("usage: %sm_attach NAME [--as VAR]")
         name = positional[0]

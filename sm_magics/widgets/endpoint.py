@@ -55,6 +55,11 @@ class EndpointWidget(SummaryFallback, w.VBox):
         self._render()
 
     def _update(self, handle: Any) -> None:
+        with self.hold_sync():  # one message per update: a front end never sees the status without its cost
+            self._take(handle)
+        self._render()
+
+    def _take(self, handle: Any) -> None:
         self.status = handle.status
         created = handle.description.get("CreationTime")
         now = handle.deleted_at or dt.datetime.now(dt.timezone.utc)  # a deleted endpoint's clock has stopped
@@ -69,7 +74,6 @@ class EndpointWidget(SummaryFallback, w.VBox):
             self.price_source = handle.price.source
         if handle.last_error:
             self.message = handle.last_error
-        self._render()
 
     def _render(self) -> None:
         ttl = f" · TTL {duration(self.ttl_seconds_left)} left" if self.ttl_seconds_left >= 0 else ""

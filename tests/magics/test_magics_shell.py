@@ -228,3 +228,49 @@ def test_deploy_with_a_short_ttl_is_gone_after_it_passes(ip, capsys):
             call(**{key: endpoint.name})
     endpoint.refresh()
     assert endpoint.status == "Deleted"  # what its widget shows
+
+
+@pytest.mark.parametrize("magic", ["sm_train", "sm_tune", "sm_deploy", "sm_endpoints", "sm_delete", "sm_cleanup", "sm_jobs",
+                                   "sm_attach", "sm_backend"])
+def test_every_magic_explains_itself(ip, capsys, magic):
+    """`%sm_train?` (the docstring IPython shows) and `--help` list every option the magic takes."""
+    method = ip.find_magic(magic) or ip.find_cell_magic(magic)
+    doc = method.__doc__
+    parser = method.parser
+    options = [o for o in parser._option_string_actions if o.startswith("--")]
+    assert "--help" in options and all(option in doc for option in options), doc
+    assert run(ip, magic, "--help") is None
+    printed = capsys.readouterr().out
+    assert all(option in printed for option in options) and printed.lstrip().startswith(f"%{magic} ")
+
+
+@pytest.mark.parametrize(
+    ("magic", "line", "message"),
+    [
+        ("sm_train", "kmeans --instance-count 0", "--instance-count: '0': give 1 or more"),
+        ("sm_train", "kmeans --instance-count two", "--instance-count: 'two' is not a whole number"),
+        ("sm_train", "kmeans --max-runtime 0", "--max-runtime: '0': give 1 or more"),
+        ("sm_train", "kmeans --max-runtime 99999999", "at most 2419200 seconds (28 days)"),
+        ("sm_train", "kmeans --inst ml.m5.large", "unknown option --inst; did you mean --instance-count or --instance-type?"),
+        ("sm_deploy", "job --ttl 0m", "--ttl: '0m': give a time between 1s and 365d"),
+        ("sm_deploy", "job --ttl 99999999999d", "--ttl: '99999999999d': give a time between 1s and 365d"),
+        ("sm_deploy", "job --ttl soon", "--ttl: 'soon': write a duration like 30m, 2h or 1d"),
+        ("sm_tune", "kmeans --objective test:msd --max-jobs 0", "--max-jobs: '0': give 1 or more"),
+        ("sm_delete", "x --keep-models", "unknown option --keep-models; did you mean --keep-model?"),
+    ],
+)
+def test_bad_options_are_one_line(ip, magic, line, message):
+    with pytest.raises(UsageError) as caught:
+        run(ip, magic, line, "k: 3\ntrain: x\n" if magic in ("sm_train", "sm_tune") else None)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_jobs_and_endpoints_are_dataframes(ip):
+    run(ip, "sm_train", "kmeans --as listed --wait", "k: 3\ntrain: x[:200]\n")
+    jobs = run(ip, "sm_jobs", "--last 5")
+    assert list(jobs.columns) == ["name", "kind", "status", "created_at", "ended_at", "seconds"]
+    mine = jobs[jobs["name"] == ip.user_ns["listed"].name].iloc[0]
+    assert mine["kind"] == "training" and mine["status"] == "Completed" and mine["seconds"] >= 0
+    assert set(jobs["kind"]) <= {"training", "tuning"} and jobs["created_at"].is_monotonic_decreasing
+    endpoints = run(ip, "sm_endpoints", "")
+    assert {"name", "status", "usd_per_hour", "usd_so_far", "expires_at"} <= set(endpoints.columns)
