@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import keyword
 import os
 import re
 import threading
@@ -103,7 +104,11 @@ def _parse(magic: Callable[..., Any], line: str) -> dict[str, Any] | None:
     if args.help:
         print(parser.format_help().removeprefix("::\n\n"))  # the docstring's reST literal marker is for `%sm_train?`
         return None
-    return {key: value for key, value in vars(args).items() if value not in (None, False, []) and key != "help"}
+    options = {key: value for key, value in vars(args).items() if value not in (None, False, []) and key != "help"}
+    variable = options.get("as")
+    if variable is not None and (not variable.isidentifier() or keyword.iskeyword(variable)):
+        raise UsageError(f"--as {variable!r} is not a Python name: use letters, digits and _, not starting with a digit")
+    return options
 
 
 def _explain_option_error(parser: argparse.ArgumentParser, message: str) -> str:
@@ -195,9 +200,7 @@ class SMMagics(Magics, Configurable):
         from .widgets.text import TextProgress
 
         self.handles[handle.name] = handle
-        if var:
-            if not var.isidentifier():
-                raise UsageError(f"--as {var!r} is not a Python name")
+        if var:  # (a Python name: _parse checked it before anything was created)
             self.shell.user_ns[var] = handle
         view = view_for(handle)
         if not isinstance(view, TextProgress):  # the text view prints as the status changes
@@ -488,13 +491,22 @@ class SMMagics(Magics, Configurable):
             raise UsageError(f"'{positional[0]}' is a {type(handle).__name__}, not a training or tuning job")
         expires_at = dt.datetime.now(dt.timezone.utc) + options["ttl"] if options.get("ttl") else None
         count = options.get("instance_count", 1)
+        instance_type = options.get("instance_type") or self.instance_type
+        from .workflow.checks import check_instance_type, check_name
+
+        try:  # before waiting for the job: a typo is said at once, not after training ends
+            check_instance_type("hosting", instance_type)
+            if options.get("name"):
+                check_name("endpoint", options["name"])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         handle.wait()
         if handle.status != "Completed" or not handle.model_artifact:
             raise UsageError(f"training job {handle.name} is {handle.status}; only a completed job can be deployed"
                              + (f" ({handle.description.get('FailureReason')})" if handle.status == "Failed" else ""))
         try:
             endpoint = deploy(self.backend, handle.model_artifact, handle.algorithm or "kmeans", name=options.get("name"),
-                              instance_type=options.get("instance_type") or self.instance_type, instance_count=count,
+                              instance_type=instance_type, instance_count=count,
                               tags=self._tags(), expires_at=expires_at)
         except Exception as exc:
             self._fail(exc)

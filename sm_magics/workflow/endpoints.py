@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from . import algorithms
 from .data import as_matrix
 from .fleet import TAG_CREATED_BY, TAG_EXPIRES, TAG_NOTEBOOK  # noqa: F401  (re-exported: the magics tag with them)
+from .checks import check_instance_type, check_name
 from .errors import SageMakerError
 from .jobs import Handle, explain
 from .predictions import Predictions
@@ -319,6 +320,9 @@ def deploy(
     ``Endpoint.warning`` says why (deleting a working endpoint over a missing
     IAM role would lose the user's work).
     """
+    if name is not None:
+        check_name("endpoint", name)
+    check_instance_type("hosting", instance_type)
     sagemaker = backend.client("sagemaker")
     name = name or f"{algorithms.lookup(algorithm).name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     image = algorithms.image_uri(algorithm, backend.region)

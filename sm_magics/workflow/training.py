@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from . import algorithms
+from .checks import check_instance_type, check_name
 from .data import PreparedChannel, prepare_channel
 from .endpoints import default_role
 from .jobs import Handle, TrainingJob, TuningJob
@@ -51,6 +52,9 @@ def default_bucket(backend: Backend) -> str:
 def prepare(spec: TrainingSpec, tuned: set[str] = frozenset()) -> tuple[algorithms.AlgorithmInfo, dict[str, str], list[PreparedChannel]]:
     """Everything that can be checked without AWS: raises ValueError with what to fix."""
     info = algorithms.lookup(spec.algorithm)
+    if spec.name is not None:
+        check_name("training job", spec.name)
+    check_instance_type("training", spec.instance_type)
     for key in spec.hyperparameters:
         algorithms.check_hyperparameter(info, key)
     if "train" not in spec.channels:
@@ -169,6 +173,8 @@ _MINIMIZED = ("loss", "msd", "ssd", "mse", "rmse", "mae", "error", "merror", "ml
 
 def start_tuning(backend: Backend, spec: TuningSpec) -> TuningJob:
     base = spec.training
+    if base.name is not None:
+        check_name("tuning job", base.name)
     info, hyperparameters, prepared = prepare(base, tuned={r.name for r in spec.ranges})
     if info.objectives and spec.objective not in info.objectives:
         raise ValueError(f"{info.name} cannot be tuned on '{spec.objective}'; objectives: {', '.join(info.objectives)}")

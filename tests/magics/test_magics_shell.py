@@ -100,6 +100,12 @@ def test_train_deploy_predict_cleanup(ip, capsys):
         ("kmeans", "k: 3\ntrain: 1 / 0\n", "line 2: `1 / 0` raised ZeroDivisionError"),
         ("xgboost", "num_round: 5\ntrain: x, y[:10]\n", "line 2: channel 'train' has 10 labels for 1500 rows"),
         ("kmeans --max-wait 10", "k: 3\ntrain: x\n", "--max-wait only applies with --spot"),
+        ("kmeans --as 1bad", "k: 3\ntrain: x\n", "--as '1bad' is not a Python name"),
+        ("kmeans --as class", "k: 3\ntrain: x\n", "--as 'class' is not a Python name"),
+        ("kmeans --name 1_bad", "k: 3\ntrain: x\n", "training job name '1_bad' is not allowed"),
+        ("kmeans --name " + "a" * 64, "k: 3\ntrain: x\n", "use 1 to 63 letters, digits and hyphens"),
+        ("kmeans --instance-type ml.m5.lrge", "k: 3\ntrain: x\n", "'ml.m5.lrge' is not a SageMaker training instance type; did you mean ml.m5.large?"),
+        ("kmeans --instance-type ml.t2.medium", "k: 3\ntrain: x\n", "'ml.t2.medium' is not a SageMaker training instance type"),
     ],
 )
 def test_bad_cells_are_one_line_and_create_nothing(ip, line, body, message):
@@ -274,3 +280,24 @@ def test_jobs_and_endpoints_are_dataframes(ip):
     assert set(jobs["kind"]) <= {"training", "tuning"} and jobs["created_at"].is_monotonic_decreasing
     endpoints = run(ip, "sm_endpoints", "")
     assert {"name", "status", "usd_per_hour", "usd_so_far", "expires_at"} <= set(endpoints.columns)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("--as 2x", "--as '2x' is not a Python name"),
+        ("--name bad_name", "endpoint name 'bad_name' is not allowed"),
+        ("--instance-type ml.m5.huge", "'ml.m5.huge' is not a SageMaker hosting instance type"),
+    ],
+)
+def test_bad_deploys_are_one_line_and_create_nothing(ip, line, message):
+    run(ip, "sm_train", "kmeans --as to_deploy --wait", "k: 3\ntrain: x[:200]\n")
+    sagemaker = ip.find_magic("sm_jobs").__self__.backend.client("sagemaker")
+    before = ({m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]},
+              {e["EndpointName"] for e in sagemaker.list_endpoints(MaxResults=100)["Endpoints"]})
+    with pytest.raises(UsageError) as caught:
+        run(ip, "sm_deploy", f"to_deploy {line}")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    after = ({m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]},
+             {e["EndpointName"] for e in sagemaker.list_endpoints(MaxResults=100)["Endpoints"]})
+    assert after == before
