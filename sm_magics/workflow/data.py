@@ -33,7 +33,9 @@ class PreparedChannel:
 
 def as_matrix(value: Any, what: str) -> np.ndarray:
     """numpy array, pandas DataFrame, or nested lists -> 2-D float array."""
-    if hasattr(value, "to_numpy"):
+    if hasattr(value, "dtypes") and hasattr(value, "columns"):
+        value = _frame_as_floats(value, what)
+    elif hasattr(value, "to_numpy"):
         value = value.to_numpy()
     array = np.asarray(value)
     if array.dtype == object:
@@ -54,8 +56,26 @@ def as_matrix(value: Any, what: str) -> np.ndarray:
     return array
 
 
+def _frame_as_floats(frame: Any, what: str) -> np.ndarray:
+    """A DataFrame's values as float32: numbers, booleans (``pd.get_dummies``) and nullable integers / booleans
+    (a missing value becomes NaN, which the NaN check then reports); other columns are named in the error."""
+    import pandas as pd
+
+    wrong = [str(name) for name, dtype in frame.dtypes.items()
+             if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]
+    if wrong:
+        shown = ", ".join(repr(name) for name in wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "")
+        raise DataError(f"{what} has non-numeric column(s) {shown}; encode them (e.g. pd.get_dummies) or drop them")
+    return frame.to_numpy(dtype=np.float32, na_value=np.nan)
+
+
 def as_labels(value: Any, rows: int, what: str) -> np.ndarray:
-    if hasattr(value, "to_numpy"):
+    if hasattr(value, "dtype") and hasattr(value, "to_numpy"):  # a Series, nullable or boolean ones included
+        import pandas as pd
+
+        numeric = pd.api.types.is_numeric_dtype(value.dtype) or pd.api.types.is_bool_dtype(value.dtype)
+        value = value.to_numpy(dtype=np.float32, na_value=np.nan) if numeric else value.to_numpy()
+    elif hasattr(value, "to_numpy"):
         value = value.to_numpy()
     labels = np.asarray(value).reshape(-1)
     if labels.shape[0] != rows:

@@ -48,6 +48,10 @@ def explain(error: Exception, *, retrying: bool = True) -> str:
             return f"AWS is throttling or briefly unavailable ({code}); " + ("retrying" if retrying else "try again in a moment")
         return f"{code}: {message}"
     if isinstance(error, BotoCoreError):
+        url = str(getattr(error, "kwargs", {}).get("endpoint_url", ""))
+        if url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
+            return (f"the local SageMaker engine at {url.split('/', 3)[2]} is not running: start it with "
+                    "`sm-magics local start` (or run `%sm_backend local` again)")
         return f"cannot reach AWS: {error}"
     return f"{type(error).__name__}: {error}"
 

@@ -95,7 +95,10 @@ class Backend:
         if key not in self._clients:
             from botocore.config import Config
 
-            config = Config(retries={"mode": "adaptive", "max_attempts": 8}, user_agent_extra="sm_magics")
+            # AWS throttles and has brief outages worth riding out; the engine on this machine does neither,
+            # and when it is not running the user should hear so at once, not after eight tries.
+            retries = {"mode": "adaptive", "max_attempts": 8} if self.kind == "aws" else {"mode": "standard", "max_attempts": 1}
+            config = Config(retries=retries, user_agent_extra="sm_magics")
             self._clients[key] = self.session.client(
                 service, region_name=region or self.region, endpoint_url=self.endpoint_url, config=config
             )

@@ -301,3 +301,38 @@ def test_bad_deploys_are_one_line_and_create_nothing(ip, line, message):
     after = ({m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]},
              {e["EndpointName"] for e in sagemaker.list_endpoints(MaxResults=100)["Endpoints"]})
     assert after == before
+
+
+def test_dummies_and_nullable_integer_columns_are_numbers(ip):
+    """`pd.get_dummies` gives bool columns and pandas' nullable integers hold Int64: both are numbers to train on."""
+    import pandas as pd
+
+    x = ip.user_ns["x"][:300]
+    frame = pd.DataFrame(x[:, :20], columns=[f"p{i}" for i in range(20)])
+    frame["bucket"] = pd.array((x[:, 300] * 10).astype(int), dtype="Int64")
+    frame["shade"] = ["dark" if v > 0.5 else "light" for v in x[:, 400]]
+    ip.user_ns["frame"] = pd.get_dummies(frame, columns=["shade"])
+    run(ip, "sm_train", "kmeans --as from_frame --wait", "k: 3\ntrain: frame\n")
+    job = ip.user_ns["from_frame"]
+    assert job.status == "Completed" and job.description["HyperParameters"]["feature_dim"] == "23"
+    ip.user_ns["text_frame"] = frame  # still holding the text column
+    with pytest.raises(UsageError, match="channel 'train' has non-numeric column\\(s\\) 'shade'; encode them"):
+        run(ip, "sm_train", "kmeans", "k: 3\ntrain: text_frame\n")
+
+
+def test_a_stopped_engine_says_how_to_start_it(ip, engine):
+    import socket
+
+    from sm_magics.workflow.session import Backend
+
+    magics = ip.find_magic("sm_jobs").__self__
+    saved = magics._backend
+    held = socket.socket()  # bound, never listening: nothing else can take the port while the test runs
+    held.bind(("127.0.0.1", 0))
+    magics._backend = Backend("local", "us-east-1", "test", endpoint_url=f"http://127.0.0.1:{held.getsockname()[1]}", engine=engine)
+    try:
+        with pytest.raises(UsageError, match=r"the local SageMaker engine at 127\.0\.0\.1:\d+ is not running: start it with `sm-magics local start`"):
+            run(ip, "sm_jobs", "")
+    finally:
+        magics._backend = saved
+        held.close()
