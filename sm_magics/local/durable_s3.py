@@ -1,0 +1,295 @@
+"""S3 objects written through to disk before the engine answers: moto stays the wire, ``store.py`` holds the bytes.
+
+Every way an object or bucket changes in moto's S3 backend goes through four
+of its methods: ``put_object`` (PutObject, POST uploads, and inside
+CopyObject and CompleteMultipartUpload), ``delete_object`` (also inside
+DeleteObjects), ``create_bucket`` and ``delete_bucket``. ``install`` wraps
+those on the backend instance; each call notes the bucket / key it touches
+in the current *transaction* and takes the S3 write lock. The transaction
+ends when the HTTP request does (``wsgi`` wraps moto's WSGI app), after
+moto has also set the object's metadata, content type and tags; only then
+are the touched objects written out: blob files first, then one SQLite
+transaction for their index rows. If that fails, the touched keys are put
+back as the disk has them (the disk is what was last acknowledged) and the
+client gets S3's ``InternalError`` naming the cause, never a 200.
+
+In-process writers (``moto_services.put_object``: transform output, sample
+data) use ``transaction()`` directly. Object tags, ACLs and old versions of
+versioned buckets are not persisted; the latest version of every key is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+from xml.sax.saxutils import escape
+
+from .store import ObjectRow, PersistError, Store, describe_failure
+
+log = logging.getLogger("sm_magics.local")
+
+@dataclass
+class _Transaction:
+    keys: dict[tuple[str, str], None] = field(default_factory=dict)  # ordered set
+    buckets: dict[str, None] = field(default_factory=dict)
+    multiparts: list[tuple[Any, str, Any]] = field(default_factory=list)  # (bucket obj, upload id, multipart)
+    locked: bool = False
+    depth: int = 0
+
+
+class DurableS3:
+    """Hooks moto's S3 backend so that its changes are committed to ``store`` at the end of each request."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._original: dict[str, Callable[..., Any]] = {}
+        self.backend: Any = None
+        self.refused = 0  # writes refused because they could not be saved
+        self.last_failure: str | None = None
+
+    # ---------------------------------------------------------------- hooks
+
+    def install(self, backend: Any) -> None:
+        """Wrap the backend instance's write methods (instance attributes shadow moto's class methods)."""
+        self.backend = backend
+        for name in ("put_object", "delete_object", "create_bucket", "delete_bucket", "complete_multipart_upload"):
+            original = getattr(backend, name)
+            self._original[name] = original
+            setattr(backend, name, self._hook(name, original))
+        global _installed
+        _installed = self
+
+    def _hook(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def hooked(*args: Any, **kwargs: Any) -> Any:
+            bucket = kwargs.get("bucket_name", args[0] if args else None)
+            with self.transaction():
+                tx = self._begin_write()
+                if name in ("put_object", "delete_object"):
+                    key = kwargs.get("key_name", args[1] if len(args) > 1 else None)
+                    tx.keys[(bucket, key)] = None
+                elif name == "complete_multipart_upload":
+                    upload_id = kwargs.get("multipart_id", args[1] if len(args) > 1 else None)
+                    found = self.backend.buckets.get(bucket)
+                    if found is not None and upload_id in found.multiparts:
+                        tx.multiparts.append((found, upload_id, found.multiparts[upload_id]))
+                else:
+                    tx.buckets[bucket] = None
+                return original(*args, **kwargs)
+
+        hooked.__name__ = name
+        return hooked
+
+    def _begin_write(self) -> _Transaction:
+        tx: _Transaction = self._local.tx
+        if not tx.locked:
+            self._write_lock.acquire()
+            tx.locked = True
+        return tx
+
+    # ---------------------------------------------------------- transactions
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group backend changes; at the outermost exit they are saved, or undone and PersistError raised."""
+        tx = getattr(self._local, "tx", None)
+        if tx is None:
+            tx = self._local.tx = _Transaction()
+        tx.depth += 1
+        try:
+            yield
+        finally:
+            tx.depth -= 1
+            if tx.depth == 0:
+                del self._local.tx
+                if tx.locked:
+                    try:
+                        self._commit(tx)
+                    finally:
+                        self._write_lock.release()
+
+    def _commit(self, tx: _Transaction) -> None:
+        try:
+            released = self._save(tx)
+        except (OSError, PersistError) as exc:
+            message = describe_failure(_what(tx), exc)
+            self.refused += 1
+            self.last_failure = message
+            log.error("%s; the change was undone", message)
+            self._undo(tx)
+            raise PersistError(message) from exc
+        for digest in released:
+            try:
+                self.store.drop_blob_if_unused(digest)
+            except Exception:  # an unused blob left behind is removed at the next start
+                log.warning("could not remove unused blob %s", digest, exc_info=True)
+
+    def _save(self, tx: _Transaction) -> list[str]:
+        """Blobs first (each fsynced), then the index rows in one SQLite transaction; returns blobs released."""
+        backend = self.backend
+        rows: list[ObjectRow | tuple[str, str]] = []
+        for bucket_name, key_name in tx.keys:
+            bucket = backend.buckets.get(bucket_name)
+            key = bucket.keys.get(key_name) if bucket is not None else None
+            if key is None or not hasattr(key, "value"):  # gone, or a delete marker
+                rows.append((bucket_name, key_name))
+                continue
+            data = key.value
+            digest = self.store.write_blob(data)
+            rows.append(ObjectRow(bucket_name, key_name, digest, len(data), key.etag.strip('"'), dict(key.metadata), key.last_modified.isoformat()))
+        released: list[str] = []
+        with self.store.transaction(_what(tx)):
+            for name in tx.buckets:
+                bucket = backend.buckets.get(name)
+                if bucket is None:
+                    self.store.delete_bucket(name)
+                else:
+                    self.store.put_bucket(name, bucket.region_name)
+            for row in rows:
+                if isinstance(row, ObjectRow):
+                    if row.bucket not in tx.buckets and row.bucket in backend.buckets:
+                        self.store.put_bucket(row.bucket, backend.buckets[row.bucket].region_name)
+                    old = self.store.put_object(row)
+                else:
+                    old = self.store.delete_object(*row)
+                if old:
+                    released.append(old)
+        return released
+
+    def _undo(self, tx: _Transaction) -> None:
+        """Put the touched buckets and keys back as the disk has them: that is what was last acknowledged."""
+        backend = self.backend
+        stored_buckets = dict(self.store.buckets())
+        for name in tx.buckets:
+            if name in stored_buckets and name not in backend.buckets:
+                self._original["create_bucket"](name, stored_buckets[name])
+            elif name not in stored_buckets and name in backend.buckets:
+                backend.buckets.pop(name)
+                _bucket_accounts().pop(name, None)
+        stored = {(row.bucket, row.key): row for row in self.store.objects() if (row.bucket, row.key) in tx.keys}
+        for bucket_name, key_name in tx.keys:
+            bucket = backend.buckets.get(bucket_name)
+            if bucket is None:
+                continue
+            row = stored.get((bucket_name, key_name))
+            if row is None:
+                if key_name in bucket.keys:
+                    bucket.keys.pop(key_name)
+            else:
+                self._load(row, self.store.read_blob(row.blob))
+        for bucket, upload_id, multipart in tx.multiparts:
+            bucket.multiparts[upload_id] = multipart
+
+    # ------------------------------------------------------------- restore
+
+    def restore(self) -> tuple[int, list[str]]:
+        """Load every stored bucket and object into moto; (objects loaded, one line per row that was dropped)."""
+        problems: list[str] = []
+        for name, region in self.store.buckets():
+            if name not in self.backend.buckets:
+                self._original["create_bucket"](name, region)
+        dropped: list[tuple[str, str]] = []
+        count = 0
+        for row in self.store.objects():
+            try:
+                data = self.store.read_blob(row.blob)
+            except OSError as exc:
+                problem = f"s3://{row.bucket}/{row.key}: its data file is missing ({exc.strerror}); the object was dropped"
+            else:
+                if hashlib.sha256(data).hexdigest() != row.blob or len(data) != row.size:
+                    problem = f"s3://{row.bucket}/{row.key}: its data file is corrupt (checksum mismatch); the object was dropped"
+                elif row.bucket not in self.backend.buckets:
+                    problem = f"s3://{row.bucket}/{row.key}: its bucket is not stored; the object was dropped"
+                else:
+                    self._load(row, data)
+                    count += 1
+                    continue
+            log.error("recovery: %s", problem)
+            problems.append(problem)
+            dropped.append((row.bucket, row.key))
+        if dropped:
+            with self.store.transaction("the removal of unreadable objects"):
+                for bucket, key in dropped:
+                    self.store.delete_object(bucket, key)
+        return count, problems
+
+    def _load(self, row: ObjectRow, data: bytes) -> None:
+        key = self._original["put_object"](row.bucket, row.key, data, etag=row.etag, disable_notification=True)
+        key.set_metadata(dict(row.metadata), replace=True)
+        key.last_modified = dt.datetime.fromisoformat(row.last_modified)
+
+    # ----------------------------------------------------------------- wire
+
+    def wsgi(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+        """Wrap moto's WSGI app: a request's S3 changes are saved before its response goes out."""
+
+        def durable_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+                return app(environ, start_response)
+            held: list[Any] = []
+
+            def hold(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+                held[:] = [status, headers, exc_info]
+                return _no_write
+
+            try:
+                with self.transaction():
+                    body = app(environ, hold)
+            except PersistError as exc:
+                return _s3_error(start_response, environ, str(exc))
+            start_response(*held)
+            return body
+
+        return durable_app
+
+
+_installed: DurableS3 | None = None
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """For in-process writers: their backend calls are saved together at the end (a no-op before ``install``)."""
+    if _installed is None:
+        yield
+        return
+    with _installed.transaction():
+        yield
+
+
+def _bucket_accounts() -> dict[str, Any]:
+    from moto.s3.models import s3_backends
+
+    return s3_backends.bucket_accounts
+
+
+def _what(tx: _Transaction) -> str:
+    names = [f"s3://{bucket}/{key}" for bucket, key in tx.keys] or [f"bucket {name}" for name in tx.buckets]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return shown or "the S3 change"
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("moto's responses do not use the WSGI write() callable")
+
+
+def _s3_error(start_response: Callable[..., Any], environ: dict[str, Any], message: str) -> list[bytes]:
+    """S3's InternalError document, its message saying what could not be saved and why."""
+    request_id = uuid.uuid4().hex[:16].upper()
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        "<Error><Code>InternalError</Code>"
+        f"<Message>We encountered an internal error. Please try again. ({escape(message)})</Message>"
+        f"<Resource>{escape(environ.get('PATH_INFO', ''))}</Resource><RequestId>{request_id}</RequestId></Error>"
+    ).encode()
+    start_response(
+        "500 Internal Server Error",
+        [("Content-Type", "application/xml"), ("Content-Length", str(len(body))), ("x-amz-request-id", request_id)],
+    )
+    return [body]
