@@ -39,6 +39,7 @@ class _Transaction:
     keys: dict[tuple[str, str], None] = field(default_factory=dict)  # ordered set
     buckets: dict[str, None] = field(default_factory=dict)
     multiparts: list[tuple[Any, str, Any]] = field(default_factory=list)  # (bucket obj, upload id, multipart)
+    prewritten: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)  # key -> (blob, size)
     locked: bool = False
     depth: int = 0
 
@@ -71,6 +72,15 @@ class DurableS3:
         def hooked(*args: Any, **kwargs: Any) -> Any:
             bucket = kwargs.get("bucket_name", args[0] if args else None)
             with self.transaction():
+                if name == "put_object":
+                    # the bytes go to disk (fsync included) before the write lock: other requests' saves overlap
+                    key = kwargs.get("key_name", args[1] if len(args) > 1 else None)
+                    value = kwargs.get("value", args[2] if len(args) > 2 else None)
+                    if isinstance(value, (bytes, bytearray)):
+                        try:
+                            self._local.tx.prewritten[(bucket, key)] = (self.store.write_blob(bytes(value)), len(value))
+                        except OSError:
+                            pass  # the commit writes it again, and that failure refuses the request properly
                 tx = self._begin_write()
                 if name in ("put_object", "delete_object"):
                     key = kwargs.get("key_name", args[1] if len(args) > 1 else None)
@@ -141,9 +151,13 @@ class DurableS3:
             if key is None or not hasattr(key, "value"):  # gone, or a delete marker
                 rows.append((bucket_name, key_name))
                 continue
-            data = key.value
-            digest = self.store.write_blob(data)
-            rows.append(ObjectRow(bucket_name, key_name, digest, len(data), key.etag.strip('"'), dict(key.metadata), key.last_modified.isoformat()))
+            digest, size = tx.prewritten.get((bucket_name, key_name), ("", -1))
+            # under the write lock no one changed the key since its bytes were written; the blob may only
+            # have been dropped meanwhile by another key's release, and is then written again
+            if size != key.size or not self.store.has_blob(digest, size):
+                data = key.value
+                digest, size = self.store.write_blob(data), len(data)
+            rows.append(ObjectRow(bucket_name, key_name, digest, size, key.etag.strip('"'), dict(key.metadata), key.last_modified.isoformat()))
         released: list[str] = []
         with self.store.transaction(_what(tx)):
             for name in tx.buckets:
@@ -161,6 +175,8 @@ class DurableS3:
                     old = self.store.delete_object(*row)
                 if old:
                     released.append(old)
+        kept = {row.blob for row in rows if isinstance(row, ObjectRow)}
+        released += [digest for digest, _ in tx.prewritten.values() if digest not in kept]  # puts that failed
         return released
 
     def _undo(self, tx: _Transaction) -> None:

@@ -126,7 +126,8 @@ class Store:
             db.execute(f"PRAGMA synchronous={self.synchronous}")
             db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise PersistError(describe_failure(f"the engine's state in {self.path}", exc)) from exc
+            cause = describe_failure("", exc).split(" could not be saved: ", 1)[-1]
+            raise PersistError(f"the engine's state in {self.path} could not be opened for writing: {cause}") from exc
         self._db = db
 
     def close(self) -> None:
@@ -237,6 +238,12 @@ class Store:
         if self.fsync:
             _fsync_dir(path.parent)
         return digest
+
+    def has_blob(self, digest: str, size: int) -> bool:
+        try:
+            return self.blob_path(digest).stat().st_size == size
+        except (OSError, ValueError):
+            return False
 
     def read_blob(self, digest: str) -> bytes:
         return self.blob_path(digest).read_bytes()

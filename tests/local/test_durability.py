@@ -342,20 +342,34 @@ def test_a_full_disk_refuses_the_write_it_cannot_keep(tiny_fs: Path) -> None:
     assert code_of(missing.value)[2] == 404
     first = sorted(acknowledged)[0]
     assert digest(s3.get_object(Bucket=BUCKET, Key=first)["Body"].read()) == acknowledged[first]
-    # a SageMaker create either is saved or refused saying why, never half there
-    try:
-        sm.create_model(ModelName="when-full", ExecutionRoleArn=settings.ROLE_ARN, PrimaryContainer={"Image": IMAGE})
-        created = True
-    except ClientError as exc:
-        code, message, status = code_of(exc)
-        assert (code, status) == ("InternalFailure", 500) and "could not be saved" in message, code_of(exc)
-        created = False
-    try:
-        sm.describe_model(ModelName="when-full")
-        described = True
-    except ClientError:
-        described = False
-    assert described == created
+    # fill what is left, then SageMaker creates go on until one cannot be saved: refused saying why, not there
+    with open(data_dir / "filler", "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+    models: list[str] = []
+    environment = {f"VAR_{i}": "x" * 200 for i in range(20)}  # ~4 KB a record: the WAL must grow
+    sm_refusal = None
+    for n in range(2000):
+        try:
+            sm.create_model(ModelName=f"full-{n}", ExecutionRoleArn=settings.ROLE_ARN,
+                            PrimaryContainer={"Image": IMAGE, "Environment": environment})
+        except ClientError as exc:
+            sm_refusal = code_of(exc)
+            break
+        models.append(f"full-{n}")
+    assert sm_refusal is not None, "2000 models fitted in a full 16 MB filesystem"
+    code, sm_message, status = sm_refusal
+    assert (code, status) == ("InternalFailure", 500), sm_refusal
+    assert f"model full-{len(models)} could not be saved" in sm_message and "No space left on device" in sm_message, sm_message
+    with pytest.raises(ClientError) as absent:
+        sm.describe_model(ModelName=f"full-{len(models)}")
+    assert code_of(absent.value)[0] == "ValidationException"
+    assert sm.list_models(NameContains=f"full-{len(models)}")["Models"] == []
+    (data_dir / "filler").unlink()
 
     stopped = launcher.stop_engine(data_dir)
     assert stopped.was_running and any("No space left on device" in p for p in stopped.problems), stopped
@@ -366,7 +380,12 @@ def test_a_full_disk_refuses_the_write_it_cannot_keep(tiny_fs: Path) -> None:
         assert digest(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) == expected, key
     with pytest.raises(ClientError):
         s3.head_object(Bucket=BUCKET, Key=f"fill/{len(acknowledged)}")
-    print(f"{len(acknowledged)} acknowledged 512 KB objects intact after the disk filled; the next one was refused: {message}")
+    for name in models:
+        assert sm.describe_model(ModelName=name)["PrimaryContainer"]["Environment"] == environment, name
+    with pytest.raises(ClientError):
+        sm.describe_model(ModelName=f"full-{len(models)}")
+    print(f"{len(acknowledged)} acknowledged 512 KB objects and {len(models)} models intact after the disk filled; "
+          f"refused: {message} / {sm_message}")
 
 
 @pytest.fixture
@@ -444,3 +463,47 @@ def test_a_read_only_data_dir_refuses_changes_and_stop_says_so(goes_read_only: t
     assert sm.describe_model(ModelName="before")["ModelName"] == "before"
     with pytest.raises(ClientError):
         sm.describe_model(ModelName="after")
+
+
+def test_a_data_dir_of_the_json_snapshot_version_is_imported_once(tmp_path: Path) -> None:
+    """sagemaker.json, s3/index.json + s3/objects/ and logs.json of the previous version come back, then are set aside."""
+    import json
+
+    data_dir, port = tmp_path / "engine", free_port()
+    (data_dir / "s3" / "objects").mkdir(parents=True)
+    (data_dir / "s3" / "objects" / "f1").write_bytes(b"old bytes")
+    (data_dir / "s3" / "index.json").write_text(json.dumps(
+        [{"bucket": "old-bucket", "region": "us-east-1", "objects": [{"key": "a/b.txt", "file": "f1", "metadata": {"x-amz-meta-who": "old"}}]}]
+    ))
+    model = {"ModelName": "old-model", "ModelArn": f"arn:aws:sagemaker:us-east-1:{settings.ACCOUNT_ID}:model/old-model",
+             "PrimaryContainer": {"Image": IMAGE, "Mode": "SingleModel", "Environment": {}}, "ExecutionRoleArn": settings.ROLE_ARN,
+             "CreationTime": {"__dt__": "2026-01-02T03:04:05+00:00"}, "EnableNetworkIsolation": False}
+    (data_dir / "sagemaker.json").write_text(json.dumps({"us-east-1": {"models": [model], "tags": {model["ModelArn"]: [{"Key": "k", "Value": "v"}]}}}))
+    (data_dir / "logs.json").write_text(json.dumps({"us-east-1": {"/aws/sagemaker/TrainingJobs": {"old-job/algo-1-1": [[1767322800000, "old line"]]}}}))
+
+    info = launcher.start(port=port, data_dir=data_dir)
+    try:
+        s3, sm = clients(info)
+        stored = s3.get_object(Bucket="old-bucket", Key="a/b.txt")
+        assert stored["Body"].read() == b"old bytes" and stored["Metadata"] == {"who": "old"}
+        described = sm.describe_model(ModelName="old-model")
+        assert described["CreationTime"].isoformat() == "2026-01-02T03:04:05+00:00"
+        assert sm.list_tags(ResourceArn=model["ModelArn"])["Tags"] == [{"Key": "k", "Value": "v"}]
+        logs = boto3.Session(**info.credentials.as_boto3(), region_name="us-east-1").client("logs", endpoint_url=info.url)
+        events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName="old-job/algo-1-1", startFromHead=True)
+        assert [e["message"] for e in events["events"]] == ["old line"]
+        assert not (data_dir / "sagemaker.json").exists() and (data_dir / "sagemaker.json.migrated").exists()
+        assert not (data_dir / "s3").exists() and not (data_dir / "logs.json").exists()
+    finally:
+        launcher.stop(data_dir)
+    # the second start reads the store only: the same things, once
+    info = launcher.start(port=port, data_dir=data_dir)
+    try:
+        s3, sm = clients(info)
+        assert s3.get_object(Bucket="old-bucket", Key="a/b.txt")["Body"].read() == b"old bytes"
+        assert [m["ModelName"] for m in sm.list_models()["Models"]] == ["old-model"]
+        logs = boto3.Session(**info.credentials.as_boto3(), region_name="us-east-1").client("logs", endpoint_url=info.url)
+        events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName="old-job/algo-1-1", startFromHead=True)
+        assert [e["message"] for e in events["events"]] == ["old line"]
+    finally:
+        launcher.stop(data_dir)
