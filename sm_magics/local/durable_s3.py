@@ -13,6 +13,11 @@ transaction for their index rows. If that fails, the touched keys are put
 back as the disk has them (the disk is what was last acknowledged) and the
 client gets S3's ``InternalError`` naming the cause, never a 200.
 
+Writes are serialised by the S3 write lock from their first backend change
+to the end of their save (the bytes themselves are written and fsynced
+before it, so concurrent uploads overlap); reads are not, so a GET racing a
+PUT may see the new object a moment before it is saved.
+
 In-process writers (``moto_services.put_object``: transform output, sample
 data) use ``transaction()`` directly. Object tags, ACLs and old versions of
 versioned buckets are not persisted; the latest version of every key is.

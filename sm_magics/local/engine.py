@@ -13,7 +13,7 @@ from . import credentials, moto_services, persistence, sample_data, settings
 from .durable_s3 import DurableS3
 from .runtime.hosting import Hosting
 from .sagemaker.models import SageMakerBackend, utcnow
-from .store import PersistError, Store
+from .store import Store
 from .training.runner import TrainingRunner
 
 log = logging.getLogger("sm_magics.local")
@@ -144,5 +144,3 @@ class Engine:
                 except Exception:  # keep guarding; the next round tries again
                     log.exception("the TTL guard failed in %s", backend.region)
 
-
-__all__ = ["Engine", "PersistError"]

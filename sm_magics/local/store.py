@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import sqlite3
 import threading
@@ -28,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
-log = logging.getLogger("sm_magics.local")
 
 DB_NAME = "state.sqlite3"
 BLOB_DIR = "blobs"

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sm_magics.local")
 
-# The record kinds a region's state is saved as, one record per resource (tags: one per ARN).
-KINDS = ("training-job", "model", "endpoint-config", "endpoint", "tuning-job", "transform-job", "tags")
-Key = tuple[str, str]  # (kind, name)
+# A stored record: (kind, name); kinds are training-job, model, endpoint-config, endpoint, tuning-job,
+# transform-job and tags (one record per ARN).
+Key = tuple[str, str]
 
 
 def utcnow() -> dt.datetime:
