@@ -30,6 +30,7 @@ import hashlib
 import logging
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
@@ -38,6 +39,8 @@ from xml.sax.saxutils import escape
 from .store import ObjectRow, PersistError, Store, describe_failure
 
 log = logging.getLogger("sm_magics.local")
+
+RESTORE_THREADS = 8
 
 @dataclass
 class _Transaction:
@@ -218,28 +221,34 @@ class DurableS3:
                 self._original["create_bucket"](name, region)
         dropped: list[tuple[str, str]] = []
         count = 0
-        for row in self.store.objects():
-            try:
-                data = self.store.read_blob(row.blob)
-            except OSError as exc:
-                problem = f"s3://{row.bucket}/{row.key}: its data file is missing ({exc.strerror}); the object was dropped"
-            else:
-                if hashlib.sha256(data).hexdigest() != row.blob or len(data) != row.size:
-                    problem = f"s3://{row.bucket}/{row.key}: its data file is corrupt (checksum mismatch); the object was dropped"
-                elif row.bucket not in self.backend.buckets:
+        rows = self.store.objects()
+        # reading and hashing release the GIL: a few threads keep the disk busy while moto is filled in order
+        with ThreadPoolExecutor(RESTORE_THREADS, thread_name_prefix="s3 restore") as pool:
+            for row, (data, problem) in zip(rows, pool.map(self._read_checked, rows)):
+                if problem is None and row.bucket not in self.backend.buckets:
                     problem = f"s3://{row.bucket}/{row.key}: its bucket is not stored; the object was dropped"
-                else:
+                if problem is None:
                     self._load(row, data)
                     count += 1
                     continue
-            log.error("recovery: %s", problem)
-            problems.append(problem)
-            dropped.append((row.bucket, row.key))
+                log.error("recovery: %s", problem)
+                problems.append(problem)
+                dropped.append((row.bucket, row.key))
         if dropped:
             with self.store.transaction("the removal of unreadable objects"):
                 for bucket, key in dropped:
                     self.store.delete_object(bucket, key)
         return count, problems
+
+    def _read_checked(self, row: ObjectRow) -> tuple[bytes, str | None]:
+        """An object's bytes, or why they cannot be used (missing file, checksum mismatch)."""
+        try:
+            data = self.store.read_blob(row.blob)
+        except OSError as exc:
+            return b"", f"s3://{row.bucket}/{row.key}: its data file is missing ({exc.strerror}); the object was dropped"
+        if len(data) != row.size or hashlib.sha256(data).hexdigest() != row.blob:
+            return b"", f"s3://{row.bucket}/{row.key}: its data file is corrupt (checksum mismatch); the object was dropped"
+        return data, None
 
     def _load(self, row: ObjectRow, data: bytes) -> None:
         key = self._original["put_object"](row.bucket, row.key, data, etag=row.etag, disable_notification=True)
