@@ -507,3 +507,34 @@ def test_a_data_dir_of_the_json_snapshot_version_is_imported_once(tmp_path: Path
         assert [e["message"] for e in events["events"]] == ["old line"]
     finally:
         launcher.stop(data_dir)
+
+
+def test_an_endpoint_that_describes_in_service_after_kill_9_answers_at_once(tmp_path: Path) -> None:
+    """The reported bug: after a kill -9 an endpoint described InService while InvokeEndpoint said it did not exist."""
+    from conftest import FIXTURES
+
+    data_dir, port = tmp_path / "engine", free_port()
+    info = launcher.start(port=port, data_dir=data_dir)
+    s3, sm = clients(info)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="model/model.tar.gz", Body=(FIXTURES / "kmeans_model.tar.gz").read_bytes())
+    sm.create_model(ModelName="served", ExecutionRoleArn=settings.ROLE_ARN,
+                    PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/model/model.tar.gz"})
+    variants = [{"VariantName": "AllTraffic", "ModelName": "served", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]
+    sm.create_endpoint_config(EndpointConfigName="served", ProductionVariants=variants)
+    sm.create_endpoint(EndpointName="served", EndpointConfigName="served")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="served", WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
+    os.kill(info.pid, signal.SIGKILL)
+    launcher._running(info.pid)
+
+    info = launcher.start(port=port, data_dir=data_dir)
+    try:
+        _, sm = clients(info)
+        runtime = boto3.Session(**info.credentials.as_boto3(), region_name="us-east-1").client(
+            "sagemaker-runtime", endpoint_url=info.url, config=NO_RETRY
+        )
+        assert sm.describe_endpoint(EndpointName="served")["EndpointStatus"] == "InService"
+        answer = runtime.invoke_endpoint(EndpointName="served", ContentType="text/csv", Accept="application/json", Body="0.1,0.2,0.3,0.4,0.5")
+        assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200 and b"closest_cluster" in answer["Body"].read()
+    finally:
+        launcher.stop(data_dir)
