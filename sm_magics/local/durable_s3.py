@@ -30,7 +30,6 @@ import hashlib
 import logging
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
@@ -39,8 +38,6 @@ from xml.sax.saxutils import escape
 from .store import ObjectRow, PersistError, Store, describe_failure
 
 log = logging.getLogger("sm_magics.local")
-
-RESTORE_THREADS = 8
 
 @dataclass
 class _Transaction:
@@ -213,42 +210,75 @@ class DurableS3:
 
     # ------------------------------------------------------------- restore
 
-    def restore(self) -> tuple[int, list[str]]:
-        """Load every stored bucket and object into moto; (objects loaded, one line per row that was dropped)."""
+    def restore(self) -> tuple[int, list[tuple[ObjectRow, Any]], list[str]]:
+        """Put every stored bucket and object back into moto, the bytes left in their files until first read.
+
+        Returns (objects restored, the restored keys for ``verify``, one line per row dropped: its file is
+        missing or has the wrong size). Reading 10 000 files at start would cost more than the rest of it.
+        """
         problems: list[str] = []
         for name, region in self.store.buckets():
             if name not in self.backend.buckets:
                 self._original["create_bucket"](name, region)
         dropped: list[tuple[str, str]] = []
-        count = 0
-        rows = self.store.objects()
-        # reading and hashing release the GIL: a few threads keep the disk busy while moto is filled in order
-        with ThreadPoolExecutor(RESTORE_THREADS, thread_name_prefix="s3 restore") as pool:
-            for row, (data, problem) in zip(rows, pool.map(self._read_checked, rows)):
-                if problem is None and row.bucket not in self.backend.buckets:
+        restored: list[tuple[ObjectRow, Any]] = []
+        key_class = _stored_key_class()
+        for row in self.store.objects():
+            bucket = self.backend.buckets.get(row.bucket)
+            path = self.store.blob_path(row.blob)
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                problem = f"s3://{row.bucket}/{row.key}: its data file is missing ({exc.strerror}); the object was dropped"
+            else:
+                if bucket is None:
                     problem = f"s3://{row.bucket}/{row.key}: its bucket is not stored; the object was dropped"
-                if problem is None:
-                    self._load(row, data)
-                    count += 1
+                elif size != row.size:
+                    problem = f"s3://{row.bucket}/{row.key}: its data file is corrupt (size {size}, not {row.size}); the object was dropped"
+                else:
+                    key = key_class(
+                        path, row, name=row.key, value=b"", account_id=self.backend.account_id,
+                        region_name=self.backend.region_name, etag=row.etag, bucket_name=row.bucket,
+                        is_versioned=bucket.is_versioned, version_id="null",
+                    )
+                    key.set_metadata(dict(row.metadata), replace=True)
+                    key.last_modified = dt.datetime.fromisoformat(row.last_modified)
+                    bucket.keys.setlist(row.key, [key])
+                    restored.append((row, key))
                     continue
-                log.error("recovery: %s", problem)
-                problems.append(problem)
-                dropped.append((row.bucket, row.key))
+            log.error("recovery: %s", problem)
+            problems.append(problem)
+            dropped.append((row.bucket, row.key))
         if dropped:
             with self.store.transaction("the removal of unreadable objects"):
-                for bucket, key in dropped:
-                    self.store.delete_object(bucket, key)
-        return count, problems
+                for bucket_name, key_name in dropped:
+                    self.store.delete_object(bucket_name, key_name)
+        return len(restored), restored, problems
 
-    def _read_checked(self, row: ObjectRow) -> tuple[bytes, str | None]:
-        """An object's bytes, or why they cannot be used (missing file, checksum mismatch)."""
-        try:
-            data = self.store.read_blob(row.blob)
-        except OSError as exc:
-            return b"", f"s3://{row.bucket}/{row.key}: its data file is missing ({exc.strerror}); the object was dropped"
-        if len(data) != row.size or hashlib.sha256(data).hexdigest() != row.blob:
-            return b"", f"s3://{row.bucket}/{row.key}: its data file is corrupt (checksum mismatch); the object was dropped"
-        return data, None
+    def verify(self, restored: list[tuple[ObjectRow, Any]], problems: list[str]) -> None:
+        """Check every restored object's file against its SHA-256 (in the background, after start);
+        a corrupt one is reported in ``problems`` and dropped, unless it was replaced meanwhile."""
+        for row, key in restored:
+            try:
+                with open(self.store.blob_path(row.blob), "rb") as handle:
+                    intact = hashlib.file_digest(handle, "sha256").hexdigest() == row.blob
+            except OSError:
+                intact = False
+            if intact:
+                continue
+            problem = f"s3://{row.bucket}/{row.key}: its data file is corrupt (checksum mismatch); the object was dropped"
+            log.error("recovery: %s", problem)
+            with self._write_lock:
+                bucket = self.backend.buckets.get(row.bucket)
+                if bucket is None or bucket.keys.get(row.key) is not key:
+                    continue  # deleted or replaced since: nothing of the corrupt file is served
+                bucket.keys.pop(row.key)
+                try:
+                    with self.store.transaction("the removal of a corrupt object"):
+                        self.store.delete_object(row.bucket, row.key)
+                except PersistError as exc:
+                    log.error("%s", exc)
+            problems.append(problem)
 
     def _load(self, row: ObjectRow, data: bytes) -> None:
         key = self._original["put_object"](row.bucket, row.key, data, etag=row.etag, disable_notification=True)
@@ -291,6 +321,53 @@ def transaction() -> Iterator[None]:
         return
     with _installed.transaction():
         yield
+
+
+_STORED_KEY: Any = None
+
+
+def _stored_key_class() -> Any:
+    """moto's FakeKey, its bytes read from their blob file at first use (checked against the blob's SHA-256)."""
+    global _STORED_KEY
+    if _STORED_KEY is not None:
+        return _STORED_KEY
+    from moto.s3.models import FakeKey
+
+    class StoredKey(FakeKey):  # type: ignore[misc]
+        def __init__(self, path: Any, row: ObjectRow, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._load_lock = threading.Lock()
+            self._blob_path = path
+            self._row = row
+            self.contentsize = row.size
+
+        @property  # type: ignore[override]
+        def value(self) -> bytes:
+            with self._load_lock:
+                if self._blob_path is not None:
+                    data = self._blob_path.read_bytes()
+                    if hashlib.sha256(data).hexdigest() != self._row.blob:
+                        raise OSError(f"the data file of s3://{self._row.bucket}/{self._row.key} is corrupt")
+                    FakeKey.value.fset(self, data)
+                    self._blob_path = None
+            return FakeKey.value.fget(self)
+
+        @value.setter
+        def value(self, new_value: bytes) -> None:
+            self._blob_path = None
+            FakeKey.value.fset(self, new_value)
+
+        def __getstate__(self) -> dict[str, Any]:  # moto deep-copies keys when listing versions
+            state = super().__getstate__()
+            state.pop("_load_lock", None)
+            return state
+
+        def __setstate__(self, state: dict[str, Any]) -> None:
+            self._load_lock = threading.Lock()
+            super().__setstate__(state)
+
+    _STORED_KEY = StoredKey
+    return StoredKey
 
 
 def _bucket_accounts() -> dict[str, Any]:

@@ -64,7 +64,7 @@ class Engine:
         if removed:
             log.info("recovery: removed %d temporary or unreferenced blob file(s) of interrupted writes", removed)
         self.s3.install(moto_services.s3_backend())
-        objects, problems = self.s3.restore()
+        objects, restored, problems = self.s3.restore()
         self.recovery += problems
         self._restore_logs()
         self.recovery += persistence.migrate_legacy(self)
@@ -80,6 +80,7 @@ class Engine:
         # Neither blocks answering: the first training job or invocation waits for what it needs.
         threading.Thread(target=self.runner.warm_up, daemon=True, name="forkserver warm-up").start()
         threading.Thread(target=self._warm_endpoints, daemon=True, name="endpoint warm-up").start()
+        threading.Thread(target=self.s3.verify, args=(restored, self.recovery), daemon=True, name="s3 verify").start()
         self._ttl_guard.start()
 
     def close(self) -> list[str]:

@@ -249,16 +249,19 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
 
 def test_a_torn_write_is_recovered_at_start(tmp_path: Path) -> None:
     """Leftovers of a write cut short (temp file, unreferenced blob) go; an index row whose blob is corrupt is
-    reported and dropped; the rest is served."""
+    reported and dropped, one whose blob is missing too; the rest is served."""
     data_dir, port = tmp_path / "engine", free_port()
     info = launcher.start(port=port, data_dir=data_dir)
     s3, _ = clients(info)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="good", Body=b"intact bytes")
     s3.put_object(Bucket=BUCKET, Key="bad", Body=b"these bytes get damaged")
+    s3.put_object(Bucket=BUCKET, Key="gone", Body=b"this file disappears")
     assert launcher.stop(data_dir)
     bad_blob = data_dir / "blobs" / digest(b"these bytes get damaged")[:2] / digest(b"these bytes get damaged")
     bad_blob.write_bytes(b"these bytes got damaged")
+    gone_blob = data_dir / "blobs" / digest(b"this file disappears")[:2] / digest(b"this file disappears")
+    gone_blob.unlink()
     (data_dir / "blobs" / "tmp" / "half-written.tmp").write_bytes(b"torn")
     orphan = data_dir / "blobs" / "ab" / ("ab" + "0" * 62)
     orphan.parent.mkdir(exist_ok=True)
@@ -267,12 +270,19 @@ def test_a_torn_write_is_recovered_at_start(tmp_path: Path) -> None:
     info = launcher.start(port=port, data_dir=data_dir)
     try:
         s3, _ = clients(info)
-        recovery = launcher.durability(info)["recovery"]
-        assert len(recovery) == 1 and f"s3://{BUCKET}/bad" in recovery[0] and "corrupt" in recovery[0], recovery
+        # objects' files are checked in the background after start (a start does not read them all)
+        deadline = time.monotonic() + 60
+        while len(launcher.durability(info)["recovery"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        recovery = sorted(launcher.durability(info)["recovery"])
+        assert len(recovery) == 2, recovery
+        assert f"s3://{BUCKET}/bad" in recovery[0] and "corrupt" in recovery[0], recovery
+        assert f"s3://{BUCKET}/gone" in recovery[1] and "missing" in recovery[1], recovery
         assert s3.get_object(Bucket=BUCKET, Key="good")["Body"].read() == b"intact bytes"
-        with pytest.raises(ClientError) as missing:
-            s3.get_object(Bucket=BUCKET, Key="bad")
-        assert code_of(missing.value)[0] == "NoSuchKey"
+        for key in ("bad", "gone"):
+            with pytest.raises(ClientError) as missing:
+                s3.get_object(Bucket=BUCKET, Key=key)
+            assert code_of(missing.value)[0] == "NoSuchKey"
         assert not orphan.exists() and not (data_dir / "blobs" / "tmp" / "half-written.tmp").exists()
     finally:
         launcher.stop(data_dir)
