@@ -17,14 +17,22 @@ def _local_start(args: argparse.Namespace) -> int:
     info = launcher.start(port=args.port, data_dir=args.data_dir)
     state = "already running" if already else "started"
     print(f"local SageMaker engine {state} at {info.url} (pid {info.pid}, data in {info.data_dir})")
-    return 0
+    found = launcher.durability(info).get("recovery") or []
+    for line in found:
+        print(f"recovered with a loss: {line}")
+    return 1 if found else 0
 
 
 def _local_stop(args: argparse.Namespace) -> int:
-    if launcher.stop(args.data_dir):
-        print("local SageMaker engine stopped; its state is saved")
-    else:
+    outcome = launcher.stop_engine(args.data_dir)
+    if not outcome.was_running:
         print("no local SageMaker engine is running for", args.data_dir or launcher.default_data_dir())
+    elif outcome.problems:
+        for problem in outcome.problems:
+            print(f"local SageMaker engine stopped, but it reported that it {problem}")
+        return 1
+    else:
+        print("local SageMaker engine stopped; every change it acknowledged is saved")
     return 0
 
 
@@ -124,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     add("start", _local_start, "start the engine in the background (does nothing if it runs)")
-    add("stop", _local_stop, "stop the engine, saving its state", port=False)
+    add("stop", _local_stop, "stop the engine (every change it acknowledged is already on disk)", port=False)
     add("status", _local_status, "say whether the engine runs, and where", port=False)
     add("env", _local_env, "print `export` lines that point boto3 and the SageMaker SDKs at the engine", region=True)
     run = add("run", _local_run, "run a command with boto3 and the SDKs pointed at the engine", region=True)

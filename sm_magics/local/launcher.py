@@ -122,22 +122,68 @@ def start(port: int | None = None, data_dir: Path | None = None, timeout: float 
     raise EngineError(f"the local engine did not answer within {timeout:.0f} s; see {log_path}")
 
 
-def stop(data_dir: Path | None = None, timeout: float = 60.0) -> bool:
-    """Stop the engine serving ``data_dir`` (it writes its state first). False if none was running."""
+@dataclass(frozen=True)
+class StopOutcome:
+    """What ``stop_engine`` found: whether an engine was running, and what it said it could not save."""
+
+    was_running: bool
+    problems: tuple[str, ...] = ()
+
+
+def durability(info: EngineInfo) -> dict:
+    """The engine's own account of its data: ``unsaved`` changes, refused writes, ``recovery`` findings at start."""
+    return (_health(info.url) or {}).get("durability") or {}
+
+
+def stop_engine(data_dir: Path | None = None, timeout: float = 60.0) -> StopOutcome:
+    """Stop the engine serving ``data_dir`` and report truthfully what it could not save.
+
+    Every change the engine acknowledged is already on disk (it saves before it
+    answers); what can be missing is background progress (a job's status, log
+    lines) it could not write, and requests it refused for that reason. Both are
+    asked of the engine just before the stop signal.
+    """
     info = status(data_dir)
     if info is None:
-        return False
+        return StopOutcome(False)
+    report = durability(info)
     os.kill(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(info.pid, 0)
-        except ProcessLookupError:
-            return True
-        if not (info.data_dir / "engine.json").exists() and _health(info.url, timeout=0.5) is None:
-            return True
+        if not _running(info.pid) or (not (info.data_dir / "engine.json").exists() and _health(info.url, timeout=0.5) is None):
+            break
         time.sleep(0.1)
-    raise EngineError(f"the local engine (pid {info.pid}) did not stop within {timeout:.0f} s")
+    else:
+        raise EngineError(f"the local engine (pid {info.pid}) did not stop within {timeout:.0f} s")
+    problems = [f"could not write {item}" for item in report.get("unsaved", [])]
+    refused = report.get("refused_s3_writes", 0)
+    if report.get("last_refusal"):
+        problems.append(
+            f"refused {refused or 'some'} request(s) it could not save (nothing of them was applied); last: {report['last_refusal']}"
+        )
+    return StopOutcome(True, tuple(problems))
+
+
+def stop(data_dir: Path | None = None, timeout: float = 60.0) -> bool:
+    """Stop the engine serving ``data_dir``. False if none was running (``stop_engine`` also says what was not saved)."""
+    return stop_engine(data_dir, timeout).was_running
+
+
+def _running(pid: int) -> bool:
+    """False once the process is gone (reaping it when it is our own child: a zombie still answers kill 0)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:  # someone else's child: a zombie of theirs has exited all the same
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return True
+    return True
 
 
 def client_env(info: EngineInfo, region: str | None = None) -> dict[str, str]:

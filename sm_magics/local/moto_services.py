@@ -15,7 +15,7 @@ import json
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from . import settings
 from .credentials import Credentials
@@ -54,12 +54,16 @@ def read_object(bucket: str, key: str) -> bytes:
 
 
 def put_object(bucket: str, key: str, data: bytes, region: str = settings.DEFAULT_REGION, content_type: str | None = None) -> None:
+    """Create or replace an object (and its bucket); saved to disk before returning (PersistError if it cannot be)."""
+    from . import durable_s3
+
     backend = s3_backend()
-    if bucket not in backend.buckets:
-        backend.create_bucket(bucket, region)
-    stored = backend.put_object(bucket, key, data)
-    if content_type:
-        stored.set_metadata({"Content-Type": content_type})
+    with durable_s3.transaction():
+        if bucket not in backend.buckets:
+            backend.create_bucket(bucket, region)
+        stored = backend.put_object(bucket, key, data)
+        if content_type:
+            stored.set_metadata({"Content-Type": content_type})
 
 
 def object_exists(bucket: str, key: str) -> bool:
@@ -70,11 +74,25 @@ def object_exists(bucket: str, key: str) -> bool:
     return True
 
 
-class LogsWriter:
-    """Appends lines to CloudWatch Logs streams, creating groups and streams on first use."""
+class LogSink(Protocol):
+    """Where written log lines are also kept, so they survive the engine (``store.Store.append_logs``)."""
 
-    def __init__(self) -> None:
+    def append_logs(self, region: str, group: str, stream: str, events: list[tuple[int, str]]) -> None: ...
+
+
+class LogsWriter:
+    """Appends lines to CloudWatch Logs streams, creating groups and streams on first use.
+
+    With a ``sink``, each line is saved there first; a line that cannot be saved is
+    still shown (logs are the engine's own reporting, not an acknowledged write),
+    and the failure is counted in ``unsaved`` for ``local stop`` to report.
+    """
+
+    def __init__(self, sink: LogSink | None = None) -> None:
         self._lock = threading.Lock()
+        self._sink = sink
+        self.unsaved = 0
+        self.last_failure: str | None = None
 
     def create_stream_group(self, group: str, region: str) -> None:
         from moto.logs.exceptions import ResourceAlreadyExistsException
@@ -89,12 +107,25 @@ class LogsWriter:
 
     def write(self, group: str, stream: str, lines: list[str], region: str) -> None:
         self.create_stream_group(group, region)
+        now = int(time.time() * 1000)
         with self._lock:
-            backend = logs_backend(region)
-            if stream not in backend.groups[group].streams:
-                backend.create_log_stream(group, stream)
-            now = int(time.time() * 1000)
-            backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
+            if self._sink is not None:
+                try:
+                    self._sink.append_logs(region, group, stream, [(now, line) for line in lines])
+                except Exception as exc:  # keep the line visible; report the loss at stop
+                    self.unsaved += len(lines)
+                    self.last_failure = str(exc)
+            self.replay(group, stream, [(now, line) for line in lines], region)
+
+    def replay(self, group: str, stream: str, events: list[tuple[int, str]], region: str) -> None:
+        """Put events into moto's stream as they are (also used to bring stored events back at start)."""
+        backend = logs_backend(region)
+        if group not in backend.groups:
+            backend.create_log_group(group, tags={})
+        if stream not in backend.groups[group].streams:
+            backend.create_log_stream(group, stream)
+        # the stream's own method: the backend's refuses events older than 14 days
+        backend.groups[group].streams[stream].put_log_events([{"timestamp": ts, "message": m} for ts, m in events])
 
 
 def ensure_identity(keys: Credentials) -> None:

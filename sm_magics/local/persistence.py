@@ -1,20 +1,25 @@
-"""What survives ``local stop`` / ``local start``: SageMaker state, S3 objects, CloudWatch logs.
+"""Small files of the data dir (``engine.json``), and the one-time import of earlier versions' JSON snapshots.
 
-SageMaker state is small and written (atomically) shortly after every change,
-so even a killed engine keeps its jobs and endpoints. S3 objects and logs live
-in moto's memory and are written at a clean stop; object files are named by
-bucket, key and ETag so an unchanged object is never written twice.
+Earlier versions kept SageMaker state in ``sagemaker.json`` (written shortly
+after changes), S3 objects in ``s3/index.json`` + ``s3/objects/`` and logs in
+``logs.json`` (written at a clean stop). A data dir that still has them is
+imported into the store once, at start, and the files are renamed
+``*.migrated`` so the import never runs twice; the store is the only
+persistence from then on.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import moto_services
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger("sm_magics.local")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -34,77 +39,57 @@ def load_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-# ---------------------------------------------------------------------------- S3
+def migrate_legacy(engine: "Engine") -> list[str]:
+    """Import the JSON snapshots of an earlier version, if any; returns one line per thing that could not be."""
+    from . import durable_s3, moto_services
 
-
-def save_s3(directory: Path) -> int:
-    backend = moto_services.s3_backend()
-    objects_dir = directory / "objects"
-    objects_dir.mkdir(parents=True, exist_ok=True)
-    index, keep = [], set()
-    for bucket_name, bucket in list(backend.buckets.items()):
-        entry = {"bucket": bucket_name, "region": bucket.region_name, "objects": []}
-        for key_name, key in list(bucket.keys.items()):
-            digest = hashlib.sha256(f"{bucket_name}/{key_name}/{key.etag}".encode()).hexdigest()[:32]
-            path = objects_dir / digest
-            if not path.exists():
-                atomic_write(path, key.value)
-            keep.add(digest)
-            entry["objects"].append({"key": key_name, "file": digest, "metadata": dict(key.metadata)})
-        index.append(entry)
-    save_json(directory / "index.json", index)
-    for stale in objects_dir.iterdir():
-        if stale.name not in keep:
-            stale.unlink(missing_ok=True)
-    return sum(len(e["objects"]) for e in index)
-
-
-def restore_s3(directory: Path) -> int:
-    index = load_json(directory / "index.json") or []
-    backend = moto_services.s3_backend()
-    count = 0
-    for entry in index:
-        if entry["bucket"] not in backend.buckets:
-            backend.create_bucket(entry["bucket"], entry["region"])
-        for obj in entry["objects"]:
-            path = directory / "objects" / obj["file"]
-            if not path.exists():
-                continue
-            stored = backend.put_object(entry["bucket"], obj["key"], path.read_bytes(), disable_notification=True)
-            if obj.get("metadata"):
-                stored.set_metadata(dict(obj["metadata"]))
-            count += 1
-    return count
-
-
-# -------------------------------------------------------------------------- logs
-
-
-def save_logs(path: Path, regions: list[str]) -> None:
-    document: dict[str, Any] = {}
-    for region in regions:
-        backend = moto_services.logs_backend(region)
-        groups = {}
-        for group_name, group in list(backend.groups.items()):
-            groups[group_name] = {
-                stream_name: [[event.timestamp, event.message] for event in stream.events]
-                for stream_name, stream in list(group.streams.items())
+    data_dir = engine.data_dir
+    problems: list[str] = []
+    index_path = data_dir / "s3" / "index.json"
+    if index_path.exists():
+        count = 0
+        backend = moto_services.s3_backend()
+        for entry in load_json(index_path) or []:
+            for obj in entry["objects"]:
+                path = data_dir / "s3" / "objects" / obj["file"]
+                if not path.exists():
+                    problems.append(f"s3://{entry['bucket']}/{obj['key']}: missing from the old snapshot; not imported")
+                    continue
+                with durable_s3.transaction():
+                    if entry["bucket"] not in backend.buckets:
+                        backend.create_bucket(entry["bucket"], entry["region"])
+                    stored = backend.put_object(entry["bucket"], obj["key"], path.read_bytes(), disable_notification=True)
+                    if obj.get("metadata"):
+                        stored.set_metadata(dict(obj["metadata"]))
+                count += 1
+        (data_dir / "s3").rename(data_dir / "s3.migrated")
+        log.info("imported %d S3 object(s) of an earlier version's snapshot", count)
+    logs_path = data_dir / "logs.json"
+    if logs_path.exists():
+        for region, groups in (load_json(logs_path) or {}).items():
+            for group, streams in groups.items():
+                for stream, events in streams.items():
+                    if events:
+                        engine.store.append_logs(region, group, stream, [(ts, message) for ts, message in events])
+                        engine.logs.replay(group, stream, [(ts, message) for ts, message in events], region)
+        logs_path.rename(data_dir / "logs.json.migrated")
+    state_path = data_dir / "sagemaker.json"
+    if state_path.exists():
+        for region, snapshot in (load_json(state_path) or {}).items():
+            records: dict[str, dict[str, Any]] = {
+                "training-job": {i["doc"]["TrainingJobName"]: i for i in snapshot.get("training_jobs", [])},
+                "model": {d["ModelName"]: d for d in snapshot.get("models", [])},
+                "endpoint-config": {d["EndpointConfigName"]: d for d in snapshot.get("endpoint_configs", [])},
+                "endpoint": {d["EndpointName"]: d for d in snapshot.get("endpoints", [])},
+                "tuning-job": {i["doc"]["HyperParameterTuningJobName"]: i for i in snapshot.get("tuning_jobs", [])},
+                "transform-job": {d["TransformJobName"]: d for d in snapshot.get("transform_jobs", [])},
+                "tags": snapshot.get("tags", {}),
             }
-        document[region] = groups
-    save_json(path, document)
-
-
-def restore_logs(path: Path) -> None:
-    document = load_json(path) or {}
-    writer = moto_services.LogsWriter()
-    for region, groups in document.items():
-        backend = moto_services.logs_backend(region)
-        for group_name, streams in groups.items():
-            writer.create_stream_group(group_name, region)
-            for stream_name, events in streams.items():
-                group = backend.groups[group_name]
-                if stream_name not in group.streams:
-                    backend.create_log_stream(group_name, stream_name)
-                if events:
-                    # the stream's own method: the backend's refuses events older than 14 days
-                    group.streams[stream_name].put_log_events([{"timestamp": ts, "message": m} for ts, m in events])
+            # the snapshot used the records' own encoding (to_jsonable), so values go in as they are
+            with engine.store.transaction("the import of sagemaker.json"):
+                for kind, items in records.items():
+                    for name, value in items.items():
+                        engine.store.put_record(region, kind, name, value)
+        state_path.rename(data_dir / "sagemaker.json.migrated")
+        log.info("imported an earlier version's SageMaker state (sagemaker.json)")
+    return problems

@@ -30,6 +30,7 @@ from . import moto_services, persistence, settings, tagging
 from .engine import Engine
 from .runtime import responses as runtime_responses
 from .sagemaker import responses as sagemaker_responses
+from .store import PersistError
 from .wire import WireError
 
 log = logging.getLogger("sm_magics.local")
@@ -71,7 +72,7 @@ class EngineApp:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         self.engine = engine
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = engine.s3.wsgi(DomainDispatcherApplication(create_backend_app))
         self.started = time.time()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -109,6 +110,10 @@ class EngineApp:
             status, document = sagemaker_responses.handle(self.engine.backend(region), target, body)
         except WireError as exc:
             status, document = exc.status, {"__type": exc.code, "message": exc.message}
+        except PersistError as exc:  # nothing was changed: the request is refused, saying why
+            self.engine.last_refusal = str(exc)
+            log.error("SageMaker %s refused: %s", target, exc)
+            status, document = 500, {"__type": "InternalFailure", "message": f"The request was not applied: {exc}"}
         except Exception as exc:
             log.error("SageMaker %s failed:\n%s", target, traceback.format_exc())
             status, document = 500, {"__type": "InternalFailure", "message": f"The local engine failed: {type(exc).__name__}: {exc}"}
@@ -151,6 +156,7 @@ class EngineApp:
                 }
                 for region, backend in list(self.engine.backends.items())
             },
+            "durability": self.engine.durability(),
         }
         return self._respond(start_response, 200, [("Content-Type", "application/json")], json.dumps(document).encode())
 
@@ -184,7 +190,10 @@ def serve(data_dir: Path, port: int) -> None:
         server = make_server(settings.HOST, port, EngineApp(engine), threaded=True, request_handler=_NoDelayHandler)
     except OSError as exc:
         raise SystemExit(f"sm-magics local engine: cannot listen on {settings.HOST}:{port} ({exc.strerror}); pass another --port") from None
-    engine.open()
+    try:
+        engine.open()
+    except PersistError as exc:
+        raise SystemExit(f"sm-magics local engine: cannot start: {exc}") from None
     state_file = data_dir / "engine.json"
     persistence.save_json(state_file, {"pid": os.getpid(), "port": port, "url": engine.url, "data_dir": str(data_dir)})
 
@@ -198,6 +207,12 @@ def serve(data_dir: Path, port: int) -> None:
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
-        engine.close()
-        state_file.unlink(missing_ok=True)
-        log.info("local SageMaker engine stopped; state written to %s", data_dir)
+        problems = engine.close()
+        try:
+            state_file.unlink(missing_ok=True)
+        except OSError as exc:  # a read-only data dir: the launcher also checks the pid
+            log.error("could not remove %s: %s", state_file, exc)
+        if problems:
+            log.error("local SageMaker engine stopped; %d change(s) could not be saved to %s", len(problems), data_dir)
+        else:
+            log.info("local SageMaker engine stopped; every acknowledged change is in %s", data_dir)

@@ -14,17 +14,26 @@ import base64
 import copy
 import datetime as dt
 import json
+import logging
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from .. import settings
 from ..algorithms import KNOWN, algorithm_named, parse_image
 from ..runtime.model_data import ModelDataError, parse_model_data_url
+from ..store import PersistError, RecordSink
 from .exceptions import ResourceInUse, ValidationException, already_exists, could_not_find
 
 if TYPE_CHECKING:
     from ..engine import Engine
+
+log = logging.getLogger("sm_magics.local")
+
+# A stored record: (kind, name); kinds are training-job, model, endpoint-config, endpoint, tuning-job,
+# transform-job and tags (one record per ARN).
+Key = tuple[str, str]
 
 
 def utcnow() -> dt.datetime:
@@ -84,14 +93,28 @@ class Endpoint:
     doc: dict[str, Any]
     variants: list[tuple[str, float, Any]] = field(default_factory=list)  # (name, weight, HostedModel)
     ready: threading.Event = field(default_factory=threading.Event)
+    # Set for an endpoint brought back InService at start whose models are not loaded yet: the
+    # warm-up pool or its first invocation loads them (so a start with many endpoints is quick).
+    restored_config: dict[str, Any] | None = None
+    load_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class SageMakerBackend:
-    """All SageMaker resources of one account in one region."""
+    """All SageMaker resources of one account in one region.
 
-    def __init__(self, region: str, engine: "Engine") -> None:
+    Persistence is ``store`` (one record per resource, see ``store.RegionStore``):
+    a request's change is applied in memory and saved under ``lock`` before the
+    request returns (``_changing``), so a record is serialised while consistent
+    and a change that cannot be saved is undone and fails its request. Changes
+    no request waits for (training hosts' reports, a deployment finishing) are
+    saved as they happen; one that cannot be is kept in ``unsaved`` and retried.
+    """
+
+    def __init__(self, region: str, engine: "Engine", store: RecordSink) -> None:
         self.region = region
         self.engine = engine
+        self.store = store
+        self.unsaved: dict[Key, str] = {}
         self.lock = threading.RLock()
         self.training_jobs: dict[str, TrainingJob] = {}
         self.models: dict[str, dict[str, Any]] = {}
@@ -176,7 +199,7 @@ class SageMakerBackend:
             doc["TuningJobArn"] = tuning_job_arn
         job = TrainingJob(doc)
         job.transition("Starting", "Launching requested ML instances")
-        with self.lock:
+        with self._changing(("training-job", name), ("tags", arn)):
             if name in self.training_jobs:
                 raise ResourceInUse(
                     "Training job names must be unique within an AWS account and region, and a training job with "
@@ -212,7 +235,6 @@ class SageMakerBackend:
             },
             self.on_training_event,
         )
-        self.engine.save_soon()
         return job
 
     @staticmethod
@@ -260,7 +282,7 @@ class SageMakerBackend:
                     "Training job stopped" if event[1] == "Stopped" else "Job stopped because it exceeded MaxRuntimeInSeconds"
                 )
                 job.finish("Stopped", event[1], message)
-        self.engine.save_soon()
+            self._save_quietly(("training-job", name))
 
     def _job(self, name: str) -> TrainingJob:
         job = self.training_jobs.get(name)
@@ -273,7 +295,7 @@ class SageMakerBackend:
             return copy.deepcopy(self._job(name).doc)
 
     def stop_training_job(self, name: str) -> None:
-        with self.lock:
+        with self._changing(("training-job", name)):
             job = self._job(name)
             if job.status != "InProgress":
                 raise ValidationException(f"The request was rejected because the training job is in status {job.status}.")
@@ -282,7 +304,7 @@ class SageMakerBackend:
         if not self.engine.runner.stop(name):
             with self.lock:
                 job.finish("Stopped", "Stopped", "Training job stopped")
-        self.engine.save_soon()
+                self._save_quietly(("training-job", name))
 
     def list_training_jobs(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -327,12 +349,11 @@ class SageMakerBackend:
         }
         if request.get("VpcConfig"):
             doc["VpcConfig"] = request["VpcConfig"]
-        with self.lock:
+        with self._changing(("model", name), ("tags", arn)):
             if name in self.models:
                 raise already_exists("model", arn)
             self.models[name] = doc
             self._set_tags(arn, request.get("Tags") or [])
-        self.engine.save_soon()
         return {"ModelArn": arn}
 
     def describe_model(self, name: str) -> dict[str, Any]:
@@ -342,11 +363,10 @@ class SageMakerBackend:
             return copy.deepcopy(self.models[name])
 
     def delete_model(self, name: str) -> None:
-        with self.lock:
+        with self._changing(("model", name), ("tags", self.arn("model", name))):
             if self.models.pop(name, None) is None:
                 raise could_not_find("model", self.arn("model", name))
             self.tags.pop(self.arn("model", name), None)
-        self.engine.save_soon()
 
     def list_models(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -378,9 +398,9 @@ class SageMakerBackend:
             for optional in ("DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig"):
                 if request.get(optional):
                     doc[optional] = request[optional]
-            self.endpoint_configs[name] = doc
-            self._set_tags(arn, request.get("Tags") or [])
-        self.engine.save_soon()
+            with self._changing(("endpoint-config", name), ("tags", arn)):
+                self.endpoint_configs[name] = doc
+                self._set_tags(arn, request.get("Tags") or [])
         return {"EndpointConfigArn": arn}
 
     def describe_endpoint_config(self, name: str) -> dict[str, Any]:
@@ -390,11 +410,10 @@ class SageMakerBackend:
             return copy.deepcopy(self.endpoint_configs[name])
 
     def delete_endpoint_config(self, name: str) -> None:
-        with self.lock:
+        with self._changing(("endpoint-config", name), ("tags", self.arn("endpoint-config", name))):
             if self.endpoint_configs.pop(name, None) is None:
                 raise could_not_find("endpoint configuration", self.arn("endpoint-config", name))
             self.tags.pop(self.arn("endpoint-config", name), None)
-        self.engine.save_soon()
 
     def list_endpoint_configs(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -407,7 +426,7 @@ class SageMakerBackend:
     def create_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["EndpointName"]
         arn = self.arn("endpoint", name)
-        with self.lock:
+        with self._changing(("endpoint", name), ("tags", arn)):
             if name in self.endpoints:
                 raise already_exists("endpoint", arn)
             config = self._config_for(request["EndpointConfigName"])
@@ -426,7 +445,6 @@ class SageMakerBackend:
             self._set_tags(arn, request.get("Tags") or [])
         self._deploy(endpoint, config)
         endpoint.ready.wait(settings.SYNC_SECONDS)
-        self.engine.save_soon()
         return {"EndpointArn": arn}
 
     def _config_for(self, config_name: str) -> dict[str, Any]:
@@ -435,35 +453,40 @@ class SageMakerBackend:
             raise could_not_find("endpoint configuration", self.arn("endpoint-config", config_name))
         return copy.deepcopy(config)
 
+    def _load_variants(self, config: dict[str, Any], models: dict[str, Any]) -> tuple[list, list, str | None]:
+        """(loaded variants, their ProductionVariants summaries, failure or None) for one endpoint config."""
+        loaded: list[tuple[str, float, Any]] = []
+        summaries: list[dict[str, Any]] = []
+        for variant in config["ProductionVariants"]:
+            model = models[variant["ModelName"]]
+            try:
+                if model is None:
+                    raise RuntimeError(f"model {variant['ModelName']} was deleted before the endpoint could load it")
+                hosted = self.engine.hosting.load(model)
+            except Exception as exc:  # any reason the model cannot serve ends the endpoint Failed
+                return loaded, summaries, f"Failed to deploy variant '{variant['VariantName']}': {exc}"
+            loaded.append((variant["VariantName"], float(variant.get("InitialVariantWeight", 1.0)), hosted))
+            image = model["PrimaryContainer"]["Image"]
+            count = variant.get("InitialInstanceCount", 1)
+            summaries.append(
+                {
+                    "VariantName": variant["VariantName"],
+                    "DeployedImages": [{"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": utcnow()}],
+                    "CurrentWeight": float(variant.get("InitialVariantWeight", 1.0)),
+                    "DesiredWeight": float(variant.get("InitialVariantWeight", 1.0)),
+                    "CurrentInstanceCount": count,
+                    "DesiredInstanceCount": count,
+                }
+            )
+        return loaded, summaries, None
+
     def _deploy(self, endpoint: Endpoint, config: dict[str, Any]) -> None:
         """Load every variant's model in the background, then switch traffic to them at once."""
         models = {v["ModelName"]: copy.deepcopy(self.models.get(v["ModelName"])) for v in config["ProductionVariants"]}
         endpoint.ready.clear()
 
         def load() -> None:
-            loaded, summaries, failure = [], [], None
-            for variant in config["ProductionVariants"]:
-                model = models[variant["ModelName"]]
-                try:
-                    if model is None:
-                        raise RuntimeError(f"model {variant['ModelName']} was deleted before the endpoint could load it")
-                    hosted = self.engine.hosting.load(model)
-                except Exception as exc:  # any reason the model cannot serve ends the endpoint Failed
-                    failure = f"Failed to deploy variant '{variant['VariantName']}': {exc}"
-                    break
-                loaded.append((variant["VariantName"], float(variant.get("InitialVariantWeight", 1.0)), hosted))
-                image = model["PrimaryContainer"]["Image"]
-                count = variant.get("InitialInstanceCount", 1)
-                summaries.append(
-                    {
-                        "VariantName": variant["VariantName"],
-                        "DeployedImages": [{"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": utcnow()}],
-                        "CurrentWeight": float(variant.get("InitialVariantWeight", 1.0)),
-                        "DesiredWeight": float(variant.get("InitialVariantWeight", 1.0)),
-                        "CurrentInstanceCount": count,
-                        "DesiredInstanceCount": count,
-                    }
-                )
+            loaded, summaries, failure = self._load_variants(config, models)
             with self.lock:
                 if self.endpoints.get(endpoint.doc["EndpointName"]) is not endpoint:
                     endpoint.ready.set()
@@ -472,6 +495,7 @@ class SageMakerBackend:
                 doc["LastModifiedTime"] = utcnow()
                 if failure is None:
                     endpoint.variants = loaded
+                    endpoint.restored_config = None
                     doc.update(EndpointStatus="InService", EndpointConfigName=config["EndpointConfigName"], ProductionVariants=summaries)
                     doc.pop("FailureReason", None)
                     self.engine.logs.write(
@@ -485,8 +509,8 @@ class SageMakerBackend:
                     doc.update(EndpointStatus="InService", FailureReason=failure_reason(failure))
                 else:
                     doc.update(EndpointStatus="Failed", FailureReason=failure_reason(failure))
+                self._save_quietly(("endpoint", doc["EndpointName"]))
             endpoint.ready.set()
-            self.engine.save_soon()
 
         threading.Thread(target=load, daemon=True, name=f"deploy {endpoint.doc['EndpointName']}").start()
 
@@ -502,7 +526,7 @@ class SageMakerBackend:
 
     def update_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["EndpointName"]
-        with self.lock:
+        with self._changing(("endpoint", name)):
             endpoint = self._endpoint(name)
             if endpoint.doc["EndpointStatus"] != "InService":
                 raise ValidationException(f'Cannot update in-progress endpoint "{endpoint.doc["EndpointArn"]}".')
@@ -510,15 +534,13 @@ class SageMakerBackend:
             endpoint.doc.update(EndpointStatus="Updating", LastModifiedTime=utcnow())
         self._deploy(endpoint, config)
         endpoint.ready.wait(settings.SYNC_SECONDS)
-        self.engine.save_soon()
         return {"EndpointArn": endpoint.doc["EndpointArn"]}
 
     def delete_endpoint(self, name: str) -> None:
-        with self.lock:
+        with self._changing(("endpoint", name), ("tags", self.arn("endpoint", name))):
             endpoint = self._endpoint(name)
             del self.endpoints[name]
             self.tags.pop(endpoint.doc["EndpointArn"], None)
-        self.engine.save_soon()
 
     def list_endpoints(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -529,6 +551,11 @@ class SageMakerBackend:
 
     def hosted_variant(self, name: str, target_variant: str | None) -> tuple[str, Any]:
         """The (variant name, model) that serves one invocation, by weight or by request."""
+        with self.lock:
+            endpoint = self.endpoints.get(name)
+            restored = endpoint is not None and endpoint.restored_config is not None
+        if restored:
+            self.load_restored(endpoint)
         with self.lock:
             endpoint = self.endpoints.get(name)
             if endpoint is None or not endpoint.variants or endpoint.doc["EndpointStatus"] not in ("InService", "Updating"):
@@ -563,14 +590,25 @@ class SageMakerBackend:
                 if due is None or (due if due.tzinfo else due.replace(tzinfo=dt.timezone.utc)) > now:
                     continue
                 config = self.endpoint_configs.get(endpoint.doc["EndpointConfigName"])
-                self.delete_endpoint(name)
+                keys: list[Key] = [("endpoint", name), ("tags", endpoint.doc["EndpointArn"])]
                 if config is not None:
-                    self.endpoint_configs.pop(config["EndpointConfigName"], None)
-                    self.tags.pop(config["EndpointConfigArn"], None)
+                    keys += [("endpoint-config", config["EndpointConfigName"]), ("tags", config["EndpointConfigArn"])]
                     for variant in config["ProductionVariants"]:
-                        model = self.models.pop(variant["ModelName"], None)
-                        if model is not None:
-                            self.tags.pop(model["ModelArn"], None)
+                        keys += [("model", variant["ModelName"]), ("tags", self.arn("model", variant["ModelName"]))]
+                try:
+                    with self._changing(*keys):
+                        del self.endpoints[name]
+                        self.tags.pop(endpoint.doc["EndpointArn"], None)
+                        if config is not None:
+                            self.endpoint_configs.pop(config["EndpointConfigName"], None)
+                            self.tags.pop(config["EndpointConfigArn"], None)
+                            for variant in config["ProductionVariants"]:
+                                model = self.models.pop(variant["ModelName"], None)
+                                if model is not None:
+                                    self.tags.pop(model["ModelArn"], None)
+                except PersistError as exc:  # left as it was; the guard tries again on its next round
+                    log.error("endpoint %s (%s) expired but could not be deleted: %s", name, self.region, exc)
+                    continue
                 expired.append(name)
         return expired
 
@@ -596,11 +634,10 @@ class SageMakerBackend:
         self.tags[arn] = [{"Key": key, "Value": value} for key, value in merged.items()]
 
     def add_tags(self, arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
-        with self.lock:
+        with self._changing(("tags", arn)):
             self._require_arn(arn)
             self._set_tags(arn, tags)
             result = {"Tags": copy.deepcopy(self.tags[arn])}
-        self.engine.save_soon()
         return result
 
     def list_tags(self, arn: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -613,32 +650,107 @@ class SageMakerBackend:
         return {"Tags": tags[start : start + size], "NextToken": token}
 
     def delete_tags(self, arn: str, keys: list[str]) -> None:
-        with self.lock:
+        with self._changing(("tags", arn)):
             self._require_arn(arn)
             self.tags[arn] = [tag for tag in self.tags.get(arn, []) if tag["Key"] not in keys]
-        self.engine.save_soon()
 
     # ------------------------------------------------------------- persistence
 
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            return {
-                "training_jobs": [
-                    {"doc": job.doc, "metrics": {k: [v, t] for k, (v, t) in job.metrics.items()}}
-                    for job in self.training_jobs.values()
-                ],
-                "models": list(self.models.values()),
-                "endpoint_configs": list(self.endpoint_configs.values()),
-                "endpoints": [e.doc for e in self.endpoints.values()],
-                "tuning_jobs": self.tuning.snapshot(),
-                "transform_jobs": self.transforms.snapshot(),
-                "tags": self.tags,
-            }
+    def _holder(self, kind: str) -> dict[str, Any]:
+        return {
+            "training-job": self.training_jobs,
+            "model": self.models,
+            "endpoint-config": self.endpoint_configs,
+            "endpoint": self.endpoints,
+            "tuning-job": self.tuning.jobs,
+            "transform-job": self.transforms.jobs,
+            "tags": self.tags,
+        }[kind]
 
-    def restore(self, state: dict[str, Any]) -> None:
-        """Bring back a snapshot: running jobs failed (their processes died with the engine), endpoints redeployed."""
+    def _record(self, kind: str, name: str) -> Any:
+        """The stored form of one resource as memory has it now (None: it does not exist)."""
+        item = self._holder(kind).get(name)
+        if item is None:
+            return None
+        if kind == "training-job":
+            return {"doc": to_jsonable(item.doc), "metrics": {k: [v, to_jsonable(t)] for k, (v, t) in item.metrics.items()}}
+        if kind == "tuning-job":
+            return {"doc": to_jsonable(item.doc), "children": list(item.children)}
+        if kind in ("endpoint", "transform-job"):
+            return to_jsonable(item.doc)
+        return to_jsonable(item)
+
+    def _save(self, *keys: Key) -> None:
+        """Write these records as memory has them (dropping the ones that are gone), in one transaction."""
+        what = " and ".join(f"{kind} {name}" for kind, name in keys if kind != "tags") or f"the tags of {keys[0][1]}"
         with self.lock:
-            for item in state.get("training_jobs", []):
+            with self.store.transaction(what):
+                for kind, name in keys:
+                    value = self._record(kind, name)
+                    if value is None:
+                        self.store.delete(kind, name)
+                    else:
+                        self.store.put(kind, name, value)
+            for key in keys:
+                self.unsaved.pop(key, None)
+
+    def _save_quietly(self, *keys: Key) -> None:
+        """Save a change no request waits for; if the disk refuses, remember it (reported at stop, retried)."""
+        try:
+            self._save(*keys)
+        except PersistError as exc:
+            log.error("%s", exc)
+            for key in keys:
+                self.unsaved[key] = str(exc)
+
+    @contextmanager
+    def _changing(self, *keys: Key) -> Iterator[None]:
+        """A request's change: made in the block, then saved before the request answers.
+
+        If the block raises, or the records cannot be saved, the resources are put back
+        as they were, so a refused request leaves nothing half-created.
+        """
+        with self.lock:
+            before = []
+            for kind, name in keys:
+                item = self._holder(kind).get(name)
+                doc = item if isinstance(item, (dict, list)) else getattr(item, "doc", None)
+                before.append((kind, name, item, copy.deepcopy(doc)))
+            try:
+                yield
+                self._save(*keys)
+            except BaseException:
+                for kind, name, item, doc in before:
+                    holder = self._holder(kind)
+                    if item is None:
+                        holder.pop(name, None)
+                    elif isinstance(item, list):
+                        holder[name] = doc
+                    else:
+                        holder[name] = item
+                        current = item if isinstance(item, dict) else item.doc
+                        current.clear()
+                        current.update(doc)
+                raise
+
+    def retry_unsaved(self) -> list[str]:
+        """Save again what could not be saved; the reasons for what still cannot."""
+        with self.lock:
+            pending = list(self.unsaved)
+            if pending:
+                self._save_quietly(*pending)
+            return [f"{kind} {name} ({self.region}): {reason}" for (kind, name), reason in self.unsaved.items()]
+
+    def restore(self, records: dict[str, dict[str, Any]]) -> None:
+        """Bring back stored records: running jobs failed (their processes died with the engine), endpoints served again.
+
+        Endpoints that were InService are InService at once; their models load in the
+        background (``load_restored``) or at their first invocation, whichever comes first.
+        """
+        found = {kind: {name: from_jsonable(value) for name, value in items.items()} for kind, items in records.items()}
+        changed: list[Key] = []
+        with self.lock:
+            for name, item in found.get("training-job", {}).items():
                 job = TrainingJob(item["doc"], metrics={k: (v, t) for k, (v, t) in item.get("metrics", {}).items()})
                 if job.status in ("InProgress", "Stopping"):
                     job.finish(
@@ -647,22 +759,58 @@ class SageMakerBackend:
                         "Training job failed",
                         failure="InternalServerError: the local engine was stopped while this job was running; start the job again",
                     )
+                    changed.append(("training-job", name))
                 job.done.set()
-                self.training_jobs[job.doc["TrainingJobName"]] = job
-            self.tuning.restore(state.get("tuning_jobs", []))
-            self.transforms.restore(state.get("transform_jobs", []))
-            self.models = {d["ModelName"]: d for d in state.get("models", [])}
-            self.endpoint_configs = {d["EndpointConfigName"]: d for d in state.get("endpoint_configs", [])}
-            self.tags = state.get("tags", {})
-            for doc in state.get("endpoints", []):
+                self.training_jobs[name] = job
+            changed += [("tuning-job", n) for n in self.tuning.restore(list(found.get("tuning-job", {}).values()))]
+            changed += [("transform-job", n) for n in self.transforms.restore(list(found.get("transform-job", {}).values()))]
+            self.models.update(found.get("model", {}))
+            self.endpoint_configs.update(found.get("endpoint-config", {}))
+            self.tags.update(found.get("tags", {}))
+            for name, doc in found.get("endpoint", {}).items():
                 endpoint = Endpoint(doc)
-                self.endpoints[doc["EndpointName"]] = endpoint
+                endpoint.ready.set()
+                self.endpoints[name] = endpoint
                 config = self.endpoint_configs.get(doc["EndpointConfigName"])
-                if doc["EndpointStatus"] in ("InService", "Creating", "Updating") and config is not None:
-                    doc["EndpointStatus"] = "Creating" if doc["EndpointStatus"] == "Creating" else "Updating"
-                    self._deploy(endpoint, copy.deepcopy(config))
-                elif config is None and doc["EndpointStatus"] != "Failed":
+                status = doc["EndpointStatus"]
+                if config is None and status != "Failed":
                     doc.update(EndpointStatus="Failed", FailureReason="The endpoint configuration was deleted while the engine was stopped")
+                    changed.append(("endpoint", name))
+                elif config is None:
+                    continue
+                elif status == "Creating":
+                    self._deploy(endpoint, copy.deepcopy(config))
+                elif status in ("InService", "Updating"):
+                    if status == "Updating":  # the update did not finish: the previous deployment serves, as on a failed update
+                        doc["EndpointStatus"] = "InService"
+                        changed.append(("endpoint", name))
+                    endpoint.restored_config = copy.deepcopy(config)
+            if changed:
+                self._save_quietly(*changed)
+
+    def restored_endpoints(self) -> list[Endpoint]:
+        with self.lock:
+            return [e for e in self.endpoints.values() if e.restored_config is not None]
+
+    def load_restored(self, endpoint: Endpoint) -> None:
+        """Load a restored endpoint's models (warm-up pool or first invocation); a model that cannot load fails it."""
+        with endpoint.load_lock:
+            with self.lock:
+                config = endpoint.restored_config
+                if config is None:
+                    return
+                models = {v["ModelName"]: copy.deepcopy(self.models.get(v["ModelName"])) for v in config["ProductionVariants"]}
+            loaded, _, failure = self._load_variants(config, models)
+            with self.lock:
+                if endpoint.restored_config is not config:
+                    return  # updated or deleted meanwhile
+                endpoint.restored_config = None
+                if failure is None:
+                    endpoint.variants = loaded
+                    return
+                endpoint.doc.update(EndpointStatus="Failed", FailureReason=failure_reason(failure), LastModifiedTime=utcnow())
+                if self.endpoints.get(endpoint.doc["EndpointName"]) is endpoint:
+                    self._save_quietly(("endpoint", endpoint.doc["EndpointName"]))
 
 
 # ------------------------------------------------------------------ pagination

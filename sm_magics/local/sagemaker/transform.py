@@ -127,13 +127,12 @@ class TransformService:
             if request.get(optional):
                 doc[optional] = request[optional]
         job = TransformJob(doc, processing=processing)
-        with backend.lock:
+        with backend._changing(("transform-job", name), ("tags", arn)):
             if name in self.jobs:
                 raise ResourceInUse(f"Transform job names must be unique within an AWS account and region ({arn})")
             self.jobs[name] = job
             backend._set_tags(arn, request.get("Tags") or [])
         threading.Thread(target=self._run, args=(job, model), daemon=True, name=f"transform {name}").start()
-        backend.engine.save_soon()
         job.done.wait(settings.SYNC_SECONDS)
         return {"TransformJobArn": arn}
 
@@ -189,8 +188,8 @@ class TransformService:
             else:
                 doc["TransformJobStatus"] = "Stopped" if job.stop_requested.is_set() else "Completed"
             doc["TransformEndTime"] = utcnow()
+            self.backend._save_quietly(("transform-job", doc["TransformJobName"]))
         job.done.set()
-        self.backend.engine.save_soon()
 
     @staticmethod
     def _answerer(job: TransformJob, hosted: Any, content_type: str, where: str) -> Callable[[list[bytes], bytes], list[bytes]]:
@@ -247,12 +246,12 @@ class TransformService:
             return copy.deepcopy(self._job(name).doc)
 
     def stop(self, name: str) -> None:
-        with self.backend.lock:
+        with self.backend._changing(("transform-job", name)):
             job = self._job(name)
             if job.doc["TransformJobStatus"] != "InProgress":
                 raise ValidationException(f"The request was rejected because the transform job is in status {job.doc['TransformJobStatus']}.")
             job.doc["TransformJobStatus"] = "Stopping"
-            job.stop_requested.set()
+        job.stop_requested.set()
 
     def list(self, request: dict[str, Any]) -> dict[str, Any]:
         from .models import _page
@@ -262,13 +261,14 @@ class TransformService:
             keys = ("TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime", "TransformJobStatus", "FailureReason")
             return {"TransformJobSummaries": copy.deepcopy([{k: d[k] for k in keys if k in d} for d in page]), "NextToken": token}
 
-    def snapshot(self) -> list[dict[str, Any]]:
-        return [job.doc for job in self.jobs.values()]
-
-    def restore(self, docs: list[dict[str, Any]]) -> None:
+    def restore(self, docs: list[dict[str, Any]]) -> list[str]:
+        """Bring back stored transform jobs; returns the names of those failed by the restart."""
+        failed = []
         for doc in docs:
             if doc["TransformJobStatus"] in ("InProgress", "Stopping"):
                 doc.update(TransformJobStatus="Failed", FailureReason="InternalServerError: the local engine was stopped while this job was running")
+                failed.append(doc["TransformJobName"])
             job = TransformJob(doc)
             job.done.set()
             self.jobs[doc["TransformJobName"]] = job
+        return failed

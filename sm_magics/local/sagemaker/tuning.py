@@ -167,13 +167,12 @@ class TuningService:
             "ObjectiveStatusCounters": {"Succeeded": 0, "Pending": 0, "Failed": 0},
         }
         job = TuningJob(doc)
-        with backend.lock:
+        with backend._changing(("tuning-job", name), ("tags", arn)):
             if name in self.jobs:
                 raise ResourceInUse(f"Hyperparameter tuning job names must be unique within an AWS account and region ({arn})")
             self.jobs[name] = job
             backend._set_tags(arn, request.get("Tags") or [])
         threading.Thread(target=self._drive, args=(job,), daemon=True, name=f"tune {name}").start()
-        backend.engine.save_soon()
         job.done.wait(settings.SYNC_SECONDS)
         return {"HyperParameterTuningJobArn": arn}
 
@@ -223,6 +222,7 @@ class TuningService:
                     with backend.lock:
                         job.children.append(child)
                         self._count(job)
+                        backend._save_quietly(("tuning-job", name))
                 if not running:
                     break
                 finished = [c for c, (_, t) in running.items() if t.done.wait(0.2) or t.done.is_set()]
@@ -261,8 +261,8 @@ class TuningService:
             else:
                 doc["HyperParameterTuningJobStatus"] = "Completed"
             doc["HyperParameterTuningEndTime"] = doc["LastModifiedTime"] = utcnow()
+            backend._save_quietly(("tuning-job", name))
         job.done.set()
-        backend.engine.save_soon()
 
     def _count(self, job: TuningJob) -> None:
         """Recompute counters and the best job from the children (called under the backend lock)."""
@@ -325,15 +325,14 @@ class TuningService:
             return copy.deepcopy(job.doc)
 
     def stop(self, name: str) -> None:
-        with self.backend.lock:
+        with self.backend._changing(("tuning-job", name)):
             job = self._job(name)
             if job.doc["HyperParameterTuningJobStatus"] != "InProgress":
                 raise ValidationException(
                     f"The request was rejected because the tuning job is in status {job.doc['HyperParameterTuningJobStatus']}."
                 )
             job.doc["HyperParameterTuningJobStatus"] = "Stopping"
-            job.stop_requested.set()
-        self.backend.engine.save_soon()
+        job.stop_requested.set()
 
     def list(self, request: dict[str, Any]) -> dict[str, Any]:
         from .models import _page
@@ -375,10 +374,9 @@ class TuningService:
 
     # ---------------------------------------------------------- persistence
 
-    def snapshot(self) -> list[dict[str, Any]]:
-        return [{"doc": job.doc, "children": job.children} for job in self.jobs.values()]
-
-    def restore(self, items: list[dict[str, Any]]) -> None:
+    def restore(self, items: list[dict[str, Any]]) -> list[str]:
+        """Bring back stored tuning jobs (``{"doc", "children"}``); returns the names of those failed by the restart."""
+        failed = []
         for item in items:
             job = TuningJob(item["doc"], children=item["children"])
             if job.doc["HyperParameterTuningJobStatus"] in ("InProgress", "Stopping"):
@@ -386,5 +384,7 @@ class TuningService:
                     HyperParameterTuningJobStatus="Failed",
                     FailureReason="InternalServerError: the local engine was stopped while this tuning job was running",
                 )
+                failed.append(job.doc["HyperParameterTuningJobName"])
             job.done.set()
             self.jobs[job.doc["HyperParameterTuningJobName"]] = job
+        return failed
