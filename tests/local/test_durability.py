@@ -309,13 +309,13 @@ def _umount_when_free(path: Path, limit: float = 30.0) -> None:
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MB tmpfs to be the data dir."""
+    """A 48 MB tmpfs to be the data dir (the seeded sample data takes about 20 MB of it)."""
     path = tmp_path / "tiny"
     path.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root (CI runs the tests as root)")
     try:
-        _mount("-t", "tmpfs", "-o", "size=16m", "tmpfs", str(path))
+        _mount("-t", "tmpfs", "-o", "size=48m", "tmpfs", str(path))
     except subprocess.CalledProcessError as exc:
         pytest.skip(f"cannot mount a tmpfs here: {exc.stderr.strip()}")
     yield path / "engine"
@@ -340,7 +340,7 @@ def test_a_full_disk_refuses_the_write_it_cannot_keep(tiny_fs: Path) -> None:
             refusal = code_of(exc)
             break
         acknowledged[f"fill/{n}"] = digest(body)
-    assert refusal is not None, "16 MB never filled up"
+    assert refusal is not None, "48 MB never filled up"
     code, message, status = refusal
     assert (code, status) == ("InternalError", 500), refusal
     assert "No space left on device" in message and f"s3://{BUCKET}/fill/{len(acknowledged)}" in message, message
@@ -371,7 +371,7 @@ def test_a_full_disk_refuses_the_write_it_cannot_keep(tiny_fs: Path) -> None:
             sm_refusal = code_of(exc)
             break
         models.append(f"full-{n}")
-    assert sm_refusal is not None, "2000 models fitted in a full 16 MB filesystem"
+    assert sm_refusal is not None, "2000 models fitted in a full 48 MB filesystem"
     code, sm_message, status = sm_refusal
     assert (code, status) == ("InternalFailure", 500), sm_refusal
     assert f"model full-{len(models)} could not be saved" in sm_message and "No space left on device" in sm_message, sm_message
