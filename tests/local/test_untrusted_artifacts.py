@@ -474,8 +474,10 @@ def test_a_restart_with_a_swapped_artifact_runs_nothing(
     aws.s3.put_object(Bucket=bucket, Key=key, Body=xgb_tar(attacks(marker)["posix.system"]))
     engine.stop()
     aws = engine.start()
+    # a restarted endpoint loads its model again on its first invocation (or in the warm-up pool, sooner)
+    error_of(aws.runtime.invoke_endpoint, EndpointName=endpoint["EndpointName"], ContentType="text/csv", Body="1,2,3")
     after = settle(aws, endpoint["EndpointName"])
-    assert REFUSED in after.get("FailureReason", ""), after
+    assert after["EndpointStatus"] == "Failed" and REFUSED in after.get("FailureReason", ""), after
     assert "posix.system" in after["FailureReason"]
     assert not marker.exists()
     assert_serves_kmeans(aws)
