@@ -58,6 +58,7 @@ class Engine:
         self.save_soon()
 
     def close(self) -> None:
+        self.runner.close()  # first: no host keeps computing (or writing to S3) while the state is written
         self._closing.set()
         self._saver.join(timeout=5)
         self.save_state()
