@@ -42,59 +42,75 @@ from helpers import BUCKET, LOG_GROUP, ensure_bucket, put, training_request, uni
 from sm_magics.local import datadir_lock, launcher
 from sm_magics.formats import recordio
 
-# ~0.15 s an epoch on each host's 500 rows: far longer than any test here lets the job run
-LONG_JOB = {"k": "10", "feature_dim": "784", "mini_batch_size": "100", "epochs": "1000"}
+# ~7 ms an epoch on each host's 500 rows on an idle machine: minutes, far longer than any test here lets the job run
+LONG_JOB = {"k": "10", "feature_dim": "784", "mini_batch_size": "100", "epochs": "20000"}
 BOUND = 60.0  # seconds: how long a test waits for what should happen in a second or two
 
 
 # ------------------------------------------------------------------------- processes
 
 
-def process_table() -> dict[int, tuple[int, str, str]]:
-    """pid -> (parent pid, state, command line), from ``ps``."""
-    listing = subprocess.run(["ps", "-ww", "-A", "-o", "pid=,ppid=,stat=,args="], capture_output=True, text=True, check=True).stdout
+def process_table() -> dict[int, tuple[int, str, str, str]]:
+    """pid -> (parent pid, state, start time, command line), from ``ps``.
+
+    The start time tells a process from a later one that got its pid back (pids wrap fast on a busy machine).
+    """
+    listing = subprocess.run(
+        ["ps", "-ww", "-A", "-o", "pid=,ppid=,stat=,lstart=,args="], capture_output=True, text=True, check=True
+    ).stdout
     table = {}
     for line in listing.splitlines():
-        parts = line.split(None, 3)
-        if len(parts) >= 3:
-            table[int(parts[0])] = (int(parts[1]), parts[2], parts[3] if len(parts) > 3 else "")
+        parts = line.split(None, 8)
+        if len(parts) >= 8:
+            table[int(parts[0])] = (int(parts[1]), parts[2], " ".join(parts[3:8]), parts[8] if len(parts) > 8 else "")
     return table
 
 
-def descendants(pid: int) -> dict[int, str]:
+Process = tuple[int, str]  # (pid, start time)
+
+
+def descendants(pid: int) -> dict[Process, str]:
     """Every process below ``pid`` (children, their children, ...) with its command line."""
     table = process_table()
-    found: dict[int, str] = {}
+    found: dict[Process, str] = {}
     frontier = [pid]
     while frontier:
         parent = frontier.pop()
-        for child, (ppid, _, args) in table.items():
-            if ppid == parent and child not in found:
-                found[child] = args
+        for child, (ppid, _, started, args) in table.items():
+            if ppid == parent and (child, started) not in found:
+                found[(child, started)] = args
                 frontier.append(child)
     return found
 
 
-def running(pids: Iterable[int]) -> list[int]:
-    """Those of ``pids`` that still run (a zombie only waits for its exit status to be read: it runs nothing)."""
+def running(processes: Iterable[Process]) -> list[Process]:
+    """Those of ``processes`` that still run (a zombie only waits for its exit status to be read: it runs nothing)."""
     table = process_table()
-    return sorted(pid for pid in pids if pid in table and not table[pid][1].startswith("Z"))
+    return sorted(
+        (pid, started) for pid, started in processes
+        if pid in table and table[pid][2] == started and not table[pid][1].startswith("Z")
+    )
 
 
-def wait_until_gone(pids: Iterable[int], limit: float = BOUND) -> tuple[list[int], float]:
-    """(what still runs after ``limit`` seconds, seconds waited)."""
-    pids = list(pids)
-    started = time.monotonic()
-    while (left := running(pids)) and time.monotonic() - started < limit:
+def wait_until_gone(processes: Iterable[Process], limit: float = BOUND) -> list[Process]:
+    """What of ``processes`` still runs after at most ``limit`` seconds."""
+    processes = list(processes)
+    deadline = time.monotonic() + limit
+    while (left := running(processes)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    return left, time.monotonic() - started
+    return left
+
+
+def identities(pids: Iterable[int]) -> list[Process]:
+    table = process_table()
+    return [(pid, table[pid][2]) for pid in pids if pid in table]
 
 
 def engines_serving(data_dir: Path) -> list[int]:
     """Pids of engine processes (``python -m sm_magics.local serve``) for ``data_dir``."""
     table = process_table()
     return sorted(
-        pid for pid, (_, state, args) in table.items()
+        pid for pid, (_, state, _, args) in table.items()
         if "sm_magics.local serve" in args and f"--data-dir {data_dir}" in args and not state.startswith("Z")
     )
 
@@ -278,8 +294,8 @@ def test_a_killed_host_fails_its_job_and_no_host_is_left(own_engine: OwnEngine, 
     aws = own_engine.start()
     name = start_two_host_job(aws, x)
     hosts = host_pids(aws, name)
-    below_engine = descendants(own_engine.info.pid)
-    assert set(hosts.values()) <= set(below_engine), "the hosts' pids are not processes of this engine"
+    host_processes = identities(hosts.values())
+    assert {pid for pid, _ in descendants(own_engine.info.pid)} >= set(hosts.values()), "the hosts are not this engine's"
 
     os.kill(hosts[2], signal.SIGKILL)
     job = wait_for_end(aws, name)
@@ -289,7 +305,7 @@ def test_a_killed_host_fails_its_job_and_no_host_is_left(own_engine: OwnEngine, 
     reason = job["FailureReason"]
     assert reason.startswith("AlgorithmError: ") and "algo-2" in reason and "-9" in reason and "SIGKILL" in reason, reason
     assert "algo-1 exited" not in reason, reason  # the leader was stopped because of algo-2, it did not fail
-    left, _ = wait_until_gone(hosts.values())
+    left = wait_until_gone(host_processes)
     assert left == [], f"host processes left after the job failed: {left}"
     # the engine serves on, and its forkserver is ready for the next job
     assert launcher.status(own_engine.data_dir) == own_engine.info
@@ -306,13 +322,13 @@ def test_engine_killed_takes_hosts_forkserver_and_tracker_with_it(own_engine: Ow
     hosts = host_pids(aws, name)
     time.sleep(1.0)  # the state saver has written the running job (it writes within half a second of a change)
     tree = descendants(own_engine.info.pid)
-    assert set(hosts.values()) <= set(tree)
+    assert {pid for pid, _ in tree} >= set(hosts.values())
     kinds = " ".join(tree.values())
     assert "forkserver" in kinds and "resource_tracker" in kinds, tree  # what this test checks is there to check
 
     os.kill(own_engine.info.pid, signal.SIGKILL)
-    left, _ = wait_until_gone(tree)
-    assert left == [], "processes of the killed engine still run: " + "; ".join(f"{pid} {tree[pid]}" for pid in left)
+    left = wait_until_gone(tree)
+    assert left == [], "processes of the killed engine still run: " + "; ".join(f"{p[0]} {tree[p]}" for p in left)
 
     # started again, the engine says what happened to the job
     aws = own_engine.start()
@@ -326,11 +342,12 @@ def test_local_stop_during_a_job_leaves_no_process(own_engine: OwnEngine, mnist)
     aws = own_engine.start()
     name = start_two_host_job(aws, x)
     hosts = host_pids(aws, name)
+    engine = identities([own_engine.info.pid])
     tree = descendants(own_engine.info.pid)
-    assert set(hosts.values()) <= set(tree)
+    assert {pid for pid, _ in tree} >= set(hosts.values())
 
     stop = subprocess.run([sys.executable, "-m", "sm_magics.cli", "local", "stop", "--data-dir", str(own_engine.data_dir)],
                           env=user_env(), capture_output=True, text=True, timeout=120)
     assert stop.returncode == 0 and "stopped" in stop.stdout, stop
-    left, _ = wait_until_gone([own_engine.info.pid, *tree])
-    assert left == [], "processes left after `local stop`: " + "; ".join(f"{pid} {tree.get(pid, 'engine')}" for pid in left)
+    left = wait_until_gone([*engine, *tree])
+    assert left == [], "processes left after `local stop`: " + "; ".join(f"{p[0]} {tree.get(p, 'the engine')}" for p in left)

@@ -29,6 +29,8 @@ from .container import run_host
 PRELOAD = ["numpy", "boto3", "sklearn.cluster", "sm_magics.local.training.container"]
 
 EventSink = Callable[[str, tuple], None]
+# how often a supervisor looks at its hosts, its job's stop request and its deadline
+CHECK_SECONDS = 0.1
 
 
 def _context() -> Any:
@@ -125,10 +127,11 @@ class TrainingRunner:
 
     def _supervise(self, run: _Run) -> None:
         terminal: tuple | None = None
+        next_check = 0.0
         try:
             while terminal is None:
                 try:
-                    event = run.events.get(timeout=0.1)
+                    event = run.events.get(timeout=CHECK_SECONDS)
                 except queue.Empty:
                     event = None
                 if event is not None:
@@ -136,7 +139,10 @@ class TrainingRunner:
                         terminal = event
                         break
                     run.sink(run.job_name, event)
+                # a chatty host (a log line per epoch) must not keep its job from being stopped or failed
+                if event is not None and time.monotonic() < next_check:
                     continue
+                next_check = time.monotonic() + CHECK_SECONDS
                 if run.stop_requested.is_set():
                     terminal = ("stopped", "Stopped")
                 elif run.deadline is not None and time.monotonic() > run.deadline:
