@@ -15,6 +15,12 @@ Two ties keep them from outliving it:
   engine is gone (its own "alive" pipe from the engine reaches EOF). This one
   fires even while the host's Python thread is stuck in C code that holds
   the GIL, where the watching thread could not run.
+
+  For that chain to hold, the host lets go of the copy of the forkserver's
+  "alive" write end that every forkserver child is handed (so that it could
+  start processes of its own through the forkserver, which hosts never do):
+  while any host kept it, the forkserver would wait for the hosts and the
+  hosts for the forkserver.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ def new(ctx: Any) -> tuple[Any, Any]:
 
 def tie_to_engine(read_end: Any) -> None:
     """In a host process: end this process when the engine's process ends."""
+    _drop_forkserver_alive_fd()
     if sys.platform.startswith("linux"):
         _die_with_parent()
     threading.Thread(target=_watch, args=(read_end,), daemon=True, name="engine lifeline").start()
@@ -51,6 +58,20 @@ def _watch(read_end: Any) -> None:
     except (EOFError, OSError):
         pass
     os._exit(ENGINE_GONE_EXIT)
+
+
+def _drop_forkserver_alive_fd() -> None:
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is None:  # not a forkserver child (the spawn start method), or a Python that hands out no such copy
+        return
+    server._forkserver_alive_fd = None
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 def _die_with_parent() -> None:
