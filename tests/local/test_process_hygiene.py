@@ -13,7 +13,9 @@ would with ``ps`` after the fact:
 * kill -9 of the engine during a 2-host job: its hosts, the forkserver and the
   resource tracker all end; started again, the engine reports the job Failed
   because the engine stopped;
-* ``sm-magics local stop`` during a 2-host job leaves no process behind.
+* ``sm-magics local stop`` during a 2-host job leaves no process behind;
+* the leader's own wait for its peers' results ends when a peer is gone
+  without sending one (the supervisor usually fails the job first).
 
 The waits below are generous bounds for a loaded machine, not speed goals;
 benchmarks/process_hygiene.py measures how fast these things happen.
@@ -22,6 +24,7 @@ benchmarks/process_hygiene.py measures how fast these things happen.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import signal
@@ -40,6 +43,8 @@ from conftest import Clients, free_port
 from helpers import BUCKET, LOG_GROUP, ensure_bucket, put, training_request, unique
 
 from sm_magics.local import datadir_lock, launcher
+from sm_magics.local.algorithms.base import AlgorithmError
+from sm_magics.local.training.container import _gather_partials
 from sm_magics.formats import recordio
 
 # ~7 ms an epoch on each host's 500 rows on an idle machine: minutes, far longer than any test here lets the job run
@@ -351,3 +356,27 @@ def test_local_stop_during_a_job_leaves_no_process(own_engine: OwnEngine, mnist)
     assert stop.returncode == 0 and "stopped" in stop.stdout, stop
     left = wait_until_gone([*engine, *tree])
     assert left == [], "processes left after `local stop`: " + "; ".join(f"{p[0]} {tree.get(p, 'the engine')}" for p in left)
+
+
+# ------------------------------------------------------------------ the leader's wait
+
+
+def _ended_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True).stdout)
+
+
+def test_the_leader_stops_waiting_for_a_peer_that_died_without_its_result() -> None:
+    gather = multiprocessing.get_context("spawn").Queue()
+    ended = _ended_pid()
+    gather.put((2, "algo-2's share"))  # algo-2 sent its result, then ended: that is not a failure
+    with pytest.raises(AlgorithmError, match=r"^algo-3 exited before sending its results to algo-1$"):
+        _gather_partials(gather, [os.getpid(), ended, ended], 3)
+
+
+def test_the_leader_takes_results_in_host_order_from_peers_that_ended() -> None:
+    gather = multiprocessing.get_context("spawn").Queue()
+    ended = _ended_pid()
+    gather.put((3, "algo-3's share"))
+    gather.put((2, "algo-2's share"))
+    assert _gather_partials(gather, [os.getpid(), ended, ended], 3) == ["algo-2's share", "algo-3's share"]
