@@ -11,8 +11,9 @@ lock to clean up. A second engine fails to take it and exits at once, naming
 the one that holds it; the holder writes its pid and URL into the lock file
 right after taking it, for exactly that message.
 
-``flock`` is POSIX (Linux, macOS: where the engine runs). The lock file descriptor is not inheritable, so neither the forkserver nor any
-training host keeps the lock alive after the engine is gone.
+``flock`` is POSIX (Linux and macOS, where the engine runs). The lock's file
+descriptor is not inheritable, so neither the forkserver nor any training host
+keeps the lock after the engine is gone.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from .credentials import private_dir
 LOCK_NAME = "engine.lock"
 # the exit status of an engine process that found its data dir served by another engine
 ALREADY_SERVED_EXIT = 3
-
 
 
 @dataclass(frozen=True)

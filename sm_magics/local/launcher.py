@@ -2,8 +2,10 @@
 
 The engine runs as its own background process (a new session, so closing the
 terminal or restarting a kernel does not take it down) and announces itself
-in ``<data-dir>/engine.json``. Clients reach it only over HTTP, with the
-environment ``client_env`` describes.
+in ``<data-dir>/engine.json``. One engine serves a data dir: the engine
+process holds the dir's lock (``datadir_lock``) for its life, so concurrent
+starts end with one engine and every caller is told about that one. Clients
+reach it only over HTTP, with the environment ``client_env`` describes.
 """
 
 from __future__ import annotations
