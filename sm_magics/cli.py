@@ -13,10 +13,11 @@ from .local import launcher
 
 
 def _local_start(args: argparse.Namespace) -> int:
-    already = launcher.status(args.data_dir)
-    info = launcher.start(port=args.port, data_dir=args.data_dir)
-    state = "already running" if already else "started"
+    info, started = launcher.start_or_find(port=args.port, data_dir=args.data_dir)
+    state = "started" if started else "already running"
     print(f"local SageMaker engine {state} at {info.url} (pid {info.pid}, data in {info.data_dir})")
+    if args.port and args.port != info.port:
+        print(f"(not on port {args.port}: one engine serves a data dir; stop it first to move it to another port)")
     found = launcher.durability(info).get("recovery") or []
     for line in found:
         print(f"recovered with a loss: {line}")

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from . import settings
+from . import datadir_lock, settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,9 +18,12 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    data_dir = args.data_dir.expanduser().resolve()
+    # before the heavy imports: a second engine for this data dir exits at once, naming the first
+    datadir_lock.hold_or_exit(data_dir, f"http://{settings.HOST}:{args.port}")
     from .server import serve as run
 
-    run(args.data_dir.expanduser().resolve(), args.port)
+    run(data_dir, args.port)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def load_or_create(data_dir: Path) -> Credentials:
     document = json.dumps(
         {"AccessKeyId": fresh.access_key_id, "SecretAccessKey": fresh.secret_access_key, "SessionToken": fresh.session_token}
     ).encode()
-    tmp = data_dir / f".{FILE_NAME}.{os.getpid()}.tmp"
+    tmp = data_dir / f".{FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}.tmp"  # unique per call: threads race too
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, document)

@@ -86,6 +86,7 @@ class Engine:
     def close(self) -> list[str]:
         """Stop background work and close the database; never raises. Returns what could not be saved."""
         problems: list[str] = []
+        self.runner.close()  # first: no host keeps computing (or writing to S3) while the state is written
         self._closing.set()
         try:
             self._ttl_guard.join(timeout=5)

@@ -2,8 +2,10 @@
 
 The engine runs as its own background process (a new session, so closing the
 terminal or restarting a kernel does not take it down) and announces itself
-in ``<data-dir>/engine.json``. Clients reach it only over HTTP, with the
-environment ``client_env`` describes.
+in ``<data-dir>/engine.json``. One engine serves a data dir: the engine
+process holds the dir's lock (``datadir_lock``) for its life, so concurrent
+starts end with one engine and every caller is told about that one. Clients
+reach it only over HTTP, with the environment ``client_env`` describes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import credentials, settings
+from . import credentials, datadir_lock, settings
 from .credentials import Credentials
 
 HEALTH_PATH = "/_sm_magics/health"
@@ -85,23 +87,56 @@ def status(data_dir: Path | None = None) -> EngineInfo | None:
 
 
 def start(port: int | None = None, data_dir: Path | None = None, timeout: float = 120.0) -> EngineInfo:
-    """Start the engine in the background, or return the one already serving ``data_dir``."""
+    """Start the engine in the background, or return the one already serving ``data_dir`` (on whatever port)."""
+    return start_or_find(port, data_dir, timeout)[0]
+
+
+def start_or_find(port: int | None = None, data_dir: Path | None = None, timeout: float = 120.0) -> tuple[EngineInfo, bool]:
+    """The engine serving ``data_dir``, and whether this call started it.
+
+    Which engine serves a data dir is settled by the engine processes, not
+    here: each takes the dir's lock (``datadir_lock``) first, and one that
+    finds it taken exits at once. So two starts at the same time (threads,
+    processes, different ports) both launch an engine, one of them serves,
+    and both callers are told about that one.
+    """
     data_dir = (data_dir or default_data_dir()).expanduser().resolve()
     running = status(data_dir)
     if running is not None:
-        return running
+        return running, False
     port = port or default_port()
     other = _health(f"http://{settings.HOST}:{port}", timeout=1.0)
-    if other is not None:
+    if other is not None and Path(other.get("data_dir", "")) != data_dir:
         raise EngineError(
             f"port {port} already serves a local engine for {other.get('data_dir')}; "
             f"use that data dir, stop it with `sm-magics local stop --data-dir {other.get('data_dir')}`, or pass --port"
         )
     credentials.load_or_create(data_dir)  # also makes the data dir, 0700
-    (data_dir / "engine.json").unlink(missing_ok=True)
     log_path = data_dir / "engine.log"
+    process = _launch(port, data_dir, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = status(data_dir)
+        if info is not None:
+            return info, info.pid == process.pid
+        code = process.poll()
+        if code == datadir_lock.ALREADY_SERVED_EXIT:
+            # another engine has the data dir: wait for it to answer, or launch again if it died starting
+            if datadir_lock.read_holder(data_dir, wait=0.5) is None:
+                process = _launch(port, data_dir, log_path)
+        elif code is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            raise EngineError(f"the local engine exited at start (code {code}): " + " | ".join(tail))
+        time.sleep(0.2)
+    if process.poll() is None:
+        process.terminate()
+    raise EngineError(f"the local engine did not answer within {timeout:.0f} s; see {log_path}")
+
+
+def _launch(port: int, data_dir: Path, log_path: Path) -> subprocess.Popen:
+    """An engine process for ``data_dir`` in a session of its own, its output appended to ``engine.log``."""
     with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "sm_magics.local", "serve", "--port", str(port), "--data-dir", str(data_dir)],
             stdin=subprocess.DEVNULL,
             stdout=log_file,
@@ -109,17 +144,6 @@ def start(port: int | None = None, data_dir: Path | None = None, timeout: float 
             start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        info = status(data_dir)
-        if info is not None:
-            return info
-        if process.poll() is not None:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-            raise EngineError(f"the local engine exited at start (code {process.returncode}): " + " | ".join(tail))
-        time.sleep(0.2)
-    process.terminate()
-    raise EngineError(f"the local engine did not answer within {timeout:.0f} s; see {log_path}")
 
 
 @dataclass(frozen=True)
@@ -141,7 +165,10 @@ def stop_engine(data_dir: Path | None = None, timeout: float = 60.0) -> StopOutc
     Every change the engine acknowledged is already on disk (it saves before it
     answers); what can be missing is background progress (a job's status, log
     lines) it could not write, and requests it refused for that reason. Both are
-    asked of the engine just before the stop signal.
+    asked of the engine just before the stop signal. Returns once the engine's process
+    has ended (its training hosts end before it does): its pid is gone, or its data
+    dir's lock is free (the kernel drops it as the process ends; a process that started
+    the engine and never reaps it keeps it as a zombie, which holds nothing).
     """
     info = status(data_dir)
     if info is None:
@@ -150,7 +177,7 @@ def stop_engine(data_dir: Path | None = None, timeout: float = 60.0) -> StopOutc
     os.kill(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _running(info.pid) or (not (info.data_dir / "engine.json").exists() and _health(info.url, timeout=0.5) is None):
+        if _ended(info.pid) or datadir_lock.is_free(info.data_dir):
             break
         time.sleep(0.1)
     else:
@@ -169,21 +196,17 @@ def stop(data_dir: Path | None = None, timeout: float = 60.0) -> bool:
     return stop_engine(data_dir, timeout).was_running
 
 
-def _running(pid: int) -> bool:
-    """False once the process is gone (reaping it when it is our own child: a zombie still answers kill 0)."""
+def _ended(pid: int) -> bool:
+    try:  # an engine this process started stays a zombie until it is reaped here
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:  # not our child: someone else reaps it
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:  # someone else's child: a zombie of theirs has exited all the same
-        try:
-            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-        except (OSError, IndexError):
-            return True
-    return True
+        return True
+    return False
 
 
 def client_env(info: EngineInfo, region: str | None = None) -> dict[str, str]:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import moto_services, persistence, settings, tagging
+from . import datadir_lock, moto_services, persistence, settings, tagging
 from .engine import Engine
 from .runtime import responses as runtime_responses
 from .sagemaker import responses as sagemaker_responses
@@ -185,6 +185,8 @@ class _NoDelayHandler(WSGIRequestHandler):
 
 def serve(data_dir: Path, port: int) -> None:
     """Run the engine in this process until SIGTERM / SIGINT; then write its state and exit."""
+    # before anything opens the dir; held until this process has ended (the kernel drops it then), which `stop` waits for
+    datadir_lock.hold_or_exit(data_dir, f"http://{settings.HOST}:{port}")
     engine = Engine(data_dir, port)
     try:
         server = make_server(settings.HOST, port, EngineApp(engine), threaded=True, request_handler=_NoDelayHandler)

@@ -5,6 +5,10 @@ from S3 over HTTP (sharded by key when asked), trains, and algo-1 gathers the
 other hosts' partial results, writes the model files and uploads
 ``model.tar.gz``. Everything it has to say (status, log lines, metrics, the
 outcome) goes to the supervisor through ``events``.
+
+A host never outlives the engine (``lifeline``), and the leader never waits
+for good on a peer that died: it waits for partial results in short slices
+and between them looks whether the peers that still owe one are alive.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
 import shutil
 import tarfile
 import time
@@ -21,10 +26,21 @@ from typing import Any
 
 from ..algorithms import algorithm_named
 from ..algorithms.base import AlgorithmError, Channel, ClientError, TrainingContext
+from . import lifeline
+
+# how long the leader waits for a partial result before it looks at its peers again
+GATHER_SLICE_SECONDS = 1.0
 
 
-def run_host(spec: dict[str, Any], host_index: int, events: Any, gather: Any) -> None:
-    """Entry point of a host process."""
+def run_host(spec: dict[str, Any], host_index: int, events: Any, gather: Any, engine_lifeline: Any, peers: Any) -> None:
+    """Entry point of a host process.
+
+    ``gather`` carries (host index, partial result) from the other hosts to
+    algo-1; ``peers`` is a shared array of the hosts' pids (0 until known),
+    algo-N at index N-1; ``engine_lifeline`` is the read end of the engine's
+    lifeline pipe.
+    """
+    lifeline.tie_to_engine(engine_lifeline)
     host = f"algo-{host_index}"
     pid = os.getpid()
 
@@ -71,10 +87,10 @@ def run_host(spec: dict[str, Any], host_index: int, events: Any, gather: Any) ->
         with threadpool_limits(limits=spec.get("threads")):
             partial = algorithm.train_host(ctx, params)
         if not leader:
-            gather.put(partial)
+            gather.put((host_index, partial))
             log("Sent this host's state to algo-1")
             return
-        partials = [partial] + [gather.get(timeout=3600) for _ in range(spec["instance_count"] - 1)]
+        partials = [partial] + _gather_partials(gather, peers, spec["instance_count"])
         with threadpool_limits(limits=spec.get("threads")):
             algorithm.finish(ctx, params, partials)
         events.put(("status", "Uploading", "Uploading generated training model"))
@@ -92,6 +108,45 @@ def run_host(spec: dict[str, Any], host_index: int, events: Any, gather: Any) ->
         events.put(("failed", f"AlgorithmError: {type(exc).__name__}: {exc}"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _gather_partials(gather: Any, peers: Any, host_count: int) -> list[Any]:
+    """The partial results of algo-2..algo-N, in host order; AlgorithmError if a host died without sending its own."""
+    received: dict[int, Any] = {}
+    while len(received) < host_count - 1:
+        try:
+            index, partial = gather.get(timeout=GATHER_SLICE_SECONDS)
+            received[index] = partial
+            continue
+        except queue.Empty:
+            pass
+        gone = [index for index in range(2, host_count + 1) if index not in received and _gone(peers[index - 1])]
+        if gone:
+            # a host that sent its result and then ended has that result in the pipe by now (its queue is
+            # flushed before its process ends): take what is there before calling anyone dead
+            try:
+                while True:
+                    index, partial = gather.get(timeout=0.2)
+                    received[index] = partial
+            except queue.Empty:
+                pass
+            gone = [index for index in gone if index not in received]
+            if gone:
+                names = ", ".join(f"algo-{index}" for index in gone)
+                raise AlgorithmError(f"{names} exited before sending {'its' if len(gone) == 1 else 'their'} results to algo-1")
+    return [received[index] for index in sorted(received)]
+
+
+def _gone(pid: int) -> bool:
+    if not pid:  # not known yet: the host is still being started
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _s3_client(spec: dict[str, Any]) -> Any:
