@@ -25,7 +25,7 @@ class Engine:
         self.backends: dict[str, SageMakerBackend] = {}
         self._backends_lock = threading.Lock()
         self.runner = TrainingRunner()
-        self.hosting = Hosting(moto_services.read_object)
+        self.hosting = Hosting(moto_services.read_object, cache_dir=data_dir / "cache")
         self.logs = moto_services.LogsWriter()
         self._dirty = threading.Event()
         self._closing = threading.Event()

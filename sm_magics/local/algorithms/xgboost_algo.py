@@ -1030,6 +1030,11 @@ def load_booster(data: bytes, member: str = MODEL_MEMBER) -> Any:
     pickles that held a plain model. Anything else goes to ``load_model``
     (JSON, UBJSON, legacy binary). A pickle that refers to anything but a
     Booster's parts is refused with the reason, and nothing in it runs.
+
+    Model bytes the installed xgboost cannot read (the binary formats of the
+    0.90-x ... 1.7-1 containers, which XGBoost 3.1 dropped) are served by
+    xgboost 1.7.6 in a host process of its own (``runtime.legacy_xgboost``):
+    the result is then a ``LegacyBooster``, given the same plain bytes.
     """
     import xgboost as xgb
 
@@ -1052,26 +1057,59 @@ def load_booster(data: bytes, member: str = MODEL_MEMBER) -> Any:
     try:
         booster.load_model(bytearray(data))
     except Exception as exc_xgb:
-        if refused is not None:
+        if refused is not None:  # checked after load_model: a JSON model reads as a pickle of a dict
             raise ClientError(
                 f"Unable to load model: {member} is a pickle the local engine will not load, because {refused}. "
                 "The engine runs nothing from a model artifact; save the model with Booster.save_model "
                 "(JSON or UBJSON) or pickle the Booster itself."
             ) from None
-        if serialized is not None and data[:4] != b"binf":
-            raise ClientError(
-                f"Unable to load model: {member} is a pickled Booster whose model bytes the xgboost {xgb.__version__} "
-                f"installed beside the local engine cannot read ({_xgb_message(exc_xgb)}); XGBoost 3.1 removed the "
-                "pre-1.0 binary format. Load it with xgboost < 3.1 and save it again as JSON or UBJSON."
-            ) from None
-        if data[:4] == b"binf":
-            raise ClientError(
-                f"Unable to load model: {member} is in XGBoost's legacy binary format, which the xgboost "
-                f"{xgb.__version__} installed beside the local engine no longer reads (removed in XGBoost 3.1). "
-                "Load it with xgboost < 3.1 and save it again as JSON or UBJSON."
-            ) from None
-        raise ClientError(f"Unable to load model: {member} is not an XGBoost model ({_xgb_message(exc_xgb)})") from None
+        # only what looks like an older xgboost's model goes to the side environment (random bytes build nothing)
+        if not (data.startswith(b"CONFIG-offset:") or _old_binary_model(data)):
+            raise ClientError(f"Unable to load model: {member} is not an XGBoost model ({_xgb_message(exc_xgb)})") from None
+        return _legacy_booster(data, member, xgb.__version__, _xgb_message(exc_xgb))
     return booster
+
+
+def _old_binary_model(data: bytes) -> bool:
+    """XGBoost's binary model layout (``binf`` of 1.0-1.7, or the bare pre-1.0 one): worth the side environment.
+
+    (A pickled Booster of xgboost 1.0 ... 1.7 holds a memory snapshot that starts
+    ``CONFIG-offset:``, then such a model, then its JSON configuration.)
+
+    Both hold a 136-byte ``LearnerModelParam`` and then the objective's and the
+    booster's names as length-prefixed strings; checking those keeps random
+    bytes from starting a side environment only to be told they are no model.
+    """
+    body = data[4:] if data[:4] == b"binf" else data
+    offset = 136
+    names = []
+    for _ in range(2):
+        if len(body) < offset + 8:
+            return False
+        size = int.from_bytes(body[offset : offset + 8], "little")
+        if not 0 < size <= 64 or len(body) < offset + 8 + size:
+            return False
+        names.append(body[offset + 8 : offset + 8 + size])
+        offset += 8 + size
+    return all(re.fullmatch(rb"[a-z_:@0-9\-]+", name) for name in names) and names[1] in (b"gbtree", b"gblinear", b"dart")
+
+
+def _legacy_booster(data: bytes, member: str, installed: str, why: str) -> Any:
+    """An older binary model, served by xgboost 1.7.6 in its own process (made on first need)."""
+    from ..runtime import legacy_xgboost
+
+    try:
+        return legacy_xgboost.LegacyBooster(data)
+    except legacy_xgboost.LegacyEnvError as exc:
+        raise ClientError(
+            f"Unable to load model: {member} is in an XGBoost binary format the xgboost {installed} installed beside "
+            f"the local engine no longer reads, and {exc}."
+        ) from None
+    except legacy_xgboost.LegacyHostError as exc:
+        raise ClientError(
+            f"Unable to load model: {member} is not an XGBoost model (xgboost {installed}: {why}; "
+            f"xgboost {legacy_xgboost.SIDE_XGBOOST}: {exc})"
+        ) from None
 
 
 # ------------------------------------------------------------------ serving
@@ -1089,6 +1127,12 @@ class HostedXGBoost(HostedModel):
         self.ranges = []
         self.inplace = []
         for booster in boosters:
+            if _is_legacy(booster):  # served by xgboost 1.7.6 in its own process, which sets nthread itself
+                linear = booster.booster_name == "gblinear"
+                best = booster.best_iteration
+                self.ranges.append((0, int(best) + 1) if best is not None and not linear else (0, 0))
+                self.inplace.append(False)
+                continue
             # one thread per request, as the container sets it: OpenMP start-up costs more than a small batch
             booster.set_param("nthread", 1)
             linear = _booster_name(booster) == "gblinear"
@@ -1178,7 +1222,9 @@ class HostedXGBoost(HostedModel):
         try:
             outputs = []
             for booster, iterations, inplace in zip(self.boosters, self.ranges, self.inplace):
-                if inplace:
+                if _is_legacy(booster):
+                    out = booster.predict_dense(_dense(x), iterations[1])
+                elif inplace:
                     out = booster.inplace_predict(x, iteration_range=iterations, validate_features=False, missing=np.nan)
                 else:
                     import xgboost as xgb
@@ -1191,6 +1237,23 @@ class HostedXGBoost(HostedModel):
         if preds.ndim == 2 and preds.shape[1] == 1:
             preds = preds[:, 0]
         return preds
+
+
+def _is_legacy(booster: Any) -> bool:
+    return type(booster).__name__ == "LegacyBooster"
+
+
+def _dense(x: Any) -> np.ndarray:
+    """A request matrix as the legacy host takes it: dense float32, NaN where a sparse row has no entry."""
+    from scipy.sparse import issparse
+
+    if not issparse(x):
+        return np.asarray(x, dtype=np.float32)
+    csr = x.tocsr()
+    dense = np.full(csr.shape, np.nan, dtype=np.float32)
+    rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
+    dense[rows, csr.indices] = csr.data
+    return dense
 
 
 def _booster_name(booster: Any) -> str:

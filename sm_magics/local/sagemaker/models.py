@@ -442,6 +442,10 @@ class SageMakerBackend:
         models = {v["ModelName"]: copy.deepcopy(self.models.get(v["ModelName"])) for v in config["ProductionVariants"]}
         endpoint.ready.clear()
 
+        def deploy_log(variant: str) -> Callable[[str], None]:
+            group, stream = f"/aws/sagemaker/Endpoints/{endpoint.doc['EndpointName']}", f"{variant}/i-local"
+            return lambda line: self.engine.logs.write(group, stream, [line], self.region)
+
         def load() -> None:
             loaded, summaries, failure = [], [], None
             for variant in config["ProductionVariants"]:
@@ -449,7 +453,7 @@ class SageMakerBackend:
                 try:
                     if model is None:
                         raise RuntimeError(f"model {variant['ModelName']} was deleted before the endpoint could load it")
-                    hosted = self.engine.hosting.load(model)
+                    hosted = self.engine.hosting.load(model, log=deploy_log(variant["VariantName"]))
                 except Exception as exc:  # any reason the model cannot serve ends the endpoint Failed
                     failure = f"Failed to deploy variant '{variant['VariantName']}': {exc}"
                     break
