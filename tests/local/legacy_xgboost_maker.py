@@ -1,6 +1,11 @@
 """Run by a historical xgboost's interpreter: train a small Booster, save it as that era's SageMaker container did.
 
 Usage: python legacy_xgboost_maker.py OUT_DIR pickle|save_model OBJECTIVE [PICKLE_PROTOCOL]
+       python legacy_xgboost_maker.py OUT_DIR fit PARAMS_JSON ROUNDS
+
+``fit`` trains on OUT_DIR/train.csv (label first, as SageMaker's CSV channel)
+with PARAMS_JSON and writes what that booster predicts for OUT_DIR/test.npy to
+OUT_DIR/preds.npy: the reference for a job the engine trained.
 
 Writes OUT_DIR/xgboost-model (``pickle.dump(booster)`` as the xgboost:1, 0.90-x,
 1.0-1 and 1.2-x containers did, or ``booster.save_model('xgboost-model')`` as
@@ -25,6 +30,15 @@ import xgboost as xgb  # noqa: E402
 
 out, how, objective = sys.argv[1], sys.argv[2], sys.argv[3]
 ROUNDS = 30
+
+if how == "fit":
+    data = np.loadtxt(out + "/train.csv", delimiter=",", dtype=np.float32)
+    # contiguous copies: xgboost 0.72 reads a strided label view's memory as if it were packed
+    features, labels = np.ascontiguousarray(data[:, 1:]), np.ascontiguousarray(data[:, 0])
+    fitted = xgb.train(json.loads(objective), xgb.DMatrix(features, label=labels), num_boost_round=int(sys.argv[4]))
+    np.save(out + "/preds.npy", np.asarray(fitted.predict(xgb.DMatrix(np.load(out + "/test.npy"))), dtype=np.float32))
+    print(json.dumps({"xgboost": xgb.__version__}))
+    sys.exit(0)
 rng = np.random.RandomState(11)
 x = rng.rand(400, 6).astype(np.float32)
 score = x[:, 0] * 2 - x[:, 1] + x[:, 2] * x[:, 3]

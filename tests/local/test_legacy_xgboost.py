@@ -6,7 +6,7 @@ from PyPI in a virtualenv of the tests, and saved as that container saved it
 (``pickle.dump(booster)`` up to 1.2-x, ``save_model`` from 1.3-1). The engine
 deploys it under the matching image URI; the xgboost installed beside the
 engine (3.1+) reads none of these formats, so the engine makes its own
-xgboost 1.7.6 side environment on first need (progress in the endpoint's
+xgboost 3.0.5 side environment on first need (progress in the endpoint's
 log) and serves each such model from a host process of its own. Predictions
 must be the historical library's own. The host process ends with its
 endpoint and with the engine (kill -9 included), and an engine that cannot
@@ -38,8 +38,11 @@ import numpy as np
 import pytest
 
 from conftest import Clients, ResponseChecker, engine_session, free_port
-from helpers import ROLE, ensure_bucket, log_events, production_variants, put, unique
+from helpers import (
+    BUCKET, ROLE, channel, ensure_bucket, job_request, log_events, production_variants, put, run_training, unique,
+)
 from sm_magics.local import launcher
+from sm_magics.local.runtime.legacy_xgboost import SIDE_XGBOOST as SIDE
 
 XGB = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost"
 LEGACY_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost"
@@ -143,7 +146,12 @@ def model_tar(member: bytes) -> bytes:
 def create_endpoint(aws: Clients, member: bytes, image: str) -> str:
     ensure_bucket(aws)
     name = unique("legacy-xgb")
-    uri = put(aws, f"legacy/{name}/model.tar.gz", model_tar(member))
+    return create_endpoint_for(aws, put(aws, f"legacy/{name}/model.tar.gz", model_tar(member)), image)
+
+
+def create_endpoint_for(aws: Clients, uri: str, image: str) -> str:
+    """CreateModel + CreateEndpointConfig + CreateEndpoint for a model.tar.gz already in S3; returns the name."""
+    name = unique("legacy-xgb")
     aws.sagemaker.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": image, "ModelDataUrl": uri})
     aws.sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=production_variants(name))
     aws.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
@@ -257,17 +265,17 @@ def test_the_side_environment_is_made_once_with_progress_in_the_endpoint_log(
     deployed: dict[str, dict[str, Any]], engine_clients: Clients, engine: launcher.EngineInfo
 ) -> None:
     logs = {era_id: endpoint_log(engine_clients, doc["EndpointName"]) for era_id, doc in deployed.items()}
-    builders = [era_id for era_id, lines in logs.items() if any("Creating the XGBoost 1.7.6 environment" in line for line in lines)]
+    builders = [era_id for era_id, lines in logs.items() if any(f"Creating the XGBoost {SIDE} environment" in line for line in lines)]
     assert builders == [ERAS[0].id], {k: v[:3] for k, v in logs.items()}
     lines = logs[ERAS[0].id]
-    created = next(i for i, line in enumerate(lines) if line.startswith("Created the XGBoost 1.7.6 environment in"))
+    created = next(i for i, line in enumerate(lines) if line.startswith(f"Created the XGBoost {SIDE} environment in"))
     serving = next(i for i, line in enumerate(lines) if line.startswith("Loaded model(s)"))
     assert created < serving  # the endpoint went InService only once the environment was there
-    assert any("xgboost==1.7.6" in line for line in lines[:created])  # pip's progress
+    assert any(line.startswith("Collecting xgboost") for line in lines[:created])  # pip's progress
     assert deployed[ERAS[0].id]["seen"][0] == "Creating" and "Failed" not in deployed[ERAS[0].id]["seen"]
-    assert (engine.data_dir / "cache" / "legacy-xgboost-1.7.6" / "ready.json").exists()
-    # the pre-1.0 model's loader warning of xgboost 1.7.6 itself reaches the log too
-    assert any("[xgboost 1.7.6]" in line and "XGBoost < 1.0.0" in line for line in logs[ERAS[1].id])
+    assert (engine.data_dir / "cache" / f"legacy-xgboost-{SIDE}" / "ready.json").exists()
+    # the side xgboost's own warning about the pre-1.0 model reaches the log too
+    assert any(f"[xgboost {SIDE}]" in line and "XGBoost < 1.0.0" in line for line in logs[ERAS[1].id])
 
 
 def test_each_legacy_model_has_its_own_host_process_that_ends_with_its_endpoint(
@@ -287,12 +295,62 @@ def test_each_legacy_model_has_its_own_host_process_that_ends_with_its_endpoint(
 
 
 def test_a_model_the_side_environment_cannot_read_fails_the_endpoint_with_both_reasons(engine_clients: Clients, deployed: dict[str, Any]) -> None:
-    """binf header and names of a real model, then junk: it looks old, goes to xgboost 1.7.6, which refuses it."""
+    """binf header and names of a real model, then junk: it looks old, goes to the side xgboost, which refuses it."""
     junk = b"binf" + b"\x00" * 136 + (15).to_bytes(8, "little") + b"binary:logistic" + (6).to_bytes(8, "little") + b"gbtree" + b"\xff" * 64
     doc = settle(engine_clients, create_endpoint(engine_clients, junk, f"{XGB}:1.7-1"))
     assert doc["EndpointStatus"] == "Failed"
     assert "xgboost-model is not an XGBoost model" in doc["FailureReason"]
-    assert "xgboost 1.7.6:" in doc["FailureReason"]
+    assert f"xgboost {SIDE}:" in doc["FailureReason"]
+
+
+# ----------------------------------------------------------------------------- the legacy xgboost:1 image
+
+
+def test_the_legacy_image_trains_the_model_xgboost_072_trains(
+    engine_clients: Clients, runtime: Any, artifacts: dict[str, Artifact], tmp_path: Path
+) -> None:
+    """``xgboost:latest`` is the 0.72 image: 0.72's names (silent, reg:linear) and defaults, 0.72's trees, its answers."""
+    rng = np.random.RandomState(5)
+    x = rng.rand(300, 4).astype(np.float32)
+    y = (x[:, 0] * 3 + x[:, 1] ** 2 - x[:, 2]).astype(np.float32)
+    rows = rng.rand(25, 4).astype(np.float32)
+    train_csv = "\n".join(",".join(repr(float(v)) for v in [label, *row]) for label, row in zip(y, x)) + "\n"
+    ensure_bucket(engine_clients)
+    name = unique("xgb-072")
+    uri = put(engine_clients, f"legacy/{name}/train/train.csv", train_csv)
+    hyperparameters = {"num_round": "8", "objective": "reg:linear", "silent": "1", "max_depth": "3", "eta": "0.2"}
+    request = job_request(
+        name, f"{LEGACY_IMAGE}:latest", [channel("train", uri.rsplit("/", 1)[0] + "/", "text/csv")], hyperparameters,
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/legacy/{name}/output"},
+    )  # fmt: skip
+    job = run_training(engine_clients, request)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    # the same data and parameters through XGBoost 0.72.1 itself
+    (tmp_path / "train.csv").write_text(train_csv)
+    np.save(tmp_path / "test.npy", rows)
+    params = {"objective": "reg:linear", "silent": 1, "max_depth": 3, "eta": 0.2}
+    done = subprocess.run(
+        [str(historical_python("0.72.1")), str(MAKER), str(tmp_path), "fit", json.dumps(params), "8"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = np.load(tmp_path / "preds.npy")
+    endpoint = create_endpoint_for(engine_clients, job["ModelArtifacts"]["S3ModelArtifacts"], f"{LEGACY_IMAGE}:1")
+    assert settle(engine_clients, endpoint)["EndpointStatus"] == "InService"
+    answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=csv_body(rows))
+    text = answer["Body"].read().decode()
+    assert not text.endswith("\n") and not text.startswith("{")  # one comma-joined line, Accept ignored
+    np.testing.assert_allclose(parse_answer(text, comma_joined=True), expected.astype(np.float64), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name, value", [("verbosity", "1"), ("colsample_bynode", "0.5"), ("save_model_on_termination", "true")])
+def test_the_legacy_image_refuses_what_xgboost_072_did_not_have(engine_clients: Clients, name: str, value: str) -> None:
+    ensure_bucket(engine_clients)
+    job = unique("xgb-072-bad")
+    uri = put(engine_clients, f"legacy/{job}/train/train.csv", "1,2,3\n0,1,1\n")
+    request = job_request(job, f"{LEGACY_IMAGE}:latest", [channel("train", uri, "text/csv")], {"num_round": "2", name: value})
+    described = run_training(engine_clients, request)
+    assert described["TrainingJobStatus"] == "Failed"
+    assert described["FailureReason"] == f"ClientError: Extraneous hyperparameter found: {name}"
 
 
 # ----------------------------------------------------------------------------- engines of their own
@@ -321,10 +379,10 @@ def test_an_engine_that_cannot_make_the_environment_fails_the_endpoint_saying_wh
         assert doc["EndpointStatus"] == "Failed", doc
         reason = doc["FailureReason"]
         assert reason.startswith("Failed to deploy variant 'AllTraffic': Unable to load model: xgboost-model is in an XGBoost"), reason
-        assert "could not create the XGBoost 1.7.6 environment" in reason and "pip install failed" in reason
+        assert f"could not create the XGBoost {SIDE} environment" in reason and "pip install failed" in reason
         assert "SM_MAGICS_LOCAL_LEGACY_XGBOOST_PYTHON" in reason  # what to do offline
         assert not list((tmp_path / "engine" / "cache").glob("*legacy-xgboost*"))
-        assert any("Creating the XGBoost 1.7.6 environment" in line for line in endpoint_log(aws, name))
+        assert any(f"Creating the XGBoost {SIDE} environment" in line for line in endpoint_log(aws, name))
     finally:
         launcher.stop(tmp_path / "engine")
     assert not checker.problems, checker.problems
@@ -334,7 +392,7 @@ def test_host_processes_end_when_the_engine_is_killed(
     tmp_path: Path, artifacts: dict[str, Artifact], engine: launcher.EngineInfo, deployed: dict[str, Any]
 ) -> None:
     """kill -9 of the engine: its hosts read EOF and exit. This engine reuses the session engine's side env."""
-    side = engine.data_dir / "cache" / "legacy-xgboost-1.7.6" / "bin" / "python"
+    side = engine.data_dir / "cache" / f"legacy-xgboost-{SIDE}" / "bin" / "python"
     info, aws, _ = start_engine(tmp_path / "engine", {"SM_MAGICS_LOCAL_LEGACY_XGBOOST_PYTHON": str(side)})
     try:
         name = create_endpoint(aws, artifacts[ERAS[3].id].member, ERAS[3].image)

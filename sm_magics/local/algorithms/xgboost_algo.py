@@ -111,10 +111,16 @@ VALIDATION_PATH = "/opt/ml/input/data/validation"
 # ------------------------------------------------------------------ image versions
 
 
+LEGACY_072 = (0, 72, 0)
+LEGACY_TAGS = ("1", "latest")  # the SDKs' ``xgboost:1``; ``latest`` is the same legacy image, not the newest container
+
+
 def version_key(version: str) -> tuple[int, int, int]:
-    """'1.0-1' -> (1, 0, 1); the legacy ``xgboost:1`` image is XGBoost 0.72; unknown tags count as newest."""
-    if version in ("1", "latest", ""):
-        return (0, 72, 0) if version == "1" else (99, 0, 0)
+    """'1.0-1' -> (1, 0, 1); the legacy ``xgboost:1`` / ``xgboost:latest`` image is XGBoost 0.72; unknown tags count as newest."""
+    if version in LEGACY_TAGS:
+        return LEGACY_072
+    if not version:
+        return (99, 0, 0)
     match = re.match(r"^(\d+)\.(\d+)(?:-(\d+))?", version)
     if not match:
         return (99, 0, 0)
@@ -147,7 +153,17 @@ TRAIN_METRIC_PRIORITY = ("auc", "error", "logloss", "rmse", "mae", "merror", "ml
 MAX_METRIC_DEFINITIONS = 40  # botocore: MetricDefinitionList max 40
 
 
+# XGBoost 0.72's own metrics (no aucpr, rmsle, nor the 1.0-1 container's accuracy/f1/mse).
+MAXIMIZE_METRICS_072 = ["auc", "map", "ndcg"]
+MINIMIZE_METRICS_072 = [
+    "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik", "logloss", "mae", "merror", "mlogloss", "poisson-nloglik",
+    "rmse", "tweedie-nloglik",
+]  # fmt: skip
+
+
 def metric_lists(key: tuple[int, int, int]) -> tuple[list[str], list[str]]:
+    if key < (0, 90, 0):
+        return MAXIMIZE_METRICS_072, MINIMIZE_METRICS_072
     if key >= (1, 5, 0):
         return MAXIMIZE_METRICS_15, MINIMIZE_METRICS_15
     return MAXIMIZE_METRICS_10, MINIMIZE_METRICS_10
@@ -257,7 +273,18 @@ ALIASES = {"learning_rate": "eta", "min_split_loss": "gamma", "reg_lambda": "lam
 TRUE_FALSE = ["true", "false"]
 
 
+# XGBoost 0.72's objectives: reg:squarederror and reg:squaredlogerror came with 0.90 (reg:linear is 0.72's name).
+OBJECTIVES_072 = [o for o in OBJECTIVES_10 if o not in ("reg:squarederror", "reg:squaredlogerror", "binary:hinge")]
+# Names of the 1.0-1 container's schema that the legacy 0.72 image did not have (XGBoost 0.81+ or container features).
+NOT_IN_072 = (
+    "verbosity", "colsample_bynode", "interaction_constraints", "monotone_constraints", "dsplit", "predictor",
+    "num_parallel_tree", "save_model_on_termination",
+)  # fmt: skip
+
+
 def objectives_for(key: tuple[int, int, int]) -> list[str]:
+    if key < (0, 90, 0):
+        return list(OBJECTIVES_072)
     objectives = list(OBJECTIVES_10)
     if key >= (1, 2, 0):
         objectives += ["reg:pseudohubererror", "survival:aft"]
@@ -336,6 +363,9 @@ def schema_for(key: tuple[int, int, int]) -> dict[str, HP]:
         )
     if key >= (3, 0, 0):
         schema["use_dask_gpu_training"] = HP("cat", TRUE_FALSE)
+    if key < (0, 90, 0):  # the legacy xgboost:1 image: XGBoost 0.72's parameters, ``silent`` instead of ``verbosity``
+        for name in NOT_IN_072:
+            schema.pop(name, None)
     return schema
 
 
@@ -780,6 +810,8 @@ class XGBoost(Algorithm):
         import xgboost as xgb
 
         xgb_params, eval_metrics, custom = self._xgb_params(ctx, params)
+        if self.key < (0, 90, 0):
+            _legacy_072_defaults(ctx, xgb_params, train.rows)
         objective = xgb_params.get("objective", "reg:squarederror")
         _check_labels(self.key, objective, xgb_params.get("num_class"), eval_metrics + custom, train, validation)
         try:
@@ -894,6 +926,21 @@ def _bounded_reasons() -> Iterator[None]:
         if len(message) <= MAX_REASON:
             raise
         raise type(exc)(message[: MAX_REASON - 3] + "...") from None
+
+
+def _legacy_072_defaults(ctx: TrainingContext, xgb_params: dict[str, Any], rows: int) -> None:
+    """XGBoost 0.72's defaults where today's xgboost, which trains the legacy image's jobs here, has other ones.
+
+    0.72's ``tree_method=auto`` grew trees with ``exact`` (``approx`` from 2^22
+    rows on), not ``hist``; its ``base_score`` was 0.5, not estimated from the
+    labels; ``reg:linear`` is its squared-error objective.
+    """
+    if xgb_params.get("tree_method", "auto") == "auto":
+        xgb_params["tree_method"] = "exact" if rows < 2**22 else "approx"
+        ctx.log(f"XGBoost 0.72's tree_method 'auto': using '{xgb_params['tree_method']}' for {rows} rows")
+    xgb_params.setdefault("base_score", 0.5)
+    if xgb_params.get("objective") == "reg:linear":
+        xgb_params["objective"] = "reg:squarederror"  # the same loss, under the name today's xgboost keeps
 
 
 def _default_metric(objective: str) -> str:
@@ -1032,8 +1079,8 @@ def load_booster(data: bytes, member: str = MODEL_MEMBER) -> Any:
     Booster's parts is refused with the reason, and nothing in it runs.
 
     Model bytes the installed xgboost cannot read (the binary formats of the
-    0.90-x ... 1.7-1 containers, which XGBoost 3.1 dropped) are served by
-    xgboost 1.7.6 in a host process of its own (``runtime.legacy_xgboost``):
+    xgboost:1, 0.90-x ... 1.7-1 containers, which XGBoost 3.1 dropped) are served by
+    xgboost 3.0.5 (the last release that reads them) in a host process of its own (``runtime.legacy_xgboost``):
     the result is then a ``LegacyBooster``, given the same plain bytes.
     """
     import xgboost as xgb
@@ -1095,7 +1142,7 @@ def _old_binary_model(data: bytes) -> bool:
 
 
 def _legacy_booster(data: bytes, member: str, installed: str, why: str) -> Any:
-    """An older binary model, served by xgboost 1.7.6 in its own process (made on first need)."""
+    """An older binary model, served by the side environment's xgboost in its own process (made on first need)."""
     from ..runtime import legacy_xgboost
 
     try:
@@ -1127,7 +1174,7 @@ class HostedXGBoost(HostedModel):
         self.ranges = []
         self.inplace = []
         for booster in boosters:
-            if _is_legacy(booster):  # served by xgboost 1.7.6 in its own process, which sets nthread itself
+            if _is_legacy(booster):  # served by the side environment's xgboost, which sets nthread itself
                 linear = booster.booster_name == "gblinear"
                 best = booster.best_iteration
                 self.ranges.append((0, int(best) + 1) if best is not None and not linear else (0, 0))

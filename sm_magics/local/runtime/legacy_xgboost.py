@@ -5,22 +5,25 @@ and 1.3-1 ... 1.7-1 saved ``Booster.save_model`` in XGBoost's binary formats
 (the pre-1.0 one and ``binf``). The xgboost installed beside the engine (3.1
 and later) reads neither, and one Python process cannot import two xgboost
 versions. SageMaker gives each image its own library; the engine does the
-same: a virtual environment with xgboost 1.7.6, the last release that reads
-every one of those formats and installs on current Pythons (checked by
-experiment: it loads boosters written by 0.90, 1.0.2, 1.2.1, 1.5.2 and 1.7.6,
-pickled or saved, and predicts exactly what they predicted), and a host
-process in it per model.
+same: a virtual environment with xgboost 3.0.5, the last release that reads
+every one of those formats (3.1 removed them), and a host process in it per
+model. Checked by experiment: 1.7.6, 2.1.4 and 3.0.5 all load boosters
+written by 0.72.1, 0.90, 1.0.2, 1.2.1, 1.5.2 and 1.7.6, pickled or saved, and
+predict what those predicted (within one float32 ulp); 3.0.5 is the newest of
+them, supports numpy 2, and its CPU-only wheel (``xgboost-cpu``, half the size
+of 1.7.6's, no CUDA libraries) installs in seconds.
 
 The environment is made on first need with ``python -m venv`` and ``pip
-install "xgboost==1.7.6" "numpy<2"`` in the engine's cache dir
-(``<data dir>/cache/legacy-xgboost-1.7.6``), built in a temporary folder and
+install xgboost-cpu==3.0.5`` (plain ``xgboost`` on macOS, whose wheel is
+CPU-only anyway) in the engine's cache dir
+(``<data dir>/cache/legacy-xgboost-3.0.5``), built in a temporary folder and
 renamed into place only once it imports, so a half-made one is never used.
 pip's progress goes to the log the caller gives (the endpoint's CloudWatch
 stream); the endpoint stays ``Creating`` meanwhile and fails with a
 FailureReason that says what to do when pip cannot install (offline with an
 empty pip cache, for one). ``SM_MAGICS_LOCAL_LEGACY_XGBOOST_PYTHON`` names an
-interpreter that already has xgboost 1.7.x instead, for machines that never
-reach PyPI.
+interpreter that already has xgboost 3.0.x (or 1.7.x, 2.x) instead, for
+machines that never reach PyPI.
 
 Processes: one host per loaded model (a hosted legacy model owns one
 ``LegacyBooster``), as each SageMaker endpoint has its own container; it
@@ -55,11 +58,14 @@ __all__ = [
     "LegacyEnvError", "LegacyHostError", "LegacyBooster", "SIDE_XGBOOST", "configure", "progress_log", "side_python",
 ]  # fmt: skip
 
-SIDE_XGBOOST = "1.7.6"
-REQUIREMENTS = (f"xgboost=={SIDE_XGBOOST}", "numpy<2")
+SIDE_XGBOOST = "3.0.5"
+REQUIREMENTS = (  # the CPU-only build where dmlc publishes one (the plain Linux wheel pulls in NCCL's CUDA libraries)
+    f'xgboost-cpu=={SIDE_XGBOOST}; sys_platform == "linux" or sys_platform == "win32"',
+    f'xgboost=={SIDE_XGBOOST}; sys_platform == "darwin"',
+)
 PYTHON_ENV = "SM_MAGICS_LOCAL_LEGACY_XGBOOST_PYTHON"
 SERVER = Path(__file__).with_name("legacy_xgboost_server.py")
-BUILD_TIMEOUT = 900.0  # pip download of ~200 MB on a slow line
+BUILD_TIMEOUT = 900.0  # pip download of ~100 MB (xgboost-cpu, numpy, scipy) on a slow line
 START_TIMEOUT = 60.0
 HEADER = struct.Struct(">II")
 MAX_LOG_LINES = 200  # of one host's stderr, per model: its warnings, not a flood
@@ -106,7 +112,7 @@ def _venv_python(folder: Path) -> Path:
 
 
 def side_python() -> Path:
-    """The side environment's interpreter, made first if need be (slow once: pip installs ~200 MB)."""
+    """The side environment's interpreter, made first if need be (slow once: pip installs ~100 MB)."""
     configured = os.environ.get(PYTHON_ENV, "").strip()
     if configured:
         path = Path(configured).expanduser()
@@ -129,14 +135,14 @@ def _build(folder: Path) -> Path:
     try:
         _run([sys.executable, "-m", "venv", str(building)], "python -m venv", BUILD_TIMEOUT)
         python = _venv_python(building)
-        _log(f"Installing {' '.join(REQUIREMENTS)} with pip")
+        _log(f"Installing xgboost {SIDE_XGBOOST} (xgboost-cpu where published) with pip")
         _run(
             [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
              *REQUIREMENTS],
             "pip install", BUILD_TIMEOUT - (time.monotonic() - started),
         )  # fmt: skip
         version = _run([str(python), "-I", "-c", "import xgboost; print(xgboost.__version__)"], "import xgboost", 120).strip()
-        if version.splitlines()[-1:] != [SIDE_XGBOOST]:
+        if version.splitlines()[-1:] != [SIDE_XGBOOST]:  # the check that the environment is whole
             raise LegacyEnvError(f"the new environment imports xgboost {version!r}, not {SIDE_XGBOOST}")
         (building / "ready.json").write_text(json.dumps({"xgboost": SIDE_XGBOOST, "requirements": list(REQUIREMENTS)}))
         shutil.rmtree(folder, ignore_errors=True)  # a leftover without ready.json
@@ -144,8 +150,8 @@ def _build(folder: Path) -> Path:
     except LegacyEnvError as exc:
         shutil.rmtree(building, ignore_errors=True)
         raise LegacyEnvError(
-            f"could not create {what}: {exc}. The engine needs PyPI (or a pip cache holding "
-            f"{' and '.join(REQUIREMENTS)}) once; or set {PYTHON_ENV} to a Python that has them"
+            f"could not create {what}: {exc}. The engine needs PyPI (or a pip cache or index holding "
+            f"xgboost-cpu {SIDE_XGBOOST}) once; or set {PYTHON_ENV} to a Python that has xgboost {SIDE_XGBOOST}"
         ) from None
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)

@@ -1,8 +1,8 @@
-"""The legacy-XGBoost host: runs inside the side environment (xgboost 1.7.6), one process per hosted model.
+"""The legacy-XGBoost host: runs inside the side environment (xgboost 3.0.5), one process per hosted model.
 
 Why a separate process: the xgboost installed beside the engine (3.1 and
-later) no longer reads the binary formats SageMaker's 0.90-x ... 1.7-1
-containers wrote, and one Python process cannot hold two xgboost versions.
+later) no longer reads the binary formats SageMaker's xgboost:1, 0.90-x ...
+1.7-1 containers wrote, and one Python process cannot hold two xgboost versions.
 SageMaker gives each image its own library; this process is that image's
 library for one model.
 
@@ -20,7 +20,7 @@ the JSON, then the payload.
 
 * ``{"op": "load"}`` + model bytes -> ``{"ok": true, "num_features": n,
   "best_iteration": i | null, "booster": "gbtree"|"gblinear"|"dart",
-  "xgboost": "1.7.6"}``. Loading again replaces the model.
+  "xgboost": "3.0.5"}``. Loading again replaces the model.
 * ``{"op": "predict", "rows": r, "cols": c, "iteration_end": k}`` + r*c
   little-endian float32 (row-major, NaN = missing) -> ``{"ok": true,
   "shape": [...]}`` + the predictions as little-endian float32.
