@@ -294,6 +294,31 @@ def test_each_legacy_model_has_its_own_host_process_that_ends_with_its_endpoint(
     assert before <= set(engine_children(engine.pid))  # the other endpoints' hosts serve on
 
 
+def test_a_host_that_dies_fails_its_request_and_the_next_one_gets_a_fresh_host(
+    engine_clients: Clients, engine: launcher.EngineInfo, artifacts: dict[str, Artifact], deployed: dict[str, Any], runtime: Any
+) -> None:
+    artifact = artifacts[ERAS[4].id]
+    before = set(engine_children(engine.pid))
+    name = create_endpoint(engine_clients, artifact.member, artifact.era.image)
+    assert settle(engine_clients, name)["EndpointStatus"] == "InService"
+    (host,) = set(engine_children(engine.pid)) - before
+    os.kill(host, signal.SIGKILL)
+    assert gone(host)
+    answers = []
+    for _ in range(2):  # the first may find the dead host mid-request; by the second a fresh one serves
+        try:
+            answer = runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=csv_body(artifact.rows))
+            answers.append(parse_answer(answer["Body"].read().decode(), artifact.era.comma_joined))
+        except engine_clients.runtime.exceptions.ModelError:
+            pass
+    assert answers, "no request was served after the host died"
+    np.testing.assert_allclose(answers[-1], artifact.expected.astype(np.float64), rtol=1e-6, atol=1e-7)
+    (fresh,) = set(engine_children(engine.pid)) - before
+    assert fresh != host
+    engine_clients.sagemaker.delete_endpoint(EndpointName=name)
+    assert gone(fresh)
+
+
 def test_a_model_the_side_environment_cannot_read_fails_the_endpoint_with_both_reasons(engine_clients: Clients, deployed: dict[str, Any]) -> None:
     """binf header and names of a real model, then junk: it looks old, goes to the side xgboost, which refuses it."""
     junk = b"binf" + b"\x00" * 136 + (15).to_bytes(8, "little") + b"binary:logistic" + (6).to_bytes(8, "little") + b"gbtree" + b"\xff" * 64

@@ -1112,6 +1112,11 @@ def load_booster(data: bytes, member: str = MODEL_MEMBER) -> Any:
             ) from None
         # only what looks like an older xgboost's model goes to the side environment (random bytes build nothing)
         if not (data.startswith(b"CONFIG-offset:") or _old_binary_model(data)):
+            if data[:4] == b"binf":
+                raise ClientError(
+                    f"Unable to load model: {member} starts like XGBoost's legacy binary format ('binf') but holds no "
+                    "model after it (a truncated or damaged file); save the model again with Booster.save_model"
+                ) from None
             raise ClientError(f"Unable to load model: {member} is not an XGBoost model ({_xgb_message(exc_xgb)})") from None
         return _legacy_booster(data, member, xgb.__version__, _xgb_message(exc_xgb))
     return booster

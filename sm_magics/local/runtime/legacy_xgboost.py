@@ -30,7 +30,11 @@ Processes: one host per loaded model (a hosted legacy model owns one
 lives as long as the model object (endpoint deleted or updated, transform job
 done: the finalizer ends it), ends at engine exit (atexit), and reads EOF on
 its stdin when the engine dies any other way (kill -9 included), which ends it
-too. The host never unpickles: it gets the raw model bytes the engine's
+too. A host that dies under a model is started again at the next request.
+One process per model rather than a shared pool: a model's crash or memory
+stays its own, and a host costs ~0.3 s to start and ~60 MB.
+
+The host never unpickles: it gets the raw model bytes the engine's
 restricted unpickler took out of a Booster pickle, or the file ``save_model``
 wrote. The wire protocol is in ``legacy_xgboost_server``.
 """
@@ -204,46 +208,66 @@ def _read_exact(stream: IO[bytes], size: int) -> bytes:
     return b"".join(parts)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(holder: list[subprocess.Popen]) -> None:
     """Closes the host's stdin (it exits at EOF), then kills it if it lingers."""
-    try:
-        if process.stdin is not None:
-            process.stdin.close()
-        process.wait(timeout=2)
-    except Exception:
-        process.kill()
+    for process in holder:
         try:
+            if process.stdin is not None:
+                process.stdin.close()
             process.wait(timeout=2)
         except Exception:
-            pass
+            process.kill()
+            try:
+                process.wait(timeout=2)
+            except Exception:
+                pass
 
 
 class LegacyBooster:
-    """One model served by a host process in the side environment; answers like an xgboost Booster would."""
+    """One model served by a host process in the side environment; answers like an xgboost Booster would.
+
+    A host that dies (a crash in xgboost's C++ code, an OOM kill) fails the
+    request it was serving; the next request starts a fresh host with the same
+    model bytes, as SageMaker replaces a failed container.
+    """
 
     def __init__(self, model: bytes, log: Log | None = None) -> None:
-        python = side_python()
+        self._python = side_python()
+        self._model = model
+        self._sink = log or progress_log.get()
         self._lock = threading.Lock()
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
-        env["OMP_NUM_THREADS"] = "1"
-        self._process = subprocess.Popen(
-            [str(python), "-I", str(SERVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=env, close_fds=True,
-        )  # fmt: skip
-        self._finalizer = weakref.finalize(self, _stop, self._process)
-        sink = log or progress_log.get()
-        threading.Thread(target=self._copy_stderr, args=(self._process.stderr, sink), daemon=True, name="legacy xgboost stderr").start()
-        ready = self._answer(timeout=START_TIMEOUT)
-        self.version = str(ready[0].get("xgboost"))
-        info, _ = self._call({"op": "load"}, model)
+        self._holder: list[subprocess.Popen] = []  # the live host, in a list the finalizer can see replaced
+        self._finalizer = weakref.finalize(self, _stop, self._holder)
+        try:
+            with self._lock:
+                info = self._spawn()
+        except BaseException:
+            self._finalizer()  # a model the host refused leaves no process behind
+            raise
         self._num_features = int(info["num_features"])
         self.best_iteration: int | None = info.get("best_iteration")
         self.booster_name = str(info.get("booster", "gbtree"))
         _live.add(self)
 
+    def _spawn(self) -> dict[str, Any]:
+        """Starts a host, waits for its hello, loads the model into it; the load's answer. Holds the lock."""
+        _stop(self._holder)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
+        env["OMP_NUM_THREADS"] = "1"
+        process = subprocess.Popen(
+            [str(self._python), "-I", str(SERVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=env, close_fds=True,
+        )  # fmt: skip
+        self._holder[:] = [process]
+        threading.Thread(target=_copy_stderr, args=(process.stderr, self._sink), daemon=True, name="legacy xgboost stderr").start()
+        ready, _ = self._answer(process, timeout=START_TIMEOUT)
+        self.version = str(ready.get("xgboost"))
+        answer, _ = self._exchange(process, {"op": "load"}, self._model)
+        return answer
+
     @property
     def pid(self) -> int:
-        return self._process.pid
+        return self._holder[0].pid if self._holder else 0
 
     def num_features(self) -> int:
         return self._num_features
@@ -261,26 +285,34 @@ class LegacyBooster:
     # -------------------------------------------------------------- the wire
 
     def _call(self, doc: dict[str, Any], payload: bytes = b"") -> tuple[dict[str, Any], bytes]:
-        text = json.dumps(doc).encode()
         with self._lock:
-            stdin = self._process.stdin
-            if stdin is None or self._process.poll() is not None:
-                raise LegacyHostError("the legacy XGBoost host process ended")
-            try:
-                stdin.write(HEADER.pack(len(text), len(payload)) + text)
-                stdin.write(payload)
-                stdin.flush()
-            except (BrokenPipeError, OSError):
-                raise LegacyHostError("the legacy XGBoost host process ended") from None
-            answer, data = self._answer()
+            if not self._finalizer.alive:
+                raise LegacyHostError("the model was unloaded")
+            if not self._holder or self._holder[0].poll() is not None:
+                self._spawn()  # the last host died: a fresh one, as SageMaker replaces a failed container
+            return self._exchange(self._holder[0], doc, payload)
+
+    def _exchange(self, process: subprocess.Popen, doc: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
+        text = json.dumps(doc).encode()
+        stdin = process.stdin
+        if stdin is None:
+            raise LegacyHostError("the legacy XGBoost host process ended")
+        try:
+            stdin.write(HEADER.pack(len(text), len(payload)) + text)
+            stdin.write(payload)
+            stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise LegacyHostError("the legacy XGBoost host process ended") from None
+        answer, data = self._answer(process)
         if not answer.get("ok"):
             raise LegacyHostError(str(answer.get("error", "the legacy XGBoost host refused the request")))
         return answer, data
 
-    def _answer(self, timeout: float | None = None) -> tuple[dict[str, Any], bytes]:
-        stdout = self._process.stdout
+    @staticmethod
+    def _answer(process: subprocess.Popen, timeout: float | None = None) -> tuple[dict[str, Any], bytes]:
+        stdout = process.stdout
         assert stdout is not None
-        timer = threading.Timer(timeout, self._process.kill) if timeout else None
+        timer = threading.Timer(timeout, process.kill) if timeout else None
         if timer:
             timer.start()
         try:
@@ -292,19 +324,20 @@ class LegacyBooster:
                 timer.cancel()
         return doc, data
 
-    @staticmethod
-    def _copy_stderr(stream: IO[bytes] | None, sink: Log | None) -> None:
-        if stream is None:
-            return
-        copied = 0
-        for raw in stream:
-            line = raw.decode("utf-8", "replace").rstrip()
-            if line and sink is not None and copied < MAX_LOG_LINES:
-                copied += 1
-                try:
-                    sink(f"[xgboost {SIDE_XGBOOST}] {line}")
-                except Exception:
-                    pass
+
+def _copy_stderr(stream: IO[bytes] | None, sink: Log | None) -> None:
+    """A host's stderr (xgboost's warnings) into the log it was started for, up to MAX_LOG_LINES lines."""
+    if stream is None:
+        return
+    copied = 0
+    for raw in stream:
+        line = raw.decode("utf-8", "replace").rstrip()
+        if line and sink is not None and copied < MAX_LOG_LINES:
+            copied += 1
+            try:
+                sink(f"[xgboost {SIDE_XGBOOST}] {line}")
+            except Exception:
+                pass
 
 
 @atexit.register
