@@ -62,7 +62,22 @@ container:
   as the container's ``get_loaded_booster`` does, but unlike the container's
   ``pickle.load`` it runs nothing from the artifact: ``booster_pickle`` admits
   only a Booster's parts, mapped to inert stand-ins, and xgboost's own
-  deserializer reads the model bytes; any other pickle is refused.
+  deserializer reads the model bytes; any other pickle is refused. Models
+  the installed xgboost cannot read (what SageMaker's xgboost:1, 0.90-x ...
+  1.7-1 containers wrote: pre-1.0 binary, ``binf``, 1.x pickled memory
+  snapshots) are served by xgboost 3.0.5, the last release that reads them,
+  from a host process in a side environment the engine makes on first need
+  (``runtime.legacy_xgboost``); only bytes laid out like such a model go
+  there, with the same plain bytes, never a pickle.
+* The legacy ``xgboost:1`` image (also tagged ``latest``: the SDKs' alias for
+  it, not the newest container) is XGBoost 0.72: its schema lacks what 0.72
+  did not have (``verbosity``, ``colsample_bynode``, constraints,
+  ``num_parallel_tree``, ``save_model_on_termination``, ...; ``silent`` is
+  its switch), its objectives name squared error ``reg:linear``, its metrics
+  are 0.72's. Training uses the installed xgboost with 0.72's defaults where
+  they differ (``tree_method`` exact, approx from 2^22 rows; ``base_score``
+  0.5), which grows 0.72's trees: a test compares with xgboost 0.72.1 itself.
+  Its answers are the comma-joined line of the early containers.
 * Serving (A.4): requests in ``text/csv`` (no label column), ``text/libsvm``
   or ``application/x-recordio-protobuf``; 415 for other content types and
   unparsable bodies; 400 "Unable to evaluate payload provided: Feature size of

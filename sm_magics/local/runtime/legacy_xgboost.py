@@ -32,7 +32,7 @@ done: the finalizer ends it), ends at engine exit (atexit), and reads EOF on
 its stdin when the engine dies any other way (kill -9 included), which ends it
 too. A host that dies under a model is started again at the next request.
 One process per model rather than a shared pool: a model's crash or memory
-stays its own, and a host costs ~0.3 s to start and ~60 MB.
+stays its own, and a host costs under a second to start and ~60 MB.
 
 The host never unpickles: it gets the raw model bytes the engine's
 restricted unpickler took out of a Booster pickle, or the file ``save_model``
