@@ -39,7 +39,8 @@ import pytest
 
 from conftest import Clients, ResponseChecker, engine_session, free_port
 from helpers import (
-    BUCKET, ROLE, channel, ensure_bucket, job_request, log_events, production_variants, put, run_training, unique,
+    BUCKET, ROLE, channel, ensure_bucket, job_request, log_events, production_variants, put, read_s3, run_training,
+    transform_request, unique, wait_transform,
 )
 from sm_magics.local import launcher
 from sm_magics.local.runtime.legacy_xgboost import SIDE_XGBOOST as SIDE
@@ -292,6 +293,29 @@ def test_each_legacy_model_has_its_own_host_process_that_ends_with_its_endpoint(
     engine_clients.sagemaker.delete_endpoint(EndpointName=name)
     assert gone(mine), f"host process {mine} outlived its endpoint"
     assert before <= set(engine_children(engine.pid))  # the other endpoints' hosts serve on
+
+
+def test_a_batch_transform_of_a_legacy_model_predicts_what_its_xgboost_predicted_and_ends_its_host(
+    engine_clients: Clients, engine: launcher.EngineInfo, artifacts: dict[str, Artifact], deployed: dict[str, Any]
+) -> None:
+    artifact = artifacts[ERAS[4].id]
+    before = set(engine_children(engine.pid))
+    model = unique("legacy-transform")
+    uri = put(engine_clients, f"legacy/{model}/model.tar.gz", model_tar(artifact.member))
+    engine_clients.sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": artifact.era.image, "ModelDataUrl": uri})
+    rows = put(engine_clients, f"legacy/{model}/input/rows.csv", csv_body(artifact.rows) + "\n")
+    engine_clients.sagemaker.create_transform_job(
+        **transform_request(model, model, rows, f"legacy/{model}/output", accept="text/csv")
+    )
+    job = wait_transform(engine_clients, model)
+    assert job["TransformJobStatus"] == "Completed", job.get("FailureReason")
+    text = read_s3(engine_clients, f"s3://{BUCKET}/legacy/{model}/output/rows.csv.out").decode()
+    got = np.asarray([float(line) for line in text.split()])
+    np.testing.assert_allclose(got, artifact.expected.astype(np.float64), rtol=1e-6, atol=1e-7)
+    deadline = time.monotonic() + 15
+    while set(engine_children(engine.pid)) - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not set(engine_children(engine.pid)) - before, "the transform job's host outlived the job"
 
 
 def test_a_host_that_dies_fails_its_request_and_the_next_one_gets_a_fresh_host(
