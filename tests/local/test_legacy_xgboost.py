@@ -343,6 +343,46 @@ def test_a_host_that_dies_fails_its_request_and_the_next_one_gets_a_fresh_host(
     assert gone(fresh)
 
 
+class BoosterPickle:
+    """Pickles as ``xgboost.core.Booster`` with the given state, as a genuine Booster pickle does."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import xgboost
+
+        return (xgboost.core.Booster, (), self.state)
+
+
+class RunsCommand:
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, (self.command,))
+
+
+def test_model_bytes_that_hide_a_pickle_reach_the_side_host_as_bytes_and_run_nothing(
+    engine_clients: Clients, deployed: dict[str, Any], tmp_path: Path
+) -> None:
+    """A Booster pickle whose model bytes look like a 1.x memory snapshot but are a pickle of os.system:
+    the side host gets them (they look old) and hands them to xgboost's deserializer, never to pickle."""
+    import pickle
+
+    marker = tmp_path / "pwned-by-side-host"
+    inner = pickle.dumps(RunsCommand(f"touch {marker}"))
+    # the first looks old and reaches the side host (its xgboost answers too); the second never leaves the engine
+    for handle, reached_side in ((b"CONFIG-offset:" + inner, True), (inner, False)):
+        member = pickle.dumps(BoosterPickle({"handle": handle}), protocol=4)
+        doc = settle(engine_clients, create_endpoint(engine_clients, member, f"{XGB}:1.2-1"))
+        assert doc["EndpointStatus"] == "Failed"
+        reason = doc["FailureReason"]
+        assert "xgboost-model is not an XGBoost model" in reason, reason
+        assert (f"xgboost {SIDE}:" in reason) == reached_side, reason
+        assert not marker.exists(), "the model bytes were unpickled"
+
+
 def test_a_model_the_side_environment_cannot_read_fails_the_endpoint_with_both_reasons(engine_clients: Clients, deployed: dict[str, Any]) -> None:
     """binf header and names of a real model, then junk: it looks old, goes to the side xgboost, which refuses it."""
     junk = b"binf" + b"\x00" * 136 + (15).to_bytes(8, "little") + b"binary:logistic" + (6).to_bytes(8, "little") + b"gbtree" + b"\xff" * 64
