@@ -34,7 +34,7 @@ class Engine:
         self.backends: dict[str, SageMakerBackend] = {}
         self._backends_lock = threading.Lock()
         self.runner = TrainingRunner()
-        self.hosting = Hosting(moto_services.read_object)
+        self.hosting = Hosting(moto_services.read_object, cache_dir=data_dir / "cache")
         self.logs = moto_services.LogsWriter(self.store)
         self.recovery: list[str] = []  # one line per thing found broken at start and dropped
         self.last_refusal: str | None = None  # the last SageMaker request refused because it could not be saved

@@ -62,7 +62,22 @@ container:
   as the container's ``get_loaded_booster`` does, but unlike the container's
   ``pickle.load`` it runs nothing from the artifact: ``booster_pickle`` admits
   only a Booster's parts, mapped to inert stand-ins, and xgboost's own
-  deserializer reads the model bytes; any other pickle is refused.
+  deserializer reads the model bytes; any other pickle is refused. Models
+  the installed xgboost cannot read (what SageMaker's xgboost:1, 0.90-x ...
+  1.7-1 containers wrote: pre-1.0 binary, ``binf``, 1.x pickled memory
+  snapshots) are served by xgboost 3.0.5, the last release that reads them,
+  from a host process in a side environment the engine makes on first need
+  (``runtime.legacy_xgboost``); only bytes laid out like such a model go
+  there, with the same plain bytes, never a pickle.
+* The legacy ``xgboost:1`` image (also tagged ``latest``: the SDKs' alias for
+  it, not the newest container) is XGBoost 0.72: its schema lacks what 0.72
+  did not have (``verbosity``, ``colsample_bynode``, constraints,
+  ``num_parallel_tree``, ``save_model_on_termination``, ...; ``silent`` is
+  its switch), its objectives name squared error ``reg:linear``, its metrics
+  are 0.72's. Training uses the installed xgboost with 0.72's defaults where
+  they differ (``tree_method`` exact, approx from 2^22 rows; ``base_score``
+  0.5), which grows 0.72's trees: a test compares with xgboost 0.72.1 itself.
+  Its answers are the comma-joined line of the early containers.
 * Serving (A.4): requests in ``text/csv`` (no label column), ``text/libsvm``
   or ``application/x-recordio-protobuf``; 415 for other content types and
   unparsable bodies; 400 "Unable to evaluate payload provided: Feature size of
@@ -111,10 +126,16 @@ VALIDATION_PATH = "/opt/ml/input/data/validation"
 # ------------------------------------------------------------------ image versions
 
 
+LEGACY_072 = (0, 72, 0)
+LEGACY_TAGS = ("1", "latest")  # the SDKs' ``xgboost:1``; ``latest`` is the same legacy image, not the newest container
+
+
 def version_key(version: str) -> tuple[int, int, int]:
-    """'1.0-1' -> (1, 0, 1); the legacy ``xgboost:1`` image is XGBoost 0.72; unknown tags count as newest."""
-    if version in ("1", "latest", ""):
-        return (0, 72, 0) if version == "1" else (99, 0, 0)
+    """'1.0-1' -> (1, 0, 1); the legacy ``xgboost:1`` / ``xgboost:latest`` image is XGBoost 0.72; unknown tags count as newest."""
+    if version in LEGACY_TAGS:
+        return LEGACY_072
+    if not version:
+        return (99, 0, 0)
     match = re.match(r"^(\d+)\.(\d+)(?:-(\d+))?", version)
     if not match:
         return (99, 0, 0)
@@ -147,7 +168,17 @@ TRAIN_METRIC_PRIORITY = ("auc", "error", "logloss", "rmse", "mae", "merror", "ml
 MAX_METRIC_DEFINITIONS = 40  # botocore: MetricDefinitionList max 40
 
 
+# XGBoost 0.72's own metrics (no aucpr, rmsle, nor the 1.0-1 container's accuracy/f1/mse).
+MAXIMIZE_METRICS_072 = ["auc", "map", "ndcg"]
+MINIMIZE_METRICS_072 = [
+    "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik", "logloss", "mae", "merror", "mlogloss", "poisson-nloglik",
+    "rmse", "tweedie-nloglik",
+]  # fmt: skip
+
+
 def metric_lists(key: tuple[int, int, int]) -> tuple[list[str], list[str]]:
+    if key < (0, 90, 0):
+        return MAXIMIZE_METRICS_072, MINIMIZE_METRICS_072
     if key >= (1, 5, 0):
         return MAXIMIZE_METRICS_15, MINIMIZE_METRICS_15
     return MAXIMIZE_METRICS_10, MINIMIZE_METRICS_10
@@ -257,7 +288,18 @@ ALIASES = {"learning_rate": "eta", "min_split_loss": "gamma", "reg_lambda": "lam
 TRUE_FALSE = ["true", "false"]
 
 
+# XGBoost 0.72's objectives: reg:squarederror and reg:squaredlogerror came with 0.90 (reg:linear is 0.72's name).
+OBJECTIVES_072 = [o for o in OBJECTIVES_10 if o not in ("reg:squarederror", "reg:squaredlogerror", "binary:hinge")]
+# Names of the 1.0-1 container's schema that the legacy 0.72 image did not have (XGBoost 0.81+ or container features).
+NOT_IN_072 = (
+    "verbosity", "colsample_bynode", "interaction_constraints", "monotone_constraints", "dsplit", "predictor",
+    "num_parallel_tree", "save_model_on_termination",
+)  # fmt: skip
+
+
 def objectives_for(key: tuple[int, int, int]) -> list[str]:
+    if key < (0, 90, 0):
+        return list(OBJECTIVES_072)
     objectives = list(OBJECTIVES_10)
     if key >= (1, 2, 0):
         objectives += ["reg:pseudohubererror", "survival:aft"]
@@ -336,6 +378,9 @@ def schema_for(key: tuple[int, int, int]) -> dict[str, HP]:
         )
     if key >= (3, 0, 0):
         schema["use_dask_gpu_training"] = HP("cat", TRUE_FALSE)
+    if key < (0, 90, 0):  # the legacy xgboost:1 image: XGBoost 0.72's parameters, ``silent`` instead of ``verbosity``
+        for name in NOT_IN_072:
+            schema.pop(name, None)
     return schema
 
 
@@ -780,6 +825,8 @@ class XGBoost(Algorithm):
         import xgboost as xgb
 
         xgb_params, eval_metrics, custom = self._xgb_params(ctx, params)
+        if self.key < (0, 90, 0):
+            _legacy_072_defaults(ctx, xgb_params, train.rows)
         objective = xgb_params.get("objective", "reg:squarederror")
         _check_labels(self.key, objective, xgb_params.get("num_class"), eval_metrics + custom, train, validation)
         try:
@@ -894,6 +941,21 @@ def _bounded_reasons() -> Iterator[None]:
         if len(message) <= MAX_REASON:
             raise
         raise type(exc)(message[: MAX_REASON - 3] + "...") from None
+
+
+def _legacy_072_defaults(ctx: TrainingContext, xgb_params: dict[str, Any], rows: int) -> None:
+    """XGBoost 0.72's defaults where today's xgboost, which trains the legacy image's jobs here, has other ones.
+
+    0.72's ``tree_method=auto`` grew trees with ``exact`` (``approx`` from 2^22
+    rows on), not ``hist``; its ``base_score`` was 0.5, not estimated from the
+    labels; ``reg:linear`` is its squared-error objective.
+    """
+    if xgb_params.get("tree_method", "auto") == "auto":
+        xgb_params["tree_method"] = "exact" if rows < 2**22 else "approx"
+        ctx.log(f"XGBoost 0.72's tree_method 'auto': using '{xgb_params['tree_method']}' for {rows} rows")
+    xgb_params.setdefault("base_score", 0.5)
+    if xgb_params.get("objective") == "reg:linear":
+        xgb_params["objective"] = "reg:squarederror"  # the same loss, under the name today's xgboost keeps
 
 
 def _default_metric(objective: str) -> str:
@@ -1030,6 +1092,11 @@ def load_booster(data: bytes, member: str = MODEL_MEMBER) -> Any:
     pickles that held a plain model. Anything else goes to ``load_model``
     (JSON, UBJSON, legacy binary). A pickle that refers to anything but a
     Booster's parts is refused with the reason, and nothing in it runs.
+
+    Model bytes the installed xgboost cannot read (the binary formats of the
+    xgboost:1, 0.90-x ... 1.7-1 containers, which XGBoost 3.1 dropped) are served by
+    xgboost 3.0.5 (the last release that reads them) in a host process of its own (``runtime.legacy_xgboost``):
+    the result is then a ``LegacyBooster``, given the same plain bytes.
     """
     import xgboost as xgb
 
@@ -1052,26 +1119,64 @@ def load_booster(data: bytes, member: str = MODEL_MEMBER) -> Any:
     try:
         booster.load_model(bytearray(data))
     except Exception as exc_xgb:
-        if refused is not None:
+        if refused is not None:  # checked after load_model: a JSON model reads as a pickle of a dict
             raise ClientError(
                 f"Unable to load model: {member} is a pickle the local engine will not load, because {refused}. "
                 "The engine runs nothing from a model artifact; save the model with Booster.save_model "
                 "(JSON or UBJSON) or pickle the Booster itself."
             ) from None
-        if serialized is not None and data[:4] != b"binf":
-            raise ClientError(
-                f"Unable to load model: {member} is a pickled Booster whose model bytes the xgboost {xgb.__version__} "
-                f"installed beside the local engine cannot read ({_xgb_message(exc_xgb)}); XGBoost 3.1 removed the "
-                "pre-1.0 binary format. Load it with xgboost < 3.1 and save it again as JSON or UBJSON."
-            ) from None
-        if data[:4] == b"binf":
-            raise ClientError(
-                f"Unable to load model: {member} is in XGBoost's legacy binary format, which the xgboost "
-                f"{xgb.__version__} installed beside the local engine no longer reads (removed in XGBoost 3.1). "
-                "Load it with xgboost < 3.1 and save it again as JSON or UBJSON."
-            ) from None
-        raise ClientError(f"Unable to load model: {member} is not an XGBoost model ({_xgb_message(exc_xgb)})") from None
+        # only what looks like an older xgboost's model goes to the side environment (random bytes build nothing)
+        if not (data.startswith(b"CONFIG-offset:") or _old_binary_model(data)):
+            if data[:4] == b"binf":
+                raise ClientError(
+                    f"Unable to load model: {member} starts like XGBoost's legacy binary format ('binf') but holds no "
+                    "model after it (a truncated or damaged file); save the model again with Booster.save_model"
+                ) from None
+            raise ClientError(f"Unable to load model: {member} is not an XGBoost model ({_xgb_message(exc_xgb)})") from None
+        return _legacy_booster(data, member, xgb.__version__, _xgb_message(exc_xgb))
     return booster
+
+
+def _old_binary_model(data: bytes) -> bool:
+    """XGBoost's binary model layout (``binf`` of 1.0-1.7, or the bare pre-1.0 one): worth the side environment.
+
+    (A pickled Booster of xgboost 1.0 ... 1.7 holds a memory snapshot that starts
+    ``CONFIG-offset:``, then such a model, then its JSON configuration.)
+
+    Both hold a 136-byte ``LearnerModelParam`` and then the objective's and the
+    booster's names as length-prefixed strings; checking those keeps random
+    bytes from starting a side environment only to be told they are no model.
+    """
+    body = data[4:] if data[:4] == b"binf" else data
+    offset = 136
+    names = []
+    for _ in range(2):
+        if len(body) < offset + 8:
+            return False
+        size = int.from_bytes(body[offset : offset + 8], "little")
+        if not 0 < size <= 64 or len(body) < offset + 8 + size:
+            return False
+        names.append(body[offset + 8 : offset + 8 + size])
+        offset += 8 + size
+    return all(re.fullmatch(rb"[a-z_:@0-9\-]+", name) for name in names) and names[1] in (b"gbtree", b"gblinear", b"dart")
+
+
+def _legacy_booster(data: bytes, member: str, installed: str, why: str) -> Any:
+    """An older binary model, served by the side environment's xgboost in its own process (made on first need)."""
+    from ..runtime import legacy_xgboost
+
+    try:
+        return legacy_xgboost.LegacyBooster(data)
+    except legacy_xgboost.LegacyEnvError as exc:
+        raise ClientError(
+            f"Unable to load model: {member} is in an XGBoost binary format the xgboost {installed} installed beside "
+            f"the local engine no longer reads, and {exc}."
+        ) from None
+    except legacy_xgboost.LegacyHostError as exc:
+        raise ClientError(
+            f"Unable to load model: {member} is not an XGBoost model (xgboost {installed}: {why}; "
+            f"xgboost {legacy_xgboost.SIDE_XGBOOST}: {exc})"
+        ) from None
 
 
 # ------------------------------------------------------------------ serving
@@ -1089,6 +1194,12 @@ class HostedXGBoost(HostedModel):
         self.ranges = []
         self.inplace = []
         for booster in boosters:
+            if _is_legacy(booster):  # served by the side environment's xgboost, which sets nthread itself
+                linear = booster.booster_name == "gblinear"
+                best = booster.best_iteration
+                self.ranges.append((0, int(best) + 1) if best is not None and not linear else (0, 0))
+                self.inplace.append(False)
+                continue
             # one thread per request, as the container sets it: OpenMP start-up costs more than a small batch
             booster.set_param("nthread", 1)
             linear = _booster_name(booster) == "gblinear"
@@ -1178,7 +1289,9 @@ class HostedXGBoost(HostedModel):
         try:
             outputs = []
             for booster, iterations, inplace in zip(self.boosters, self.ranges, self.inplace):
-                if inplace:
+                if _is_legacy(booster):
+                    out = booster.predict_dense(_dense(x), iterations[1])
+                elif inplace:
                     out = booster.inplace_predict(x, iteration_range=iterations, validate_features=False, missing=np.nan)
                 else:
                     import xgboost as xgb
@@ -1191,6 +1304,23 @@ class HostedXGBoost(HostedModel):
         if preds.ndim == 2 and preds.shape[1] == 1:
             preds = preds[:, 0]
         return preds
+
+
+def _is_legacy(booster: Any) -> bool:
+    return type(booster).__name__ == "LegacyBooster"
+
+
+def _dense(x: Any) -> np.ndarray:
+    """A request matrix as the legacy host takes it: dense float32, NaN where a sparse row has no entry."""
+    from scipy.sparse import issparse
+
+    if not issparse(x):
+        return np.asarray(x, dtype=np.float32)
+    csr = x.tocsr()
+    dense = np.full(csr.shape, np.nan, dtype=np.float32)
+    rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
+    dense[rows, csr.indices] = csr.data
+    return dense
 
 
 def _booster_name(booster: Any) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 from ..algorithms import KNOWN, algorithm_named, parse_image
 from ..algorithms.base import ClientError, HostedModel
+from . import legacy_xgboost
 from .model_data import ModelDataError, parse_model_data_url, unpack_model
 
 __all__ = ["Hosting", "unpack_model"]
@@ -21,10 +23,20 @@ class Hosting:
     nothing an artifact holds, guard every way a model gets loaded.
     """
 
-    def __init__(self, read_s3: ReadS3) -> None:
+    def __init__(self, read_s3: ReadS3, cache_dir: Path | None = None) -> None:
         self._read_s3 = read_s3
+        if cache_dir is not None:  # where the side environment for older XGBoost models is made
+            legacy_xgboost.configure(cache_dir)
 
-    def load(self, model: dict[str, Any]) -> HostedModel:
+    def load(self, model: dict[str, Any], log: Callable[[str], None] | None = None) -> HostedModel:
+        """The model, ready to answer; ``log`` gets progress lines (the side environment's one-time build)."""
+        token = legacy_xgboost.progress_log.set(log)
+        try:
+            return self._load(model)
+        finally:
+            legacy_xgboost.progress_log.reset(token)
+
+    def _load(self, model: dict[str, Any]) -> HostedModel:
         container = model["PrimaryContainer"]
         image = container["Image"]
         parsed = parse_image(image)

@@ -453,7 +453,12 @@ class SageMakerBackend:
             raise could_not_find("endpoint configuration", self.arn("endpoint-config", config_name))
         return copy.deepcopy(config)
 
-    def _load_variants(self, config: dict[str, Any], models: dict[str, Any]) -> tuple[list, list, str | None]:
+    def _deploy_log(self, endpoint_name: str, variant: str) -> Callable[[str], None]:
+        """Lines a model load writes (a side environment being built, say) go to the endpoint's CloudWatch stream."""
+        group, stream = f"/aws/sagemaker/Endpoints/{endpoint_name}", f"{variant}/i-local"
+        return lambda line: self.engine.logs.write(group, stream, [line], self.region)
+
+    def _load_variants(self, config: dict[str, Any], models: dict[str, Any], endpoint_name: str) -> tuple[list, list, str | None]:
         """(loaded variants, their ProductionVariants summaries, failure or None) for one endpoint config."""
         loaded: list[tuple[str, float, Any]] = []
         summaries: list[dict[str, Any]] = []
@@ -462,7 +467,7 @@ class SageMakerBackend:
             try:
                 if model is None:
                     raise RuntimeError(f"model {variant['ModelName']} was deleted before the endpoint could load it")
-                hosted = self.engine.hosting.load(model)
+                hosted = self.engine.hosting.load(model, log=self._deploy_log(endpoint_name, variant["VariantName"]))
             except Exception as exc:  # any reason the model cannot serve ends the endpoint Failed
                 return loaded, summaries, f"Failed to deploy variant '{variant['VariantName']}': {exc}"
             loaded.append((variant["VariantName"], float(variant.get("InitialVariantWeight", 1.0)), hosted))
@@ -486,7 +491,7 @@ class SageMakerBackend:
         endpoint.ready.clear()
 
         def load() -> None:
-            loaded, summaries, failure = self._load_variants(config, models)
+            loaded, summaries, failure = self._load_variants(config, models, endpoint.doc["EndpointName"])
             with self.lock:
                 if self.endpoints.get(endpoint.doc["EndpointName"]) is not endpoint:
                     endpoint.ready.set()
@@ -800,7 +805,7 @@ class SageMakerBackend:
                 if config is None:
                     return
                 models = {v["ModelName"]: copy.deepcopy(self.models.get(v["ModelName"])) for v in config["ProductionVariants"]}
-            loaded, _, failure = self._load_variants(config, models)
+            loaded, _, failure = self._load_variants(config, models, endpoint.doc["EndpointName"])
             with self.lock:
                 if endpoint.restored_config is not config:
                     return  # updated or deleted meanwhile
