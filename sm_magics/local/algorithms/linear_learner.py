@@ -628,7 +628,11 @@ class _Trainer:
         self.x_raw = x
         self.y_raw = y
         self.validation = validation
-        self.rng = np.random.default_rng(zlib.crc32(ctx.job_name.encode()))
+        # seeded by what the job was asked to do (its hyperparameters and data), not by its name: the
+        # same request trains the same model, so a tuning job's children are reproducible even
+        # though SageMaker names them with random suffixes
+        request = json.dumps(dict(ctx.hyperparameters), sort_keys=True) + f"|{x.shape}|{float(np.asarray(y, dtype=np.float64).sum())!r}"
+        self.rng = np.random.default_rng(zlib.crc32(request.encode()))
         self.outputs = params["num_classes"] if self.predictor == "multiclass_classifier" else 1
 
     # ---------------------------------------------------------------- set-up
