@@ -60,9 +60,9 @@ tuner = HyperparameterTuner(
     model_trainer=trainer,
     objective_metric_name="validation:binary_f_beta",
     hyperparameter_ranges={
-        "wd": ContinuousParameter(1e-6, 1e-2, scaling_type="Logarithmic"),
-        "learning_rate": ContinuousParameter(1e-3, 0.05),
-        "mini_batch_size": IntegerParameter(100, 500),
+        "wd": ContinuousParameter(1e-7, 1, scaling_type="Logarithmic"),
+        "learning_rate": ContinuousParameter(1e-4, 0.1),
+        "mini_batch_size": IntegerParameter(100, 2000),
     },
     objective_type="Maximize",
     max_jobs=6,

@@ -75,10 +75,10 @@ sm.create_hyper_parameter_tuning_job(
         "ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2},
         "ParameterRanges": {
             "ContinuousParameterRanges": [
-                {"Name": "wd", "MinValue": "0.000001", "MaxValue": "0.01", "ScalingType": "Logarithmic"},
-                {"Name": "learning_rate", "MinValue": "0.001", "MaxValue": "0.05", "ScalingType": "Auto"},
+                {"Name": "wd", "MinValue": "0.0000001", "MaxValue": "1", "ScalingType": "Logarithmic"},
+                {"Name": "learning_rate", "MinValue": "0.0001", "MaxValue": "0.1", "ScalingType": "Auto"},
             ],
-            "IntegerParameterRanges": [{"Name": "mini_batch_size", "MinValue": "100", "MaxValue": "500", "ScalingType": "Auto"}],
+            "IntegerParameterRanges": [{"Name": "mini_batch_size", "MinValue": "100", "MaxValue": "2000", "ScalingType": "Auto"}],
             "CategoricalParameterRanges": [],
         },
         "TrainingJobEarlyStoppingType": "Off",
