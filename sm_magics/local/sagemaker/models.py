@@ -98,11 +98,15 @@ class SageMakerBackend:
         self.endpoint_configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, Endpoint] = {}
         self.tags: dict[str, list[dict[str, str]]] = {}
+        from .monitoring import MonitoringService
+        from .registry import RegistryService
         from .transform import TransformService
         from .tuning import TuningService
 
         self.tuning = TuningService(self)
         self.transforms = TransformService(self)
+        self.registry = RegistryService(self)
+        self.monitoring = MonitoringService(self)
 
     def arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{settings.ACCOUNT_ID}:{kind}/{name.lower()}"
@@ -306,6 +310,8 @@ class SageMakerBackend:
             raise ValidationException(
                 "Either PrimaryContainer or exactly one entry of Containers is required; the local engine hosts one container per model"
             )
+        if primary.get("ModelPackageName"):
+            primary = self.registry.container_for_model(primary)
         if not primary.get("Image"):
             raise ValidationException("The model's container needs an Image")
         if "ExecutionRoleArn" not in request:
@@ -516,6 +522,12 @@ class SageMakerBackend:
     def delete_endpoint(self, name: str) -> None:
         with self.lock:
             endpoint = self._endpoint(name)
+            schedules = self.monitoring.schedules_on(name)
+            if schedules:
+                raise ValidationException(
+                    f'Cannot delete endpoint "{endpoint.doc["EndpointArn"]}" while monitoring schedule(s) '
+                    f"{', '.join(schedules)} monitor it; delete them with DeleteMonitoringSchedule first."
+                )
             del self.endpoints[name]
             self.tags.pop(endpoint.doc["EndpointArn"], None)
         self.engine.save_soon()
@@ -563,6 +575,8 @@ class SageMakerBackend:
                 if due is None or (due if due.tzinfo else due.replace(tzinfo=dt.timezone.utc)) > now:
                     continue
                 config = self.endpoint_configs.get(endpoint.doc["EndpointConfigName"])
+                for schedule in self.monitoring.schedules_on(name):  # the expiry is the owner's request to delete
+                    self.monitoring.delete_schedule(schedule)
                 self.delete_endpoint(name)
                 if config is not None:
                     self.endpoint_configs.pop(config["EndpointConfigName"], None)
@@ -583,6 +597,8 @@ class SageMakerBackend:
         yield from (e.doc["EndpointArn"] for e in self.endpoints.values())
         yield from (job.doc["HyperParameterTuningJobArn"] for job in self.tuning.jobs.values())
         yield from (job.doc["TransformJobArn"] for job in self.transforms.jobs.values())
+        yield from self.registry.arns()
+        yield from self.monitoring.arns()
 
     def _require_arn(self, arn: str) -> None:
         if arn not in set(self._known_arns()):
@@ -632,6 +648,8 @@ class SageMakerBackend:
                 "endpoints": [e.doc for e in self.endpoints.values()],
                 "tuning_jobs": self.tuning.snapshot(),
                 "transform_jobs": self.transforms.snapshot(),
+                "model_registry": self.registry.snapshot(),
+                "monitoring": self.monitoring.snapshot(),
                 "tags": self.tags,
             }
 
@@ -651,6 +669,8 @@ class SageMakerBackend:
                 self.training_jobs[job.doc["TrainingJobName"]] = job
             self.tuning.restore(state.get("tuning_jobs", []))
             self.transforms.restore(state.get("transform_jobs", []))
+            self.registry.restore(state.get("model_registry", {}))
+            self.monitoring.restore(state.get("monitoring", {}))
             self.models = {d["ModelName"]: d for d in state.get("models", [])}
             self.endpoint_configs = {d["EndpointConfigName"]: d for d in state.get("endpoint_configs", [])}
             self.tags = state.get("tags", {})
