@@ -239,3 +239,23 @@ def test_search_finds_a_group_by_name_as_sdk_register_asks(aws: Clients, model_u
     assert error["Error"]["Code"] == "ValidationException" and "ModelPackageGroup" in error["Error"]["Message"]
     sm.delete_model_package(ModelPackageName=package)
     sm.delete_model_package_group(ModelPackageGroupName=group)
+
+
+def test_every_registry_operation_answers_in_botocore_shape(aws: Clients, model_uri: str) -> None:
+    """Calls each registry operation the engine serves once; the ``aws`` fixture validates every answer."""
+    called: set[str] = set()
+    aws.session.events.register("after-call.sagemaker", lambda model, **_: called.add(model.name))
+    sm = aws.sagemaker
+    group = unique("reg-every")
+    sm.create_model_package_group(ModelPackageGroupName=group)
+    sm.describe_model_package_group(ModelPackageGroupName=group)
+    sm.list_model_package_groups(NameContains=group)
+    package = sm.create_model_package(ModelPackageGroupName=group, InferenceSpecification=inference_spec(model_uri))["ModelPackageArn"]
+    sm.describe_model_package(ModelPackageName=package)
+    sm.list_model_packages(ModelPackageGroupName=group)
+    sm.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    sm.search(Resource="ModelPackage", SearchExpression={"Filters": [{"Name": "ModelPackageGroupName", "Value": group}]})
+    sm.search(Resource="TrainingJob", MaxResults=1)
+    sm.delete_model_package(ModelPackageName=package)
+    sm.delete_model_package_group(ModelPackageGroupName=group)
+    assert REGISTRY_OPERATIONS <= called, sorted(REGISTRY_OPERATIONS - called)
