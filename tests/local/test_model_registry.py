@@ -102,7 +102,9 @@ def test_bad_registry_requests_are_refused_and_create_nothing(aws: Clients, mode
     assert error["Error"]["Code"] == "ValidationException"
     assert arn("model-package-group", missing) in error["Error"]["Message"]
     error = error_of(sm.create_model_package, ModelPackageGroupName=group, ModelPackageName=unique("both"))
-    assert "exactly one of" in error["Error"]["Message"]
+    assert "Cannot determine which one to use" in error["Error"]["Message"]
+    error = error_of(sm.create_model_package, InferenceSpecification=inference_spec(model_uri))
+    assert "ModelPackageGroupName" in error["Error"]["Message"]
     error = error_of(sm.create_model_package, ModelPackageGroupName=group, ModelApprovalStatus="Maybe")
     assert "Member must satisfy enum value set" in error["Error"]["Message"]
     error = error_of(
@@ -145,6 +147,7 @@ def test_list_model_packages_filters_sorts_and_pages(aws: Clients, model_uri: st
 
     listed = sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
     assert [p["ModelPackageVersion"] for p in listed] == [4, 3, 2, 1]  # newest first by default
+    assert all(p["ModelPackageGroupName"] == group and "ModelPackageName" not in p for p in listed)
     approved = sm.list_model_packages(ModelPackageGroupName=group, ModelApprovalStatus="Approved", SortOrder="Ascending")
     assert [p["ModelPackageArn"] for p in approved["ModelPackageSummaryList"]] == [arns[0], arns[3]]
     pages, token = [], None

@@ -140,10 +140,14 @@ class RegistryService:
     def create_package(self, request: dict[str, Any]) -> dict[str, Any]:
         backend = self.backend
         group_ref, name = request.get("ModelPackageGroupName"), request.get("ModelPackageName")
-        if bool(group_ref) == bool(name):
+        if group_ref and name:
             raise ValidationException(
-                "Specify exactly one of ModelPackageGroupName (a versioned package in a group) or "
-                "ModelPackageName (an unversioned package)."
+                "Both ModelPackageName and ModelPackageGroupName are provided in the input. Cannot determine which one to use."
+            )
+        if not group_ref and not name:
+            raise ValidationException(
+                "Missing ARN: give ModelPackageGroupName (a versioned package in a group) or ModelPackageName "
+                "(an unversioned package)."
             )
         if request.get("ValidationSpecification") and request.get("SkipModelValidation") != "All":
             raise ValidationException(
@@ -284,7 +288,9 @@ class RegistryService:
             if request.get("ModelApprovalStatus"):
                 docs = [d for d in docs if d.get("ModelApprovalStatus") == request["ModelApprovalStatus"]]
             page, token = _page(docs, request, "ModelPackageName", None)
-            summaries = [{k: d[k] for k in keys if k in d} for d in page]
+            # a version's summary names it by ARN, group and number only: SageMaker leaves ModelPackageName out
+            summaries = [{k: d[k] for k in keys if k in d and not (k == "ModelPackageName" and "ModelPackageVersion" in d)}
+                         for d in page]
         return {"ModelPackageSummaryList": copy.deepcopy(summaries), "NextToken": token}
 
     # ------------------------------------------------------- CreateModel link
