@@ -8,6 +8,8 @@ and no monitoring execution is ever reported, because the engine runs none.
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from typing import Any
 
 import numpy as np
@@ -256,3 +258,19 @@ def test_every_monitoring_operation_answers_in_botocore_shape(aws: Clients, mode
         getattr(sm, f"delete_{snake}_job_definition")(JobDefinitionName=name)
     teardown(sm, endpoint)
     assert MONITORING_OPERATIONS <= called, sorted(MONITORING_OPERATIONS - called)
+
+
+def test_an_expired_endpoint_goes_with_its_schedules(aws: Clients, model_uri: str) -> None:
+    """The engine's TTL guard deletes what the owner asked it to, schedules first, as a user's clean-up would."""
+    sm = aws.sagemaker
+    endpoint = deploy(aws, model_uri)
+    schedule = unique("mon-ttl")
+    sm.create_monitoring_schedule(MonitoringScheduleName=schedule, MonitoringScheduleConfig=embedded_config(endpoint))
+    past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)).isoformat(timespec="seconds")
+    sm.add_tags(ResourceArn=sm.describe_endpoint(EndpointName=endpoint)["EndpointArn"],
+                Tags=[{"Key": "sm_magics:expires-at", "Value": past}])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and sm.list_endpoints(NameContains=endpoint)["Endpoints"]:
+        time.sleep(0.25)
+    assert error_of(sm.describe_endpoint, EndpointName=endpoint)["Error"]["Code"] == "ValidationException"
+    assert error_of(sm.describe_monitoring_schedule, MonitoringScheduleName=schedule)["Error"]["Code"] == "ResourceNotFound"

@@ -32,8 +32,6 @@ from .models import _page, utcnow
 if TYPE_CHECKING:
     from .models import SageMakerBackend
 
-_VERSIONED_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[^:]*:\d{12}:model-package/([^/]+)/(\d+)")
-_PACKAGE_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[^:]*:\d{12}:model-package/([^/]+)")
 _GROUP_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[^:]*:\d{12}:model-package-group/([^/]+)")
 
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
