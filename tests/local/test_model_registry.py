@@ -121,6 +121,9 @@ def test_bad_registry_requests_are_refused_and_create_nothing(aws: Clients, mode
         },
     )
     assert "SkipModelValidation='All'" in error["Error"]["Message"]
+    bad_url = {"Containers": [{"Image": KMEANS_IMAGE, "ModelDataUrl": "https://example.com/model.tar.gz"}]}
+    error = error_of(sm.create_model_package, ModelPackageGroupName=group, InferenceSpecification=bad_url)
+    assert "ModelDataUrl" in error["Error"]["Message"]
     # none of the refused requests left a version behind
     assert sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"] == []
     first = sm.create_model_package(ModelPackageGroupName=group, InferenceSpecification=inference_spec(model_uri))

@@ -26,6 +26,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .. import settings
+from ..runtime.model_data import ModelDataError, parse_model_data_url
 from .exceptions import ValidationException, already_exists, could_not_find
 from .models import _page, utcnow
 
@@ -44,6 +45,20 @@ def created_by() -> dict[str, Any]:
             "Arn": f"arn:aws:sts::{settings.ACCOUNT_ID}:assumed-role/{settings.ROLE_NAME}/{settings.ROLE_SESSION}"
         }
     }
+
+
+def _check_spec(spec: dict[str, Any] | None) -> None:
+    """An InferenceSpecification the engine could host later: each container names an image and a well-formed model URL."""
+    for index, container in enumerate((spec or {}).get("Containers") or [], start=1):
+        if not container.get("Image"):
+            raise ValidationException(
+                f"InferenceSpecification.Containers.{index}.Image is required; the local engine hosts built-in algorithm images"
+            )
+        if container.get("ModelDataUrl"):
+            try:
+                parse_model_data_url(container["ModelDataUrl"])
+            except ModelDataError as exc:
+                raise ValidationException(f"InferenceSpecification.Containers.{index}.ModelDataUrl: {exc}") from None
 
 
 class RegistryService:
@@ -157,14 +172,7 @@ class RegistryService:
                 "The local engine hosts model packages by their InferenceSpecification; "
                 "packages built from an algorithm resource (SourceAlgorithmSpecification) alone are not supported."
             )
-        spec = request.get("InferenceSpecification")
-        if spec is not None:
-            for index, container in enumerate(spec.get("Containers") or [], start=1):
-                if not container.get("Image"):
-                    raise ValidationException(
-                        f"InferenceSpecification.Containers.{index}.Image is required; the local engine hosts "
-                        "built-in algorithm images"
-                    )
+        _check_spec(request.get("InferenceSpecification"))
         now = utcnow()
         doc: dict[str, Any] = {
             "CreationTime": now,
@@ -247,6 +255,7 @@ class RegistryService:
                             f"An additional inference specification named '{spec['Name']}' already exists on this package"
                         )
                     existing.append(copy.deepcopy(spec))
+            _check_spec(request.get("InferenceSpecification"))
             for member in ("InferenceSpecification", "SourceUri", "ModelCard", "ModelLifeCycle", "ModelPackageRegistrationType"):
                 if request.get(member) is not None:
                     doc[member] = copy.deepcopy(request[member])
