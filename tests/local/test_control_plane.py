@@ -520,4 +520,6 @@ def test_every_operation_answers_in_botocore_shape(aws: Clients, runtime: Any, m
     sm.delete_model(ModelName=name)
 
     runtime.meta.events.unregister("after-call.sagemaker-runtime", record)
-    assert set(HANDLERS) | {"InvokeEndpoint"} <= called, sorted((set(HANDLERS) | {"InvokeEndpoint"}) - called)
+    # the model registry, Search and Model Monitor have their own every-operation tests
+    here = {op for op in HANDLERS if not ("ModelPackage" in op or "Monitoring" in op or "JobDefinition" in op or op == "Search")}
+    assert here | {"InvokeEndpoint"} <= called, sorted((here | {"InvokeEndpoint"}) - called)

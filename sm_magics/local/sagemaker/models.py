@@ -121,11 +121,15 @@ class SageMakerBackend:
         self.endpoint_configs: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, Endpoint] = {}
         self.tags: dict[str, list[dict[str, str]]] = {}
+        from .monitoring import MonitoringService
+        from .registry import RegistryService
         from .transform import TransformService
         from .tuning import TuningService
 
         self.tuning = TuningService(self)
         self.transforms = TransformService(self)
+        self.registry = RegistryService(self)
+        self.monitoring = MonitoringService(self)
 
     def arn(self, kind: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{settings.ACCOUNT_ID}:{kind}/{name.lower()}"
@@ -328,6 +332,8 @@ class SageMakerBackend:
             raise ValidationException(
                 "Either PrimaryContainer or exactly one entry of Containers is required; the local engine hosts one container per model"
             )
+        if primary.get("ModelPackageName"):
+            primary = self.registry.container_for_model(primary)
         if not primary.get("Image"):
             raise ValidationException("The model's container needs an Image")
         if "ExecutionRoleArn" not in request:
@@ -544,6 +550,12 @@ class SageMakerBackend:
     def delete_endpoint(self, name: str) -> None:
         with self._changing(("endpoint", name), ("tags", self.arn("endpoint", name))):
             endpoint = self._endpoint(name)
+            schedules = self.monitoring.schedules_on(name)
+            if schedules:
+                raise ValidationException(
+                    f'Cannot delete endpoint "{endpoint.doc["EndpointArn"]}" while monitoring schedule(s) '
+                    f"{', '.join(schedules)} monitor it; delete them with DeleteMonitoringSchedule first."
+                )
             del self.endpoints[name]
             self.tags.pop(endpoint.doc["EndpointArn"], None)
 
@@ -596,12 +608,17 @@ class SageMakerBackend:
                     continue
                 config = self.endpoint_configs.get(endpoint.doc["EndpointConfigName"])
                 keys: list[Key] = [("endpoint", name), ("tags", endpoint.doc["EndpointArn"])]
+                schedules = self.monitoring.schedules_on(name)  # the expiry is the owner's request to delete them too
+                keys += [k for s in schedules for k in (("monitoring-schedule", s), ("tags", self.arn("monitoring-schedule", s)))]
                 if config is not None:
                     keys += [("endpoint-config", config["EndpointConfigName"]), ("tags", config["EndpointConfigArn"])]
                     for variant in config["ProductionVariants"]:
                         keys += [("model", variant["ModelName"]), ("tags", self.arn("model", variant["ModelName"]))]
                 try:
                     with self._changing(*keys):
+                        for schedule in schedules:
+                            doc = self.monitoring.schedules.pop(schedule)
+                            self.tags.pop(doc["MonitoringScheduleArn"], None)
                         del self.endpoints[name]
                         self.tags.pop(endpoint.doc["EndpointArn"], None)
                         if config is not None:
@@ -626,6 +643,8 @@ class SageMakerBackend:
         yield from (e.doc["EndpointArn"] for e in self.endpoints.values())
         yield from (job.doc["HyperParameterTuningJobArn"] for job in self.tuning.jobs.values())
         yield from (job.doc["TransformJobArn"] for job in self.transforms.jobs.values())
+        yield from self.registry.arns()
+        yield from self.monitoring.arns()
 
     def _require_arn(self, arn: str) -> None:
         if arn not in set(self._known_arns()):
@@ -662,7 +681,7 @@ class SageMakerBackend:
     # ------------------------------------------------------------- persistence
 
     def _holder(self, kind: str) -> dict[str, Any]:
-        return {
+        holders: dict[str, dict[str, Any]] = {
             "training-job": self.training_jobs,
             "model": self.models,
             "endpoint-config": self.endpoint_configs,
@@ -670,7 +689,8 @@ class SageMakerBackend:
             "tuning-job": self.tuning.jobs,
             "transform-job": self.transforms.jobs,
             "tags": self.tags,
-        }[kind]
+        }
+        return holders.get(kind) or {**self.registry.holders(), **self.monitoring.holders()}[kind]
 
     def _record(self, kind: str, name: str) -> Any:
         """The stored form of one resource as memory has it now (None: it does not exist)."""
@@ -731,6 +751,8 @@ class SageMakerBackend:
                         holder.pop(name, None)
                     elif isinstance(item, list):
                         holder[name] = doc
+                    elif isinstance(item, (int, float, str)):
+                        holder[name] = item
                     else:
                         holder[name] = item
                         current = item if isinstance(item, dict) else item.doc
@@ -769,6 +791,8 @@ class SageMakerBackend:
                 self.training_jobs[name] = job
             changed += [("tuning-job", n) for n in self.tuning.restore(list(found.get("tuning-job", {}).values()))]
             changed += [("transform-job", n) for n in self.transforms.restore(list(found.get("transform-job", {}).values()))]
+            self.registry.restore(found)
+            changed += [("monitoring-schedule", n) for n in self.monitoring.restore(found)]
             self.models.update(found.get("model", {}))
             self.endpoint_configs.update(found.get("endpoint-config", {}))
             self.tags.update(found.get("tags", {}))

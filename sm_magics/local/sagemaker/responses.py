@@ -6,6 +6,8 @@ import json
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..wire import WireError, parse_input, serialize_output
+from .monitoring import MONITORING_TYPES
+from .search import search
 
 if TYPE_CHECKING:
     from .models import SageMakerBackend
@@ -41,6 +43,34 @@ HANDLERS: dict[str, Handler] = {
     "DescribeTransformJob": lambda b, r: b.transforms.describe(r["TransformJobName"]),
     "ListTransformJobs": lambda b, r: b.transforms.list(r),
     "StopTransformJob": lambda b, r: b.transforms.stop(r["TransformJobName"]),
+    "CreateModelPackageGroup": lambda b, r: b.registry.create_group(r),
+    "DescribeModelPackageGroup": lambda b, r: b.registry.describe_group(r["ModelPackageGroupName"]),
+    "ListModelPackageGroups": lambda b, r: b.registry.list_groups(r),
+    "DeleteModelPackageGroup": lambda b, r: b.registry.delete_group(r["ModelPackageGroupName"]),
+    "CreateModelPackage": lambda b, r: b.registry.create_package(r),
+    "DescribeModelPackage": lambda b, r: b.registry.describe_package(r["ModelPackageName"]),
+    "ListModelPackages": lambda b, r: b.registry.list_packages(r),
+    "UpdateModelPackage": lambda b, r: b.registry.update_package(r),
+    "DeleteModelPackage": lambda b, r: b.registry.delete_package(r["ModelPackageName"]),
+    "CreateMonitoringSchedule": lambda b, r: b.monitoring.create_schedule(r),
+    "DescribeMonitoringSchedule": lambda b, r: b.monitoring.describe_schedule(r["MonitoringScheduleName"]),
+    "ListMonitoringSchedules": lambda b, r: b.monitoring.list_schedules(r),
+    "UpdateMonitoringSchedule": lambda b, r: b.monitoring.update_schedule(r),
+    "StartMonitoringSchedule": lambda b, r: b.monitoring.start_schedule(r["MonitoringScheduleName"]),
+    "StopMonitoringSchedule": lambda b, r: b.monitoring.stop_schedule(r["MonitoringScheduleName"]),
+    "DeleteMonitoringSchedule": lambda b, r: b.monitoring.delete_schedule(r["MonitoringScheduleName"]),
+    "ListMonitoringExecutions": lambda b, r: b.monitoring.list_executions(r),
+    **{
+        f"{verb}{kind}JobDefinition{suffix}": handler
+        for kind in MONITORING_TYPES
+        for verb, suffix, handler in (
+            ("Create", "", lambda b, r, k=kind: b.monitoring.create_definition(k, r)),
+            ("Describe", "", lambda b, r, k=kind: b.monitoring.describe_definition(k, r["JobDefinitionName"])),
+            ("Delete", "", lambda b, r, k=kind: b.monitoring.delete_definition(k, r["JobDefinitionName"])),
+            ("List", "s", lambda b, r, k=kind: b.monitoring.list_definitions(k, r)),
+        )
+    },
+    "Search": lambda b, r: search(b, r),
     "AddTags": lambda b, r: b.add_tags(r["ResourceArn"], r["Tags"]),
     "ListTags": lambda b, r: b.list_tags(r["ResourceArn"], r),
     "DeleteTags": lambda b, r: b.delete_tags(r["ResourceArn"], r["TagKeys"]),
