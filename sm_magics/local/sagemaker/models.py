@@ -690,7 +690,9 @@ class SageMakerBackend:
             "transform-job": self.transforms.jobs,
             "tags": self.tags,
         }
-        return holders.get(kind) or {**self.registry.holders(), **self.monitoring.holders()}[kind]
+        if kind not in holders:
+            holders.update(self.registry.holders(), **self.monitoring.holders())
+        return holders[kind]
 
     def _record(self, kind: str, name: str) -> Any:
         """The stored form of one resource as memory has it now (None: it does not exist)."""
