@@ -267,3 +267,23 @@ def deploy(aws: Any, model_uri: str, image: str = KMEANS_IMAGE) -> str:
 
 def csv_rows(x: np.ndarray) -> str:
     return "\n".join(",".join(f"{v:.6g}" for v in row) for row in x)
+
+
+# ----------------------------------------------------------------------------- monitoring
+
+MONITOR_IMAGE = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+
+
+def embedded_config(endpoint: str, cron: str = "cron(0 * ? * * *)") -> dict[str, Any]:
+    """A schedule config with its job definition inline (what SDK 2.x ``ModelMonitor`` sends)."""
+    return {
+        "ScheduleConfig": {"ScheduleExpression": cron},
+        "MonitoringJobDefinition": {
+            "MonitoringInputs": [{"EndpointInput": {"EndpointName": endpoint, "LocalPath": "/opt/ml/processing/input"}}],
+            "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
+                "S3Uri": f"s3://{BUCKET}/monitoring/{endpoint}", "LocalPath": "/opt/ml/processing/output"}}]},
+            "MonitoringResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20}},
+            "MonitoringAppSpecification": {"ImageUri": MONITOR_IMAGE},
+            "RoleArn": ROLE,
+        },
+    }

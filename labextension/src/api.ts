@@ -190,6 +190,7 @@ export function deleteEndpoints(
 
 /** What deleting an endpoint removes and keeps (parts another endpoint still uses). */
 export interface IDeletePlan extends IEndpointRef {
+  schedules: string[];
   config: string | null;
   models: string[];
   artifacts: string[];

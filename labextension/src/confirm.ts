@@ -20,6 +20,15 @@ class ConfirmBody extends Widget implements Dialog.IBodyWidget<boolean> {
     const artifacts = h('ul', { className: 'sm-magics-confirm-objects' });
     for (const plan of plans) {
       const parts = h('ul', { className: 'sm-magics-confirm-parts' });
+      for (const schedule of plan.schedules ?? []) {
+        parts.appendChild(
+          h(
+            'li',
+            { data: { kind: 'monitoring-schedule' } },
+            trans.__('monitoring schedule %1', schedule)
+          )
+        );
+      }
       if (plan.config) {
         parts.appendChild(
           h(

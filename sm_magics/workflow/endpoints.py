@@ -61,6 +61,7 @@ class DeletionPlan:
 
     endpoint: str
     region: str
+    schedules: list[str] = field(default_factory=list)  # Model Monitor schedules watching it: deleted first
     config: str | None = None  # None: gone already, or kept
     models: list[str] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)  # s3:// objects removed with delete_artifacts
@@ -68,7 +69,7 @@ class DeletionPlan:
     errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.endpoint, "region": self.region, "config": self.config, "models": self.models,
+        return {"name": self.endpoint, "region": self.region, "schedules": self.schedules, "config": self.config, "models": self.models,
                 "artifacts": self.artifacts, "kept": self.kept, "errors": self.errors}
 
 
@@ -86,6 +87,8 @@ def plan_deletion(backend: Backend, name: str, *, region: str | None = None, kee
     sagemaker = backend.client("sagemaker", region)
     endpoint = sagemaker.describe_endpoint(EndpointName=name)
     plan = DeletionPlan(name, region)
+    for page in sagemaker.get_paginator("list_monitoring_schedules").paginate(EndpointName=name):
+        plan.schedules += [s["MonitoringScheduleName"] for s in page["MonitoringScheduleSummaries"]]
     config_name = endpoint["EndpointConfigName"]
     try:
         models = [v["ModelName"] for v in sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]]
@@ -139,7 +142,11 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
         report.errors.append(f"endpoint {name} does not exist (already deleted?)" if _gone(error) else explain(error, retrying=False))
         return report
     report.kept, report.errors = list(plan.kept), list(plan.errors)
-    steps = [(f"endpoint {name}", lambda: sagemaker.delete_endpoint(EndpointName=name))]
+    # a monitoring schedule of a deleted endpoint would only fail from then on (SageMaker refuses to delete a watched one)
+    steps = [(f"monitoring schedule {s}", lambda s=s: sagemaker.delete_monitoring_schedule(MonitoringScheduleName=s))
+             for s in plan.schedules]
+    steps.append((f"endpoint {name}", lambda: sagemaker.delete_endpoint(EndpointName=name)))
+    first_essential = len(plan.schedules)
     if plan.config:
         steps.append((f"endpoint config {plan.config}", lambda: sagemaker.delete_endpoint_config(EndpointConfigName=plan.config)))
     steps += [(f"model {m}", lambda m=m: sagemaker.delete_model(ModelName=m)) for m in plan.models]
@@ -152,7 +159,7 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
             step()
             report.deleted.append(label)
         except ClientError as error:
-            if index == 0 and not _gone(error):
+            if index <= first_essential and not _gone(error):
                 report.errors.append(f"{label}: {explain(error, retrying=False)}")
                 return report  # the endpoint still runs: keep what it depends on
             if not _gone(error):

@@ -16,33 +16,17 @@ import numpy as np
 import pytest
 
 from conftest import Clients
-from helpers import BUCKET, ROLE, deploy, error_of, unique, upload_model_tar
+from helpers import BUCKET, MONITOR_IMAGE, ROLE, deploy, embedded_config, error_of, unique, upload_model_tar
 from sm_magics.formats import ndarray
 from sm_magics.local.sagemaker.responses import HANDLERS
 
 MONITORING_OPERATIONS = {op for op in HANDLERS if "Monitoring" in op or "JobDefinition" in op}
-MONITOR_IMAGE = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
 
 
 @pytest.fixture(scope="module")
 def model_uri(engine_clients: Clients) -> str:
     centroids = np.array([[0.0, 0.0], [10.0, 0.0]], dtype=np.float32)
     return upload_model_tar(engine_clients, ndarray.save([centroids]), "monitoring")
-
-
-def embedded_config(endpoint: str, cron: str = "cron(0 * ? * * *)") -> dict[str, Any]:
-    """A schedule config with its job definition inline (what SDK 2.x ``ModelMonitor`` sends)."""
-    return {
-        "ScheduleConfig": {"ScheduleExpression": cron},
-        "MonitoringJobDefinition": {
-            "MonitoringInputs": [{"EndpointInput": {"EndpointName": endpoint, "LocalPath": "/opt/ml/processing/input"}}],
-            "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
-                "S3Uri": f"s3://{BUCKET}/monitoring/{endpoint}", "LocalPath": "/opt/ml/processing/output"}}]},
-            "MonitoringResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20}},
-            "MonitoringAppSpecification": {"ImageUri": MONITOR_IMAGE},
-            "RoleArn": ROLE,
-        },
-    }
 
 
 def data_quality_definition(name: str, endpoint: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import KMEANS_IMAGE, ROLE, assert_object_absent, error_of, production_variants, train_kmeans, unique
+from helpers import KMEANS_IMAGE, ROLE, assert_object_absent, embedded_config, error_of, production_variants, train_kmeans, unique
 from sm_magics.workflow.endpoints import delete_endpoint_cascade, plan_deletion
 from sm_magics.workflow.session import Backend
 
@@ -21,8 +21,9 @@ def backend(engine):
     return Backend("local", "us-east-1", "test", endpoint_url=engine.url, engine=engine)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def artifact(engine_clients, mnist):
+    """A model.tar.gz of its own for each test (a test may delete it)."""
     (x, _), _, _ = mnist
     return train_kmeans(engine_clients, x[:200], k=2)["ModelArtifacts"]["S3ModelArtifacts"]
 
@@ -104,3 +105,17 @@ def test_a_model_named_by_another_config_and_an_artifact_loaded_by_another_model
     delete_endpoint_cascade(backend, twin, delete_artifacts=True)
     assert "Could not find endpoint" in error_of(aws.sagemaker.describe_endpoint, EndpointName=twin)["Error"]["Message"]
     assert_object_absent(aws, artifact)
+
+
+def test_a_watched_endpoint_goes_with_its_monitoring_schedules(backend, engine_clients, artifact):
+    """SageMaker refuses to delete an endpoint a Model Monitor schedule watches: the cascade removes the schedules first."""
+    aws = engine_clients
+    name = endpoint(aws, config(aws, model(aws, artifact)))
+    watcher = unique("watcher")
+    aws.sagemaker.create_monitoring_schedule(MonitoringScheduleName=watcher, MonitoringScheduleConfig=embedded_config(name))
+    plan = plan_deletion(backend, name)
+    assert plan.schedules == [watcher]
+    report = delete_endpoint_cascade(backend, name)
+    assert report.ok and report.deleted[:2] == [f"monitoring schedule {watcher}", f"endpoint {name}"], report
+    assert error_of(aws.sagemaker.describe_monitoring_schedule, MonitoringScheduleName=watcher)["Error"]["Code"] == "ResourceNotFound"
+    assert "Could not find endpoint" in error_of(aws.sagemaker.describe_endpoint, EndpointName=name)["Error"]["Message"]

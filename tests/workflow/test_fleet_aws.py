@@ -170,6 +170,7 @@ def test_deleting_on_aws_also_removes_the_ttl_schedules():
     sagemaker, scheduler = Stubber(backend.client("sagemaker")), Stubber(backend.client("scheduler"))
     prefix = ttl.schedule_prefix("us-east-1", "ep")
     _describe_for_ttl(sagemaker, "ep")
+    sagemaker.add_response("list_monitoring_schedules", {"MonitoringScheduleSummaries": []}, {"EndpointName": "ep"})
     sagemaker.add_client_error("describe_endpoint_config", "ValidationException", "Could not find endpoint configuration \"ep\".")
     sagemaker.add_response("delete_endpoint", {}, {"EndpointName": "ep"})
     sagemaker.add_client_error("delete_endpoint_config", "ValidationException", "Could not find endpoint configuration \"ep\".")
@@ -189,6 +190,7 @@ def test_delete_refused_by_iam_touches_nothing_else():
               "CreationTime": CREATED, "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "ep",
                                                                "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}]}
     _describe_for_ttl(sagemaker, "ep")
+    sagemaker.add_response("list_monitoring_schedules", {"MonitoringScheduleSummaries": []}, {"EndpointName": "ep"})
     sagemaker.add_response("describe_endpoint_config", config, {"EndpointConfigName": "ep"})
     # who else uses its config and model: the region's endpoints and endpoint configs (one page each)
     sagemaker.add_response("list_endpoints", {"Endpoints": [{"EndpointName": "ep", "EndpointArn": arn("us-east-1", "ep"), "CreationTime": CREATED,
