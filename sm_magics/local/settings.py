@@ -28,5 +28,12 @@ SYNC_SECONDS = float(os.environ.get("SM_MAGICS_LOCAL_SYNC_SECONDS", "10"))
 # SageMaker Runtime's payload limit for real-time InvokeEndpoint.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 
+# Request bodies the engine reads into memory, checked (Content-Length, or a capped read of a chunked
+# body) before any is read. S3 allows 5 GiB in one PUT, but the engine holds every object in memory,
+# so one request carries 512 MiB at most; bigger files go up in parts (boto3's upload_file does so
+# above 8 MB). Every other API's requests are small: 16 MiB is far above any of theirs.
+MAX_S3_BODY_BYTES = 512 * 1024 * 1024
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
 # Regions whose public sample buckets are seeded with the tutorials' data.
 SAMPLE_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1")
