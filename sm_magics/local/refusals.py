@@ -154,6 +154,8 @@ def family(environ: dict, service: str | None) -> str:
     """Which protocol family answers this request: from the signing service, else from the request's shape."""
     if service == "sagemaker" or environ.get("HTTP_X_AMZ_TARGET"):
         return "json"
+    if service is None and _INVOCATIONS.match(environ.get("PATH_INFO", "")):
+        return "json"  # an unsigned InvokeEndpoint
     if service:
         found = _family_of_service(service)
         if found:

@@ -143,6 +143,8 @@ class EngineApp:
         refusal = self.guard.check(environ)
         if refusal is not None:
             return self._refuse(environ, start_response, refusal)
+        if self.guard.is_preflight(environ):  # (from an allowed origin: check refused the others)
+            return self._respond(start_response, 200, self.guard.preflight_headers(environ), b"")
         if "HTTP_ORIGIN" in environ:  # an allowed origin: CORS headers of ours, none of moto's
             start_response = self._with_cors(environ, start_response)
         path = environ.get("PATH_INFO", "")
@@ -150,8 +152,6 @@ class EngineApp:
             return self._health(environ, start_response)
         if _is_moto_api(path):
             return self._respond(start_response, 404, [("Content-Type", "text/plain")], b"Not Found")
-        if self.guard.is_preflight(environ):
-            return self._respond(start_response, 200, self.guard.preflight_headers(environ), b"")
         try:
             claim = self.auth.admit(environ)
             body = read_body(environ, claim)
