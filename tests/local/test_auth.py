@@ -475,3 +475,20 @@ def test_an_allowed_origin_gets_cors_but_must_still_sign(engine_allowing_an_orig
     assert (status, json.loads(body)["__type"]) == (403, "MissingAuthenticationTokenException")
     status, _, _ = raw(engine, "POST", "/", signed | {"Origin": "http://localhost:9998"}, b"{}")
     assert status == 403
+
+
+# ----------------------------------------------------------------------------- signed requests with awkward names
+
+
+def test_signed_s3_calls_with_awkward_keys_are_served(aws: Clients) -> None:
+    """Paths and query strings are verified as sent: spaces, unicode, +, =, ~, & and ? in keys and prefixes."""
+    ensure_bucket(aws)
+    prefix = unique("auth/ü ñ+=~&?")
+    key = f"{prefix}/a b+c=d~e.txt"
+    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=b"awkward")
+    assert aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"awkward"
+    assert [o["Key"] for o in aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]] == [key]
+    aws.s3.copy_object(Bucket=BUCKET, Key=key + ".copy", CopySource={"Bucket": BUCKET, "Key": key})
+    deleted = aws.s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": key}, {"Key": key + ".copy"}]})["Deleted"]
+    assert sorted(d["Key"] for d in deleted) == [key, key + ".copy"]
+    assert aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["KeyCount"] == 0
