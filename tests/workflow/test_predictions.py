@@ -81,7 +81,7 @@ def test_endpoint_predict_gives_the_same_arrays_for_every_accept(engine, engine_
     (x, _), _, (tx, ty) = mnist
     job = train_kmeans(engine_clients, x[:500], k=4)
     name = deploy(engine_clients, job["ModelArtifacts"]["S3ModelArtifacts"])
-    endpoint = Endpoint(Backend("local", "us-east-1", "test", endpoint_url=engine.url), name, "kmeans")
+    endpoint = Endpoint(Backend("local", "us-east-1", "test", endpoint_url=engine.url, credentials=engine.credentials), name, "kmeans")
     try:
         answers = {accept: endpoint.predict(tx[:25], accept=accept) for accept in FORMATS}
         gallery = endpoint.gallery(tx[:25], labels=ty[:25], k=4)  # the predictor's own view of its answers
