@@ -27,7 +27,6 @@ from botocore import UNSIGNED
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials as BotoCredentials
-from botocore.exceptions import ClientError
 
 from conftest import Clients, free_port
 from helpers import BUCKET, ROLE, ensure_bucket, error_of, unique
