@@ -24,7 +24,6 @@ from pathlib import Path
 from . import credentials, datadir_lock, settings
 from .credentials import Credentials
 
-HEALTH_PATH = "/_sm_magics/health"
 DATA_DIR_ENV = "SM_MAGICS_LOCAL_DATA_DIR"
 PORT_ENV = "SM_MAGICS_LOCAL_PORT"
 
@@ -67,7 +66,7 @@ def default_port() -> int:
 
 def _health(url: str, timeout: float = 2.0) -> dict | None:
     try:
-        with urllib.request.urlopen(url + HEALTH_PATH, timeout=timeout) as response:
+        with urllib.request.urlopen(url + settings.HEALTH_PATH, timeout=timeout) as response:
             return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -155,8 +154,22 @@ class StopOutcome:
 
 
 def durability(info: EngineInfo) -> dict:
-    """The engine's own account of its data: ``unsaved`` changes, refused writes, ``recovery`` findings at start."""
-    return (_health(info.url) or {}).get("durability") or {}
+    """The engine's own account of its data: ``unsaved`` changes, refused writes, ``recovery`` findings at start.
+
+    It names buckets and keys, so it is asked for like any API call: signed with the data dir's keys.
+    """
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials as Keys
+
+    request = AWSRequest(method="GET", url=info.url + settings.DURABILITY_PATH)
+    keys = info.credentials
+    SigV4Auth(Keys(keys.access_key_id, keys.secret_access_key, keys.session_token), "sagemaker", settings.DEFAULT_REGION).add_auth(request)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(request.url, headers=dict(request.headers)), timeout=5) as response:
+            return json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return {}
 
 
 def stop_engine(data_dir: Path | None = None, timeout: float = 60.0) -> StopOutcome:

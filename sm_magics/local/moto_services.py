@@ -7,6 +7,12 @@ training hosts still go over HTTP like any AWS caller.
 Two things moto lacks are filled in here: an assumed-role identity (so
 ``sagemaker.get_execution_role()`` finds a role, as on a notebook instance)
 and ``iam:SimulatePrincipalPolicy`` (SDK 3.x checks the role with it).
+
+Two things moto's server does are taken away: its global CORS (every answer
+said ``Access-Control-Allow-Origin: *``, letting any web page read the
+engine) and, in ``server.py``, its ``/moto-api`` (dashboard, state dump, reset).
+The keys moto issues (``issued_key``) are what the engine's signature check
+accepts beside the data dir's own.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ import json
 import threading
 import time
 import uuid
+from datetime import timezone
 from typing import Any, Protocol
 
 from . import settings
+from .auth import Key
 from .credentials import Credentials
 
 TRUST_POLICY = json.dumps(
@@ -26,6 +34,36 @@ TRUST_POLICY = json.dumps(
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
     }
 )
+
+
+def wsgi_app() -> Any:
+    """moto's WSGI dispatcher for every service, its Flask apps built without flask-cors."""
+    from moto.moto_server import werkzeug_app
+
+    def create_app(service: str) -> Any:
+        # create_backend_app wraps each app in flask_cors.CORS unless this module flag is set; it is read per app
+        werkzeug_app.DISABLE_GLOBAL_CORS = True
+        return werkzeug_app.create_backend_app(service)
+
+    return werkzeug_app.DomainDispatcherApplication(create_app)
+
+
+def issued_key(access_key_id: str) -> Key | None:
+    """A key moto handed out (an STS AssumeRole session, an active IAM access key), in any account; None if none."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    for accounts in list(sts_backends.values()):
+        for backend in list(accounts.values()):
+            role = backend.get_assumed_role_from_access_key(access_key_id)
+            if role is not None:
+                return Key(access_key_id, role.secret_access_key, role.session_token, role.expiration.replace(tzinfo=timezone.utc))
+    for accounts in list(iam_backends.values()):
+        for backend in list(accounts.values()):
+            key = backend.access_keys.get(access_key_id)
+            if key is not None and key.status == "Active":
+                return Key(access_key_id, key.secret_access_key, None)
+    return None
 
 
 def s3_backend() -> Any:

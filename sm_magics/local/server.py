@@ -1,10 +1,17 @@
-"""The engine's HTTP front: one loopback port, every request routed by its SigV4 signing scope.
+"""The engine's HTTP front: one loopback port, every request admitted, authenticated, then routed.
 
-SageMaker and SageMaker Runtime both sign as ``sagemaker``; the runtime is
-told apart by its ``/endpoints/<name>/invocations`` path. Everything else (S3,
-STS, IAM, CloudWatch Logs, EC2's region list) goes to moto's WSGI dispatcher,
-except IAM's SimulatePrincipalPolicy, which moto lacks, and the tagging API's
-GetResources for SageMaker resources, whose state is ours.
+Admission, in order: the request must come to the engine's own host name and
+not from a web page (``browser_guard``); ``/moto-api`` does not exist; the
+request must be signed with a key the engine knows, in time (``auth``); its
+body must be within the limit for its API (``settings``), checked before it
+is read; and the signature must match the request and body. Only then is it
+routed, by its SigV4 signing scope. SageMaker and SageMaker Runtime both sign
+as ``sagemaker``; the runtime is told apart by its
+``/endpoints/<name>/invocations`` path. Everything else (S3, STS, IAM,
+CloudWatch Logs, EC2's region list) goes to moto's WSGI dispatcher, except
+IAM's SimulatePrincipalPolicy, which moto lacks, and the tagging API's
+GetResources for SageMaker resources, whose state is ours. A refused request
+gets AWS's own answer for its protocol (``refusals``).
 """
 
 from __future__ import annotations
@@ -27,7 +34,10 @@ from urllib.parse import parse_qs
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import datadir_lock, moto_services, persistence, settings, tagging
+from .auth import Authenticator, Claim, Keyring
+from .browser_guard import BrowserGuard, allowed_origins_from_env
 from .engine import Engine
+from .refusals import Refusal, answer
 from .runtime import responses as runtime_responses
 from .sagemaker import responses as sagemaker_responses
 from .store import PersistError
@@ -37,13 +47,13 @@ log = logging.getLogger("sm_magics.local")
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
 _INVOCATIONS = re.compile(r"^/endpoints/[^/]+/invocations/?$")
-HEALTH_PATH = "/_sm_magics/health"
+_READ_CHUNK = 1024 * 1024
 
 StartResponse = Callable[..., Any]
 
 
 def signing_scope(environ: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(service, region) from the Authorization header or a presigned URL's X-Amz-Credential."""
+    """(service, region) from the Authorization header or a presigned URL's X-Amz-Credential (unverified)."""
     match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     if match:
         return match["service"], match["region"]
@@ -55,52 +65,140 @@ def signing_scope(environ: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
+def _is_moto_api(path: str) -> bool:
+    """moto's own HTTP API (dashboard, data.json, reset, seed...) and its favicon: never served."""
+    stripped = "/" + path.lstrip("/")
+    return stripped.startswith("/moto-api") or stripped == "/favicon.ico"
+
+
+def body_limit(claim: Claim, path: str) -> int:
+    if claim.service == "sagemaker" and _INVOCATIONS.match(path):
+        return settings.MAX_PAYLOAD_BYTES
+    if claim.service == "s3":
+        return settings.MAX_S3_BODY_BYTES
+    return settings.MAX_REQUEST_BYTES
+
+
+def _too_large(claim: Claim, path: str, limit: int, size: int | None) -> Refusal:
+    if claim.service == "sagemaker" and _INVOCATIONS.match(path):
+        detail = f"HTTP content length exceeded {limit} bytes."
+    else:
+        detail = f"The request body{f' of {size} bytes' if size is not None else ''} is over the local engine's limit of {limit} bytes for this API."
+    fields = {"MaxSizeAllowed": str(limit)} | ({"ProposedSize": str(size)} if size is not None else {})
+    return Refusal("too_large", detail, fields)
+
+
+def read_body(environ: dict[str, Any], claim: Claim) -> bytes:
+    """The request body, at most its API's limit: Content-Length is checked before anything is read,
+    a chunked body is read with a cap. Refusal("too_large") otherwise."""
+    path = environ.get("PATH_INFO", "")
+    limit = body_limit(claim, path)
     stream = environ["wsgi.input"]
-    if length:
-        return stream.read(length)
+    declared = environ.get("CONTENT_LENGTH")
+    if declared:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise Refusal("malformed", f"Content-Length {declared!r} is not a number.") from None
+        if length > limit:
+            raise _too_large(claim, path, limit, length)
+        return _read_exactly(stream, length)
     if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or environ.get("wsgi.input_terminated"):
-        return stream.read()
+        chunks, total = [], 0
+        while True:
+            chunk = stream.read(min(_READ_CHUNK, limit + 1 - total))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise _too_large(claim, path, limit, None)
     return b""
 
 
+def _read_exactly(stream: Any, length: int) -> bytes:
+    if length <= _READ_CHUNK:
+        return stream.read(length) if length else b""
+    chunks, left = [], length
+    while left:
+        chunk = stream.read(min(_READ_CHUNK, left))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 class EngineApp:
-    """The WSGI application: our SageMaker, our Runtime, moto for the rest."""
+    """The WSGI application: admission and authentication, then our SageMaker, our Runtime, moto for the rest."""
 
-    def __init__(self, engine: Engine) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
+    def __init__(self, engine: Engine, allowed_origins: frozenset[str] | None = None) -> None:
         self.engine = engine
-        self.moto = engine.s3.wsgi(DomainDispatcherApplication(create_backend_app))
+        self.moto = engine.s3.wsgi(moto_services.wsgi_app())
+        self.guard = BrowserGuard(engine.port, allowed_origins_from_env() if allowed_origins is None else allowed_origins)
+        self.auth = Authenticator(Keyring(engine.credentials, moto_services.issued_key))
         self.started = time.time()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        refusal = self.guard.check(environ)
+        if refusal is not None:
+            return self._refuse(environ, start_response, refusal)
+        if self.guard.is_preflight(environ):  # (from an allowed origin: check refused the others)
+            return self._respond(start_response, 200, self.guard.preflight_headers(environ), b"")
+        if "HTTP_ORIGIN" in environ:  # an allowed origin: CORS headers of ours, none of moto's
+            start_response = self._with_cors(environ, start_response)
         path = environ.get("PATH_INFO", "")
-        if path == HEALTH_PATH:
-            return self._health(start_response)
-        service, region = signing_scope(environ)
-        region = region or settings.DEFAULT_REGION
-        if service == "sagemaker" or environ.get("HTTP_X_AMZ_TARGET", "").startswith("SageMaker."):
-            body = _read_body(environ)
+        if path == settings.HEALTH_PATH:
+            return self._health(environ, start_response)
+        if _is_moto_api(path):
+            return self._respond(start_response, 404, [("Content-Type", "text/plain")], b"Not Found")
+        try:
+            claim = self.auth.admit(environ)
+            body = read_body(environ, claim)
+            claim.verify(environ, body)
+        except Refusal as refusal:
+            return self._refuse(environ, start_response, refusal)
+        if path == settings.DURABILITY_PATH:
+            document = json.dumps(self.engine.durability()).encode()
+            return self._respond(start_response, 200, [("Content-Type", "application/json")], document)
+        return self._route(environ, start_response, claim, path, body)
+
+    def _route(self, environ: dict[str, Any], start_response: StartResponse, claim: Claim, path: str, body: bytes) -> Iterable[bytes]:
+        service, region = claim.service, claim.region or settings.DEFAULT_REGION
+        if service == "sagemaker":
             if _INVOCATIONS.match(path):
                 return self._runtime(environ, start_response, region, path, body)
             return self._control_plane(environ, start_response, region, body)
         if service == "tagging" and environ.get("REQUEST_METHOD") == "POST":
-            body = _read_body(environ)
-            answer = self._tagging(start_response, region, environ.get("HTTP_X_AMZ_TARGET", ""), body)
-            if answer is not None:
-                return answer
-            environ["wsgi.input"] = BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
+            answered = self._tagging(start_response, region, environ.get("HTTP_X_AMZ_TARGET", ""), body)
+            if answered is not None:
+                return answered
         if service == "iam" and environ.get("REQUEST_METHOD") == "POST":
-            body = _read_body(environ)
             form = parse_qs(body.decode("utf-8", "replace"))
             if form.get("Action") == ["SimulatePrincipalPolicy"]:
                 return self._respond(start_response, 200, [("Content-Type", "text/xml")], moto_services.simulate_principal_policy(form))
-            environ["wsgi.input"] = BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
+        environ["wsgi.input"] = BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
         return self.moto(environ, start_response)
+
+    def _refuse(self, environ: dict[str, Any], start_response: StartResponse, refusal: Refusal) -> Iterable[bytes]:
+        service, _ = signing_scope(environ)
+        if service is None and "AWSAccessKeyId" in environ.get("QUERY_STRING", ""):
+            service = "s3"
+        status, reason, headers, body = answer(refusal, environ, service)
+        log.info("refused %s %s: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), refusal)
+        start_response(f"{status} {reason}", headers + [("Content-Length", str(len(body)))])
+        return [body]
+
+    @staticmethod
+    def _with_cors(environ: dict[str, Any], start_response: StartResponse) -> StartResponse:
+        ours = BrowserGuard.cors_headers(environ)
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-") and name.lower() != "vary"]
+            return start_response(status, kept + ours, exc_info)
+
+        return start
 
     # ------------------------------------------------------------------ routes
 
@@ -141,28 +239,24 @@ class EngineApp:
         status, out_headers, payload = runtime_responses.invoke(self.engine.backend(region), path, headers, body)
         return self._respond(start_response, status, out_headers, payload)
 
-    def _health(self, start_response: StartResponse) -> Iterable[bytes]:
+    def _health(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Unauthenticated, so it says only what ``ps`` already shows a local user: which engine this is.
+        The launcher finds its engine by the data dir; nothing about the resources in it is told."""
+        if environ.get("REQUEST_METHOD") != "GET":
+            return self._respond(start_response, 405, [("Content-Type", "text/plain"), ("Allow", "GET")], b"Method Not Allowed")
         document = {
             "status": "ok",
             "pid": os.getpid(),
             "url": self.engine.url,
             "data_dir": str(self.engine.data_dir),
             "uptime_seconds": round(time.time() - self.started, 1),
-            "regions": {
-                region: {
-                    "training_jobs": len(backend.training_jobs),
-                    "models": len(backend.models),
-                    "endpoints": len(backend.endpoints),
-                }
-                for region, backend in list(self.engine.backends.items())
-            },
-            "durability": self.engine.durability(),
         }
         return self._respond(start_response, 200, [("Content-Type", "application/json")], json.dumps(document).encode())
 
     @staticmethod
     def _respond(start_response: StartResponse, status: int, headers: list[tuple[str, str]], body: bytes) -> Iterable[bytes]:
-        reason = {200: "OK", 400: "Bad Request", 413: "Request Entity Too Large", 424: "Failed Dependency", 500: "Internal Server Error"}
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
+                  424: "Failed Dependency", 500: "Internal Server Error"}
         start_response(
             f"{status} {reason.get(status, 'Status')}",
             headers + [("Content-Length", str(len(body))), ("x-amzn-RequestId", str(uuid.uuid4()))],

@@ -28,6 +28,10 @@ ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_PORT = 4747
 HOST = "127.0.0.1"
+# The launcher's two ways of asking the engine about itself: which engine it is (unauthenticated: only
+# what `ps` shows anyway), and what it could not save or dropped at start (signed, like any API call).
+HEALTH_PATH = "/_sm_magics/health"
+DURABILITY_PATH = "/_sm_magics/durability"
 
 ROLE_NAME = "SageMakerRole"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{ROLE_NAME}"
@@ -50,6 +54,13 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 MAX_MODEL_MEMBERS = _limit("SM_MAGICS_LOCAL_MAX_MODEL_MEMBERS", 10_000)
 MAX_MODEL_MEMBER_BYTES = _limit("SM_MAGICS_LOCAL_MAX_MODEL_MEMBER_BYTES", 1024**3)  # 1 GiB per file
 MAX_MODEL_BYTES = _limit("SM_MAGICS_LOCAL_MAX_MODEL_BYTES", 2 * 1024**3)  # 2 GiB for all files together
+
+# Request bodies the engine reads into memory, checked (Content-Length, or a capped read of a chunked
+# body) before any is read. S3 allows 5 GiB in one PUT, but the engine holds every object in memory,
+# so one request carries 512 MiB at most; bigger files go up in parts (boto3's upload_file does so
+# above 8 MB). Every other API's requests are small: 16 MiB is far above any of theirs.
+MAX_S3_BODY_BYTES = 512 * 1024 * 1024
+MAX_REQUEST_BYTES = 16 * 1024 * 1024
 
 # Regions whose public sample buckets are seeded with the tutorials' data.
 SAMPLE_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-northeast-1")

@@ -42,7 +42,7 @@ import pytest
 from conftest import Clients, free_port
 from helpers import BUCKET, LOG_GROUP, ensure_bucket, put, training_request, unique
 
-from sm_magics.local import datadir_lock, launcher
+from sm_magics.local import datadir_lock, launcher, settings
 from sm_magics.local.algorithms.base import AlgorithmError
 from sm_magics.local.training.container import _gather_partials
 from sm_magics.formats import recordio
@@ -122,7 +122,7 @@ def engines_serving(data_dir: Path) -> list[int]:
 
 def answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url + launcher.HEALTH_PATH, timeout=2) as response:
+        with urllib.request.urlopen(url + settings.HEALTH_PATH, timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
