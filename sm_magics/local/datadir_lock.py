@@ -105,7 +105,7 @@ def is_free(data_dir: Path) -> bool:
     if data_dir in _held:
         return False
     try:
-        fd = os.open(data_dir / LOCK_NAME, os.O_RDWR)
+        fd = os.open(data_dir / LOCK_NAME, os.O_RDONLY)  # flock needs no write access: a read-only dir is fine
     except FileNotFoundError:
         return True
     try:

@@ -82,7 +82,10 @@ def status(data_dir: Path | None = None) -> EngineInfo | None:
     health = _health(announced["url"])
     if not health or Path(health.get("data_dir", "")) != data_dir:
         return None
-    return EngineInfo(announced["url"], int(announced["port"]), int(announced["pid"]), data_dir, credentials.load_or_create(data_dir))
+    # the pid the engine answering gives, not the file's: after a kill -9 the file is the dead engine's
+    # until the new one (already answering on the same port) has written its own
+    pid = int(health.get("pid") or announced["pid"])
+    return EngineInfo(announced["url"], int(announced["port"]), pid, data_dir, credentials.load_or_create(data_dir))
 
 
 def start(port: int | None = None, data_dir: Path | None = None, timeout: float = 120.0) -> EngineInfo:

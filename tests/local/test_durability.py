@@ -39,6 +39,14 @@ WORKERS = 4
 NO_RETRY = Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=60)
 
 
+
+def reap(pid: int) -> None:
+    """Wait for a killed engine this process started, so no zombie of it is left behind."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
 def clients(info: launcher.EngineInfo) -> tuple[Any, Any]:
     session = boto3.Session(**info.credentials.as_boto3(), region_name="us-east-1")
     return (
@@ -233,7 +241,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             stop.set()
             for thread in threads:
                 thread.join(60)
-            launcher._running(info.pid)  # reap it
+            reap(info.pid)
             print(f"round {round_no}: {checked} checked; so far {ledger.acked_writes} acknowledged writes, "
                   f"{ledger.acked_deletes} acknowledged deletes, {ledger.unsure} cut off by the kill")
         info = launcher.start(port=port, data_dir=data_dir)
@@ -457,13 +465,13 @@ def test_a_read_only_data_dir_refuses_changes_and_stop_says_so(goes_read_only: t
     )
     assert stop.returncode == 1, stop
     lines = stop.stdout.strip().splitlines()
-    assert lines and all(line.startswith("local SageMaker engine stopped, but it reported that it") for line in lines), stop.stdout
+    assert lines and all(line.startswith("local SageMaker engine stopped, but it reported that it") for line in lines), (stop.stdout, stop.stderr)
     assert "could not be saved" in stop.stdout and "its state is saved" not in stop.stdout
     assert launcher.status(data_dir) is None
 
     # what was acknowledged before is on the disk, what was refused is not (read with the fs back read-write)
     mount_point = data_dir.parent
-    launcher._running(info.pid)  # reap the engine: it is this process's child
+    reap(info.pid)  # the engine is this process's child
     _umount_when_free(mount_point)
     image = mount_point.parent / "ext4.img"
     subprocess.run(["e2fsck", "-fy", str(image)], capture_output=True)
@@ -535,7 +543,7 @@ def test_an_endpoint_that_describes_in_service_after_kill_9_answers_at_once(tmp_
     sm.create_endpoint(EndpointName="served", EndpointConfigName="served")
     sm.get_waiter("endpoint_in_service").wait(EndpointName="served", WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
     os.kill(info.pid, signal.SIGKILL)
-    launcher._running(info.pid)
+    reap(info.pid)
 
     info = launcher.start(port=port, data_dir=data_dir)
     try:
