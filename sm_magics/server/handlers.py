@@ -146,23 +146,26 @@ class DeleteHandler(BaseHandler):
             raise web.HTTPError(400, 'name what to delete: {"endpoints": [{"region": "us-east-1", "name": "..."}]}')
         return targets, bool(body.get("delete_artifacts", False))
 
-    @web.authenticated
-    @authorized
-    async def post(self) -> None:
+    async def each(self, act: Callable[[Any, dict[str, str], bool], dict[str, Any]]) -> list[dict[str, Any]]:
+        """``act(backend, target, delete_artifacts)`` for every endpoint named, a few at a time, off the event loop."""
         targets, delete_artifacts = self.targets()
 
         def work() -> list[dict[str, Any]]:
-            from ..workflow.endpoints import delete_endpoint_cascade
-
             backend = self.state.backend()
-
-            def one(target: dict[str, str]) -> dict[str, Any]:  # AWS errors come back in the report, per row
-                return delete_endpoint_cascade(backend, target["name"], region=target["region"], delete_artifacts=delete_artifacts).to_json()
-
             with ThreadPoolExecutor(min(8, len(targets))) as pool:
-                return list(pool.map(one, targets))
+                return list(pool.map(lambda target: act(backend, target, delete_artifacts), targets))
 
-        self.reply({"results": await self.run(work)})
+        return await self.run(work)
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        def delete(backend: Any, target: dict[str, str], delete_artifacts: bool) -> dict[str, Any]:
+            from ..workflow.endpoints import delete_endpoint_cascade  # AWS errors come back in the report, per row
+
+            return delete_endpoint_cascade(backend, target["name"], region=target["region"], delete_artifacts=delete_artifacts).to_json()
+
+        self.reply({"results": await self.each(delete)})
 
 
 class DeletePlanHandler(DeleteHandler):
@@ -171,27 +174,19 @@ class DeletePlanHandler(DeleteHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        targets, delete_artifacts = self.targets()
-
-        def work() -> list[dict[str, Any]]:
+        def plan(backend: Any, target: dict[str, str], delete_artifacts: bool) -> dict[str, Any]:
             from botocore.exceptions import ClientError
 
             from ..workflow.endpoints import plan_deletion
             from ..workflow.jobs import explain
 
-            backend = self.state.backend()
+            try:
+                return plan_deletion(backend, target["name"], region=target["region"], delete_artifacts=delete_artifacts).to_json()
+            except ClientError as error:
+                return {"name": target["name"], "region": target["region"], "schedules": [], "config": None, "models": [],
+                        "artifacts": [], "kept": [], "errors": [explain(error, retrying=False)]}
 
-            def one(target: dict[str, str]) -> dict[str, Any]:
-                try:
-                    return plan_deletion(backend, target["name"], region=target["region"], delete_artifacts=delete_artifacts).to_json()
-                except ClientError as error:
-                    return {"name": target["name"], "region": target["region"], "config": None, "models": [], "artifacts": [],
-                            "kept": [], "errors": [explain(error, retrying=False)]}
-
-            with ThreadPoolExecutor(min(8, len(targets))) as pool:
-                return list(pool.map(one, targets))
-
-        self.reply({"plans": await self.run(work)})
+        self.reply({"plans": await self.each(plan)})
 
 
 class TtlHandler(BaseHandler):

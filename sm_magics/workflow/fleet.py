@@ -344,13 +344,18 @@ class Fleet:
         for page in sagemaker.get_paginator("list_endpoint_configs").paginate(PaginationConfig={"PageSize": self.page_size}):
             config_names.extend(c["EndpointConfigName"] for c in page["EndpointConfigs"])
 
-        def config(name: str) -> tuple[str, dict[str, Any] | None]:
-            if (region, name) not in self._configs:
-                try:
-                    self._configs[(region, name)] = sagemaker.describe_endpoint_config(EndpointConfigName=name)
-                except ClientError:
-                    return name, None  # deleted meanwhile
-            return name, self._configs[(region, name)]
+        def cached(cache: dict[tuple[str, str], dict[str, Any]], describe: Callable[[str], dict[str, Any]]) -> Callable[[str], Any]:
+            """Describe each immutable resource once per process; one deleted meanwhile is None."""
+            def lookup(name: str) -> tuple[str, dict[str, Any] | None]:
+                if (region, name) not in cache:
+                    try:
+                        cache[(region, name)] = describe(name)
+                    except ClientError:
+                        return name, None
+                return name, cache[(region, name)]
+            return lookup
+
+        config = cached(self._configs, lambda name: sagemaker.describe_endpoint_config(EndpointConfigName=name))
 
         usage = RegionUsage()
         for summary in endpoints:
@@ -366,14 +371,7 @@ class Fleet:
             for page in sagemaker.get_paginator("list_models").paginate(PaginationConfig={"PageSize": self.page_size}):
                 model_names.extend(m["ModelName"] for m in page["Models"])
 
-            def model(name: str) -> tuple[str, dict[str, Any] | None]:
-                if (region, name) not in self._models:
-                    try:
-                        self._models[(region, name)] = sagemaker.describe_model(ModelName=name)
-                    except ClientError:
-                        return name, None
-                return name, self._models[(region, name)]
-
+            model = cached(self._models, lambda name: sagemaker.describe_model(ModelName=name))
             for name, described in self._parallel(model, model_names):
                 for url in model_artifacts(described or {}):
                     usage.artifact_users.setdefault(url, []).append(name)
