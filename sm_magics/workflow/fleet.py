@@ -344,7 +344,7 @@ class Fleet:
         for page in sagemaker.get_paginator("list_endpoint_configs").paginate(PaginationConfig={"PageSize": self.page_size}):
             config_names.extend(c["EndpointConfigName"] for c in page["EndpointConfigs"])
 
-        def cached(cache: dict[tuple[str, str], dict[str, Any]], describe: Callable[[str], dict[str, Any]]) -> Callable[[str], Any]:
+        def once(cache: dict[tuple[str, str], dict[str, Any]], describe: Callable[[str], dict[str, Any]]) -> Callable[[str], Any]:
             """Describe each immutable resource once per process; one deleted meanwhile is None."""
             def lookup(name: str) -> tuple[str, dict[str, Any] | None]:
                 if (region, name) not in cache:
@@ -355,7 +355,7 @@ class Fleet:
                 return name, cache[(region, name)]
             return lookup
 
-        config = cached(self._configs, lambda name: sagemaker.describe_endpoint_config(EndpointConfigName=name))
+        config = once(self._configs, lambda name: sagemaker.describe_endpoint_config(EndpointConfigName=name))
 
         usage = RegionUsage()
         for summary in endpoints:
@@ -371,7 +371,7 @@ class Fleet:
             for page in sagemaker.get_paginator("list_models").paginate(PaginationConfig={"PageSize": self.page_size}):
                 model_names.extend(m["ModelName"] for m in page["Models"])
 
-            model = cached(self._models, lambda name: sagemaker.describe_model(ModelName=name))
+            model = once(self._models, lambda name: sagemaker.describe_model(ModelName=name))
             for name, described in self._parallel(model, model_names):
                 for url in model_artifacts(described or {}):
                     usage.artifact_users.setdefault(url, []).append(name)
