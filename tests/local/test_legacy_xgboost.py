@@ -273,7 +273,9 @@ def test_the_side_environment_is_made_once_with_progress_in_the_endpoint_log(
     serving = next(i for i, line in enumerate(lines) if line.startswith("Loaded model(s)"))
     assert created < serving  # the endpoint went InService only once the environment was there
     assert any(line.startswith("Collecting xgboost") for line in lines[:created])  # pip's progress
-    assert deployed[ERAS[0].id]["seen"][0] == "Creating" and "Failed" not in deployed[ERAS[0].id]["seen"]
+    # (whether a describe saw it Creating depends on how fast pip builds the environment here: with pip's cache
+    # warm it is done within CreateEndpoint's own wait; the log order above is what shows the sequence)
+    assert "Failed" not in deployed[ERAS[0].id]["seen"]
     assert (engine.data_dir / "cache" / f"legacy-xgboost-{SIDE}" / "ready.json").exists()
     # the side xgboost's own warning about the pre-1.0 model reaches the log too
     assert any(f"[xgboost {SIDE}]" in line and "XGBoost < 1.0.0" in line for line in logs[ERAS[1].id])
