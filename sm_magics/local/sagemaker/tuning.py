@@ -144,6 +144,15 @@ def _study(strategy: str, ranges: dict[str, Any], seed: int, hyperband: tuple[in
     return optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
 
 
+def _tell(study: Any, trial: Any, value: float | None = None, **state: Any) -> None:
+    """study.tell, where Grid's sampler ending the study once every combination ran is not an error here."""
+    try:
+        study.tell(trial, value, **state)
+    except RuntimeError as exc:  # GridSampler calls study.stop(), which optuna allows only inside optimize()
+        if "Study.stop" not in str(exc):
+            raise
+
+
 def _distributions(ranges: dict[str, Any]) -> dict[str, Any]:
     """The optuna distributions ``_suggest`` draws from, by optuna parameter name."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -481,6 +490,8 @@ class TuningService:
         config = job.doc["HyperParameterTuningJobConfig"]
         limits = config["ResourceLimits"]
         total, parallel = limits["MaxNumberOfTrainingJobs"], limits.get("MaxParallelTrainingJobs", 1)
+        if config["Strategy"] == "Grid":  # each combination once: the grid's size bounds the number of children
+            total = min(total, math.prod(len(r["Values"]) for r in config["ParameterRanges"]["CategoricalParameterRanges"]))
         objective = config["HyperParameterTuningJobObjective"]
         sign = 1.0 if objective["Type"] == "Maximize" else -1.0
         name = job.doc["HyperParameterTuningJobName"]
@@ -518,14 +529,14 @@ class TuningService:
                     trial, training = running.pop(child)
                     value = training.metrics.get(objective["MetricName"])
                     if child in job.early_stopped:
-                        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                        _tell(study, trial, state=optuna.trial.TrialState.PRUNED)
                     elif training.status == "Completed" and value is not None:
-                        study.tell(trial, sign * value[0])
+                        _tell(study, trial, sign * value[0])
                         curve = list(training.history.get(objective["MetricName"], []))
                         if curve:
                             finished_curves.append(curve)
                     else:
-                        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                        _tell(study, trial, state=optuna.trial.TrialState.FAIL)
                     with backend.lock:
                         self._count(job)
             if job.stop_requested.is_set():
@@ -617,9 +628,10 @@ class TuningService:
                     best, best_value, not_improving = summary, metric["Value"], 0
                 else:
                     not_improving += 1
+        if (counters, objectives) != (job.doc["TrainingJobStatusCounters"], job.doc["ObjectiveStatusCounters"]):
+            job.doc["LastModifiedTime"] = utcnow()  # a change, not a Describe, moves LastModifiedTime
         job.doc["TrainingJobStatusCounters"] = counters
         job.doc["ObjectiveStatusCounters"] = objectives
-        job.doc["LastModifiedTime"] = utcnow()
         if best is not None:
             job.doc["BestTrainingJob"] = best
             job.doc["TuningJobCompletionDetails"] = {"NumberOfTrainingJobsObjectiveNotImproving": not_improving}
