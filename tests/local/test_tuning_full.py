@@ -172,6 +172,8 @@ def test_transfer_learning_accepts_new_data_that_identical_refuses(aws: Clients,
     job = run(aws, name, config("Bayesian", 1, 1), moved, WarmStartConfig=warm("TransferLearning"))
     assert job["HyperParameterTuningJobStatus"] == "Completed", job.get("FailureReason")
     assert job["WarmStartConfig"]["WarmStartType"] == "TransferLearning"
+    # objective values on other data do not compare: the overall best is for IdenticalDataAndAlgorithm only
+    assert "OverallBestTrainingJob" not in job
     assert job["TrainingJobStatusCounters"]["Completed"] == 1
 
 
@@ -491,3 +493,56 @@ def test_describe_fills_what_sagemaker_fills(aws: Clients, parent: dict[str, Any
     assert job["ConsumedResources"]["RuntimeInSeconds"] >= 0
     assert job["CreationTime"] <= job["HyperParameterTuningEndTime"] <= job["LastModifiedTime"]
     assert "WarmStartConfig" not in job and "Autotune" not in job and "FailureReason" not in job
+
+
+# ----------------------------------------------------------------------------- after a restart
+
+
+def test_early_stops_and_warm_start_survive_a_restart(tmp_path: Any) -> None:
+    """An engine of its own: a job whose last child was stopped early, and a warm start job from it; after
+    ``local stop`` / ``local start`` on the same data dir both Describe exactly as before (the stopped child still
+    carries its objective, the warm start its parent and overall best)."""
+    import boto3
+
+    from conftest import ResponseChecker, free_port
+    from sm_magics.local import launcher
+
+    data_dir, port = tmp_path / "engine", free_port()
+    checker = ResponseChecker()
+
+    def start() -> Clients:
+        info = launcher.start(port=port, data_dir=data_dir)
+        session = boto3.Session(**info.credentials.as_boto3(), region_name="us-east-1")
+        session.events.register("after-call.sagemaker", checker)
+        return Clients(session, info.url)
+
+    try:
+        aws = start()
+        ensure_bucket(aws)
+        rng = np.random.default_rng(3)
+        x = rng.normal(size=(300, 5))
+        y = x @ np.array([1.0, -1.0, 0.5, 0.0, 2.0]) + rng.normal(scale=0.3, size=300)
+        own = {"train": put(aws, "restart/train/part.csv", csv_rows(x[:200], y[:200])).rsplit("/", 1)[0],
+               "validation": put(aws, "restart/validation/part.csv", csv_rows(x[200:], y[200:])).rsplit("/", 1)[0]}
+        ranges = {"IntegerParameterRanges": [], "ContinuousParameterRanges": [],
+                  "CategoricalParameterRanges": [{"Name": "eta", "Values": ["0.3", "0.29", "0.31", "0.00001"]}]}
+        first = run(aws, "restart-es", config("Grid", 4, 1, ranges, TrainingJobEarlyStoppingType="Auto", RandomSeed=5),
+                    definition(own, static=LONG))
+        assert first["TrainingJobStatusCounters"]["Stopped"] == 1
+        second = run(aws, "restart-warm", config("Grid", 2, 1, ranges, RandomSeed=6), definition(own, static=STATIC),
+                     WarmStartConfig=_warm_from(["restart-es"]))
+        assert second["HyperParameterTuningJobStatus"] == "Completed", second.get("FailureReason")
+        before = {n: (aws.sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=n), children(aws, n))
+                  for n in ("restart-es", "restart-warm")}
+        launcher.stop(data_dir)
+        aws = start()
+        for name, (job, listed) in before.items():
+            again = aws.sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+            job.pop("ResponseMetadata"), again.pop("ResponseMetadata")
+            assert again == job
+            assert children(aws, name) == listed
+        assert [s["ObjectiveStatus"] for s in before["restart-es"][1]] == ["Succeeded"] * 4
+        assert "OverallBestTrainingJob" in before["restart-warm"][0]
+    finally:
+        launcher.stop(data_dir)
+    assert not checker.problems, "\n".join(checker.problems)

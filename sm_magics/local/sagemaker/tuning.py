@@ -636,8 +636,9 @@ class TuningService:
             job.doc["BestTrainingJob"] = best
             job.doc["TuningJobCompletionDetails"] = {"NumberOfTrainingJobsObjectiveNotImproving": not_improving}
         warm = job.doc.get("WarmStartConfig")
-        if warm:
-            # the best of this job's children and of every parent's: "the overall best training job"
+        if warm and warm["WarmStartType"] == "IdenticalDataAndAlgorithm":
+            # the best of this job's children and of every parent's, "the overall best training job"; only
+            # for IdenticalDataAndAlgorithm, as objective values on other data or another image do not compare
             overall, overall_value = best, best_value
             for parent in warm["ParentHyperParameterTuningJobs"]:
                 parent_job = self.jobs.get(parent["HyperParameterTuningJobName"])
