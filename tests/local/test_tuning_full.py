@@ -546,3 +546,14 @@ def test_early_stops_and_warm_start_survive_a_restart(tmp_path: Any) -> None:
     finally:
         launcher.stop(data_dir)
     assert not checker.problems, "\n".join(checker.problems)
+
+
+def test_missing_max_number_of_training_jobs_and_empty_ranges_are_refused(aws: Clients, data: dict[str, str]) -> None:
+    """Without MaxNumberOfTrainingJobs the local engine would have no end (it has no completion criteria);
+    without any range (and no Autotune) there is nothing to tune."""
+    unbounded = config("Random", 1, 1)
+    del unbounded["ResourceLimits"]["MaxNumberOfTrainingJobs"]
+    assert_refused(aws, unique("tf-nomax"), ["MaxNumberOfTrainingJobs"], HyperParameterTuningJobConfig=unbounded, TrainingJobDefinition=definition(data))
+    empty = config("Random", 1, 1, {"IntegerParameterRanges": [], "ContinuousParameterRanges": [], "CategoricalParameterRanges": []})
+    assert_refused(aws, unique("tf-noranges"), ["at least one hyperparameter range", "Autotune"],
+                   HyperParameterTuningJobConfig=empty, TrainingJobDefinition=definition(data))
