@@ -53,6 +53,9 @@ class TrainingJob:
     doc: dict[str, Any]
     done: threading.Event = field(default_factory=threading.Event)
     metrics: dict[str, tuple[float, dt.datetime]] = field(default_factory=dict)
+    # every value of each metric in the order reported (epoch by epoch), for tuning's early stopping;
+    # kept in memory only: a restarted engine has no running children to stop
+    history: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -270,6 +273,7 @@ class SageMakerBackend:
                 return
             if kind == "metric":
                 job.metrics[event[1]] = (event[2], utcnow())
+                job.history.setdefault(event[1], []).append(event[2])
                 return
             if job.status not in ("InProgress", "Stopping"):
                 return
@@ -702,7 +706,7 @@ class SageMakerBackend:
         if kind == "training-job":
             return {"doc": to_jsonable(item.doc), "metrics": {k: [v, to_jsonable(t)] for k, (v, t) in item.metrics.items()}}
         if kind == "tuning-job":
-            return {"doc": to_jsonable(item.doc), "children": list(item.children)}
+            return {"doc": to_jsonable(item.doc), "children": list(item.children), "early_stopped": sorted(item.early_stopped)}
         if kind in ("endpoint", "transform-job"):
             return to_jsonable(item.doc)
         return to_jsonable(item)

@@ -7,12 +7,22 @@ types, launches the children (``<tuning-job>-NNN-<8 hex>``, with
 ``_tuning_objective_metric`` injected as the service does), honours
 MaxNumberOfTrainingJobs / MaxParallelTrainingJobs, and reads each child's
 objective from the metrics its algorithm emitted.
+
+Around that core, what CreateHyperParameterTuningJob documents:
+WarmStartConfig (parents' finished children seed the study, OverallBestTrainingJob
+compares across them), Autotune (ranges from the algorithm's table in
+``algorithms.tuning_ranges``), HyperParameterTuningResourceConfig with
+InstanceConfigs, RandomSeed (the samplers' seed), early stopping ``Auto``
+(the median rule over running averages, checked while children run) and the
+Hyperband strategy (optuna's HyperbandPruner over the objective reported
+epoch by epoch, between MinResource and MaxResource).
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import statistics
 import threading
 import uuid
 import zlib
@@ -21,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from ..algorithms import KNOWN, algorithm_named, parse_image
+from ..algorithms.tuning_ranges import autotune_ranges
 from .models import failure_reason, utcnow
 from .exceptions import ResourceInUse, ResourceNotFound, ValidationException
 
@@ -28,10 +39,29 @@ if TYPE_CHECKING:
     from .models import SageMakerBackend, TrainingJob
 
 
+# warm start parents must have finished (the guide: "a terminal state")
+PARENT_STATUSES = ("Completed", "Stopped", "Failed")
+# the static hyperparameters Hyperband reads MaxResource from, in HyperbandStrategyConfig's order
+EPOCH_KEYS = ("epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs")
+HYPERBAND_MAX_RESOURCE = 20000
+# the median rule needs a few completed children before it compares against their median (engine's choice)
+MEDIAN_RULE_MIN_JOBS = 3
+# Autotune's MaxNumberOfTrainingJobs when the request sets none (engine's choice: small, as runs are local)
+AUTOTUNE_MAX_JOBS = 10
+# a child's volume when HyperParameterTuningResourceConfig gives none (what the SDK's estimator defaults to)
+DEFAULT_VOLUME_GB = 30
+# how often the driver looks at its running children (their epochs, for early stopping)
+POLL_SECONDS = 0.05
+
+
 @dataclass
 class TuningJob:
     doc: dict[str, Any]
     children: list[str] = field(default_factory=list)
+    # children the tuner itself stopped (early stopping Auto, Hyperband): their last objective counts
+    early_stopped: set[str] = field(default_factory=set)
+    # (min, max) resource of a Hyperband job, MaxResource possibly inferred from the static epochs
+    hyperband: tuple[int, int] | None = None
     stop_requested: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -97,18 +127,163 @@ def _suggest(trial: Any, ranges: dict[str, Any]) -> dict[str, str]:
     return values
 
 
-def _study(strategy: str, ranges: dict[str, Any], seed: int) -> Any:
+def _study(strategy: str, ranges: dict[str, Any], seed: int, hyperband: tuple[int, int] | None = None) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    pruner: Any = None
     if strategy == "Random":
         sampler: Any = optuna.samplers.RandomSampler(seed=seed)
     elif strategy == "Grid":
         space = {item["Name"]: list(item["Values"]) for item in ranges["CategoricalParameterRanges"]}
         sampler = optuna.samplers.GridSampler(space, seed=seed)
-    else:  # Bayesian, and Hyperband's search (its early stopping is not modelled)
+    else:  # Bayesian, and Hyperband's search
         sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=3)
-    return optuna.create_study(direction="maximize", sampler=sampler)
+    if hyperband is not None:
+        pruner = optuna.pruners.HyperbandPruner(min_resource=hyperband[0], max_resource=hyperband[1], reduction_factor=3)
+    return optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+
+
+def _tell(study: Any, trial: Any, value: float | None = None, **state: Any) -> None:
+    """study.tell, where Grid's sampler ending the study once every combination ran is not an error here."""
+    try:
+        study.tell(trial, value, **state)
+    except RuntimeError as exc:  # GridSampler calls study.stop(), which optuna allows only inside optimize()
+        if "Study.stop" not in str(exc):
+            raise
+
+
+def _distributions(ranges: dict[str, Any]) -> dict[str, Any]:
+    """The optuna distributions ``_suggest`` draws from, by optuna parameter name."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    found: dict[str, Any] = {}
+    for item in ranges["IntegerParameterRanges"]:
+        low, high = int(item["MinValue"]), int(item["MaxValue"])
+        found[item["Name"]] = IntDistribution(low, high, log=item["ScalingType"] == "Logarithmic" and low > 0)
+    for item in ranges["ContinuousParameterRanges"]:
+        low, high = float(item["MinValue"]), float(item["MaxValue"])
+        if item["ScalingType"] == "ReverseLogarithmic":
+            found[f"{item['Name']}__reverse_log"] = FloatDistribution(math.log(1 - high), math.log(1 - low))
+        else:
+            found[item["Name"]] = FloatDistribution(low, high, log=item["ScalingType"] == "Logarithmic" and low > 0)
+    for item in ranges["CategoricalParameterRanges"]:
+        found[item["Name"]] = CategoricalDistribution(list(item["Values"]))
+    return found
+
+
+def _seed_params(ranges: dict[str, Any], hyperparameters: dict[str, str]) -> dict[str, Any] | None:
+    """A parent's child as optuna parameters of the new ranges; None where a value is missing or outside them."""
+    params: dict[str, Any] = {}
+    try:
+        for item in ranges["IntegerParameterRanges"]:
+            value = int(float(hyperparameters[item["Name"]]))
+            if not int(item["MinValue"]) <= value <= int(item["MaxValue"]):
+                return None
+            params[item["Name"]] = value
+        for item in ranges["ContinuousParameterRanges"]:
+            value = float(hyperparameters[item["Name"]])
+            if not float(item["MinValue"]) <= value <= float(item["MaxValue"]):
+                return None
+            if item["ScalingType"] == "ReverseLogarithmic":
+                params[f"{item['Name']}__reverse_log"] = math.log(1 - value)
+            else:
+                params[item["Name"]] = value
+        for item in ranges["CategoricalParameterRanges"]:
+            value = hyperparameters[item["Name"]]
+            if value not in item["Values"]:
+                return None
+            params[item["Name"]] = value
+    except (KeyError, ValueError):
+        return None
+    return params
+
+
+def _range_kinds(ranges: dict[str, Any]) -> dict[str, str]:
+    return {item["Name"]: kind[: -len("ParameterRanges")] for kind, items in ranges.items() for item in items}
+
+
+def validate_resources(definition: dict[str, Any]) -> None:
+    """ResourceConfig or HyperParameterTuningResourceConfig, and the latter's single or listed instances."""
+    given = [key for key in ("ResourceConfig", "HyperParameterTuningResourceConfig") if key in definition]
+    if len(given) == 2:
+        raise ValidationException(
+            "TrainingJobDefinition cannot have both ResourceConfig and HyperParameterTuningResourceConfig. Specify only one of them."
+        )
+    if not given:
+        raise ValidationException(
+            "TrainingJobDefinition must have either ResourceConfig or HyperParameterTuningResourceConfig."
+        )
+    config = definition.get("HyperParameterTuningResourceConfig")
+    if config is None:
+        return
+    configs = config.get("InstanceConfigs")
+    single = [key for key in ("InstanceType", "InstanceCount", "VolumeSizeInGB") if key in config]
+    if configs and single:
+        raise ValidationException(
+            f"HyperParameterTuningResourceConfig cannot have both InstanceConfigs and {', '.join(single)}. "
+            "Use InstanceConfigs for several instance configurations, or InstanceType, InstanceCount and VolumeSizeInGB for one."
+        )
+    if not configs:
+        missing = [key for key in ("InstanceType", "InstanceCount") if key not in config]
+        if missing:
+            raise ValidationException(
+                f"HyperParameterTuningResourceConfig needs {' and '.join(missing)} when it has no InstanceConfigs."
+            )
+        if "AllocationStrategy" in config:
+            raise ValidationException(
+                "HyperParameterTuningResourceConfig.AllocationStrategy applies to InstanceConfigs; give InstanceConfigs or remove AllocationStrategy."
+            )
+        return
+    types = [item["InstanceType"] for item in configs]
+    repeated = sorted({t for t in types if types.count(t) > 1})
+    if repeated:
+        raise ValidationException(
+            f"HyperParameterTuningResourceConfig.InstanceConfigs lists instance type {', '.join(repeated)} more than once. "
+            "Each instance type can appear only once."
+        )
+
+
+def hyperband_resources(config: dict[str, Any], static: dict[str, str]) -> tuple[int, int] | None:
+    """(MinResource, MaxResource) of a Hyperband job, as HyperbandStrategyConfig documents them; None for other strategies."""
+    strategy_config = config.get("StrategyConfig")
+    if config["Strategy"] != "Hyperband":
+        if strategy_config:
+            raise ValidationException("StrategyConfig can be provided only when the tuning strategy is Hyperband.")
+        return None
+    if config["TrainingJobEarlyStoppingType"] != "Off":
+        raise ValidationException(
+            "TrainingJobEarlyStoppingType must be Off when the tuning strategy is Hyperband: Hyperband has its own early stopping."
+        )
+    hyperband = (strategy_config or {}).get("HyperbandStrategyConfig") or {}
+    high = hyperband.get("MaxResource")
+    if high is None:
+        for key in EPOCH_KEYS:
+            if key in static:
+                try:
+                    high = int(static[key])
+                except ValueError:
+                    raise ValidationException(f"Static hyperparameter {key} must be an integer for Hyperband to use it as MaxResource.") from None
+                break
+    if high is None:
+        raise ValidationException(
+            "Hyperband could not infer MaxResource. Provide HyperbandStrategyConfig.MaxResource, or one of the static "
+            f"hyperparameters {', '.join(EPOCH_KEYS)}."
+        )
+    if high > HYPERBAND_MAX_RESOURCE:
+        raise ValidationException(f"MaxResource must be less than or equal to {HYPERBAND_MAX_RESOURCE}.")
+    low = hyperband.get("MinResource", 1)
+    if low > high:
+        raise ValidationException(f"MinResource ({low}) must be less than or equal to MaxResource ({high}).")
+    return low, high
+
+
+def _data_of(definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """The channels of a TrainingJobDefinition as (name, S3 URI), for IdenticalDataAndAlgorithm."""
+    return sorted(
+        (c["ChannelName"], c.get("DataSource", {}).get("S3DataSource", {}).get("S3Uri", ""))
+        for c in definition.get("InputDataConfig") or []
+    )
 
 
 class TuningService:
@@ -126,18 +301,29 @@ class TuningService:
         definition = copy.deepcopy(request.get("TrainingJobDefinition") or {})
         if not definition:
             raise ValidationException("TrainingJobDefinition is required; the local engine does not run TrainingJobDefinitions lists")
-        config["ParameterRanges"] = _ranges_with_defaults(config.get("ParameterRanges"))
-        config.setdefault("TrainingJobEarlyStoppingType", "Off")
-        config.setdefault("Strategy", "Bayesian")
-        validate_ranges(config["ParameterRanges"])
-        if config["Strategy"] == "Grid" and (config["ParameterRanges"]["IntegerParameterRanges"] or config["ParameterRanges"]["ContinuousParameterRanges"]):
-            raise ValidationException("The Grid strategy needs categorical parameter ranges only")
         image = definition.get("AlgorithmSpecification", {}).get("TrainingImage", "")
         parsed = parse_image(image)
         if parsed is None:
             raise ValidationException(
                 f"The local engine cannot run image '{image}'. It runs SageMaker's built-in algorithms ({', '.join(KNOWN)})."
             )
+        static = dict(definition.get("StaticHyperParameters") or {})
+        config["ParameterRanges"] = _ranges_with_defaults(config.get("ParameterRanges"))
+        autotune = request.get("Autotune")
+        if autotune and autotune.get("Mode") == "Enabled":
+            # Autotune: what the request left unset, the engine chooses (and Describe shows the choice)
+            taken = set(_range_kinds(config["ParameterRanges"])) | set(static)
+            for kind, items in autotune_ranges(parsed[0], taken).items():
+                config["ParameterRanges"][kind].extend(items)
+            limits = config.setdefault("ResourceLimits", {})
+            limits.setdefault("MaxNumberOfTrainingJobs", AUTOTUNE_MAX_JOBS)
+        config.setdefault("TrainingJobEarlyStoppingType", "Off")
+        config.setdefault("Strategy", "Bayesian")
+        validate_ranges(config["ParameterRanges"])
+        if not any(config["ParameterRanges"].values()):
+            raise ValidationException("The tuning job needs at least one hyperparameter range to search (or Autotune enabled).")
+        if config["Strategy"] == "Grid" and (config["ParameterRanges"]["IntegerParameterRanges"] or config["ParameterRanges"]["ContinuousParameterRanges"]):
+            raise ValidationException("The Grid strategy needs categorical parameter ranges only")
         metrics = [m["Name"] for m in algorithm_named(*parsed).metric_definitions]
         objective = config.get("HyperParameterTuningJobObjective") or {}
         if objective.get("MetricName") not in metrics:
@@ -145,17 +331,26 @@ class TuningService:
                 f"The objective metric '{objective.get('MetricName')}' is not emitted by {parsed[0]}; "
                 f"choose one of: {', '.join(metrics)}"
             )
-        limits = config.get("ResourceLimits") or {}
-        if limits.get("MaxParallelTrainingJobs", 1) > limits.get("MaxNumberOfTrainingJobs", 1):
+        limits = config["ResourceLimits"]
+        if "MaxNumberOfTrainingJobs" not in limits:
+            raise ValidationException(
+                "ResourceLimits.MaxNumberOfTrainingJobs is required by the local engine (it does not stop on MaxRuntimeInSeconds "
+                "or completion criteria alone)."
+            )
+        if limits["MaxParallelTrainingJobs"] > limits["MaxNumberOfTrainingJobs"]:
             raise ValidationException("MaxParallelTrainingJobs must be less than or equal to MaxNumberOfTrainingJobs")
-        static = dict(definition.get("StaticHyperParameters") or {})
+        validate_resources(definition)
+        hyperband = hyperband_resources(config, static)
         static["_tuning_objective_metric"] = objective["MetricName"]
         definition["StaticHyperParameters"] = static
         spec = definition.setdefault("AlgorithmSpecification", {})
         spec.setdefault("TrainingInputMode", "File")
         spec.setdefault("MetricDefinitions", [dict(m) for m in algorithm_named(*parsed).metric_definitions])
+        definition.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": 86400})
+        for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining"):
+            definition.setdefault(flag, False)
         now = utcnow()
-        doc = {
+        doc: dict[str, Any] = {
             "HyperParameterTuningJobName": name,
             "HyperParameterTuningJobArn": arn,
             "HyperParameterTuningJobConfig": config,
@@ -166,50 +361,150 @@ class TuningService:
             "TrainingJobStatusCounters": {"Completed": 0, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0},
             "ObjectiveStatusCounters": {"Succeeded": 0, "Pending": 0, "Failed": 0},
         }
-        job = TuningJob(doc)
+        warm = request.get("WarmStartConfig")
+        if warm:
+            doc["WarmStartConfig"] = copy.deepcopy(warm)
+        if autotune:
+            doc["Autotune"] = copy.deepcopy(autotune)
+        job = TuningJob(doc, hyperband=hyperband)
         with backend._changing(("tuning-job", name), ("tags", arn)):
             if name in self.jobs:
                 raise ResourceInUse(f"Hyperparameter tuning job names must be unique within an AWS account and region ({arn})")
+            if warm:
+                self._check_parents(doc, warm)
             self.jobs[name] = job
             backend._set_tags(arn, request.get("Tags") or [])
         threading.Thread(target=self._drive, args=(job,), daemon=True, name=f"tune {name}").start()
         job.done.wait(settings.SYNC_SECONDS)
         return {"HyperParameterTuningJobArn": arn}
 
+    def _check_parents(self, doc: dict[str, Any], warm: dict[str, Any]) -> None:
+        """What the warm start guide requires of parents (called under the backend lock, before anything is created)."""
+        config, definition = doc["HyperParameterTuningJobConfig"], doc["TrainingJobDefinition"]
+        names = [p["HyperParameterTuningJobName"] for p in warm["ParentHyperParameterTuningJobs"]]
+        if len(set(names)) != len(names):
+            raise ValidationException("ParentHyperParameterTuningJobs lists the same tuning job more than once.")
+        kinds = _range_kinds(config["ParameterRanges"])
+        count = len(set(kinds) | (set(definition["StaticHyperParameters"]) - {"_tuning_objective_metric"}))
+        for parent_name in names:
+            parent = self.jobs.get(parent_name)
+            if parent is None:
+                raise ValidationException(f"Parent hyperparameter tuning job {parent_name} does not exist.")
+            status = parent.doc["HyperParameterTuningJobStatus"]
+            if status not in PARENT_STATUSES:
+                raise ValidationException(
+                    f"Parent hyperparameter tuning job {parent_name} is in status {status}. "
+                    "Warm start parents must be in a terminal state: Completed, Stopped or Failed."
+                )
+            parent_config, parent_definition = parent.doc["HyperParameterTuningJobConfig"], parent.doc["TrainingJobDefinition"]
+            if parent_config["HyperParameterTuningJobObjective"] != config["HyperParameterTuningJobObjective"]:
+                raise ValidationException(
+                    f"The objective metric of a warm start tuning job must be the same as its parent's: {parent_name} "
+                    f"{parent_config['HyperParameterTuningJobObjective']['Type']}s "
+                    f"{parent_config['HyperParameterTuningJobObjective']['MetricName']}."
+                )
+            parent_kinds = _range_kinds(parent_config["ParameterRanges"])
+            changed = sorted(n for n in set(kinds) & set(parent_kinds) if kinds[n] != parent_kinds[n])
+            if changed:
+                raise ValidationException(
+                    f"The type of hyperparameter(s) {', '.join(changed)} differs from parent tuning job {parent_name}; "
+                    "a warm start tuning job cannot change whether a hyperparameter is Integer, Continuous or Categorical."
+                )
+            parent_count = len(set(parent_kinds) | (set(parent_definition["StaticHyperParameters"]) - {"_tuning_objective_metric"}))
+            if parent_count != count:
+                raise ValidationException(
+                    f"The total number of static plus tunable hyperparameters ({count}) must remain the same as in parent "
+                    f"tuning job {parent_name} ({parent_count})."
+                )
+            if warm["WarmStartType"] == "IdenticalDataAndAlgorithm":
+                image = definition["AlgorithmSpecification"]["TrainingImage"]
+                if parent_definition["AlgorithmSpecification"]["TrainingImage"] != image:
+                    raise ValidationException(
+                        f"WarmStartType IdenticalDataAndAlgorithm needs the training image of parent tuning job {parent_name} "
+                        f"({parent_definition['AlgorithmSpecification']['TrainingImage']}); use TransferLearning for a different image."
+                    )
+                if _data_of(parent_definition) != _data_of(definition):
+                    raise ValidationException(
+                        f"WarmStartType IdenticalDataAndAlgorithm needs the same input data as parent tuning job {parent_name}; "
+                        "use TransferLearning for different data."
+                    )
+
     # ---------------------------------------------------------------- driver
 
     def _child_request(self, job: TuningJob, child: str, tuned: dict[str, str]) -> dict[str, Any]:
         definition = job.doc["TrainingJobDefinition"]
+        resources = definition.get("ResourceConfig")
+        if resources is None:
+            tuning = definition["HyperParameterTuningResourceConfig"]
+            # AllocationStrategy Prioritized: the first instance configuration is the one used
+            first = (tuning.get("InstanceConfigs") or [tuning])[0]
+            resources = {k: v for k, v in first.items() if k in ("InstanceType", "InstanceCount", "VolumeSizeInGB")}
+            resources.setdefault("VolumeSizeInGB", DEFAULT_VOLUME_GB)
+            if "VolumeKmsKeyId" in tuning:
+                resources["VolumeKmsKeyId"] = tuning["VolumeKmsKeyId"]
         request = {
             "TrainingJobName": child,
             "AlgorithmSpecification": definition["AlgorithmSpecification"],
             "RoleArn": definition["RoleArn"],
             "InputDataConfig": definition.get("InputDataConfig", []),
             "OutputDataConfig": definition["OutputDataConfig"],
-            "ResourceConfig": definition.get("ResourceConfig") or {
-                k: v for k, v in definition.get("HyperParameterTuningResourceConfig", {}).items()
-                if k in ("InstanceType", "InstanceCount", "VolumeSizeInGB")
-            },
-            "StoppingCondition": definition.get("StoppingCondition", {"MaxRuntimeInSeconds": 86400}),
+            "ResourceConfig": resources,
+            "StoppingCondition": definition["StoppingCondition"],
             "HyperParameters": {**definition["StaticHyperParameters"], **tuned},
         }
-        for optional in ("EnableManagedSpotTraining", "CheckpointConfig", "EnableNetworkIsolation", "VpcConfig"):
+        for optional in ("EnableManagedSpotTraining", "CheckpointConfig", "EnableNetworkIsolation", "VpcConfig",
+                         "EnableInterContainerTrafficEncryption"):
             if optional in definition:
                 request[optional] = definition[optional]
         return request
+
+    def _seed(self, job: TuningJob, study: Any, sign: float) -> int:
+        """Warm start: the parents' children with an objective value join the study as finished trials."""
+        import optuna
+
+        warm = job.doc.get("WarmStartConfig")
+        if not warm:
+            return 0
+        ranges = job.doc["HyperParameterTuningJobConfig"]["ParameterRanges"]
+        distributions = _distributions(ranges)
+        seeded = 0
+        with self.backend.lock:
+            found = []
+            for parent in warm["ParentHyperParameterTuningJobs"]:
+                parent_job = self.jobs.get(parent["HyperParameterTuningJobName"])
+                for child in parent_job.children if parent_job else []:
+                    summary = self.child_summary(parent_job, child)
+                    metric = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
+                    if metric is not None:
+                        found.append((self.backend.training_jobs[child].doc["HyperParameters"], metric["Value"]))
+        for hyperparameters, value in found:
+            params = _seed_params(ranges, hyperparameters)
+            if params is None:
+                continue
+            study.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, value=sign * value))
+            seeded += 1
+        return seeded
 
     def _drive(self, job: TuningJob) -> None:
         backend = self.backend
         config = job.doc["HyperParameterTuningJobConfig"]
         limits = config["ResourceLimits"]
         total, parallel = limits["MaxNumberOfTrainingJobs"], limits.get("MaxParallelTrainingJobs", 1)
+        if config["Strategy"] == "Grid":  # each combination once: the grid's size bounds the number of children
+            total = min(total, math.prod(len(r["Values"]) for r in config["ParameterRanges"]["CategoricalParameterRanges"]))
         objective = config["HyperParameterTuningJobObjective"]
         sign = 1.0 if objective["Type"] == "Maximize" else -1.0
         name = job.doc["HyperParameterTuningJobName"]
         failure = None
         try:
-            study = _study(config["Strategy"], config["ParameterRanges"], seed=zlib.crc32(name.encode()))
+            import optuna
+
+            seed = config.get("RandomSeed", zlib.crc32(name.encode()))
+            study = _study(config["Strategy"], config["ParameterRanges"], seed=seed, hyperband=job.hyperband)
+            self._seed(job, study, sign)
             running: dict[str, tuple[Any, "TrainingJob"]] = {}
+            reported: dict[str, int] = {}
+            finished_curves: list[list[float]] = []  # objective per epoch of completed children, for the median rule
             launched = 0
             while not job.stop_requested.is_set():
                 while launched < total and len(running) < parallel:
@@ -219,22 +514,29 @@ class TuningService:
                     child = f"{name}-{launched:03d}-{uuid.uuid4().hex[:8]}"
                     training = backend.start_training_job(self._child_request(job, child, tuned), tuning_job_arn=job.doc["HyperParameterTuningJobArn"])
                     running[child] = (trial, training)
+                    reported[child] = 0
                     with backend.lock:
                         job.children.append(child)
                         self._count(job)
                         backend._save_quietly(("tuning-job", name))
                 if not running:
                     break
-                finished = [c for c, (_, t) in running.items() if t.done.wait(0.2) or t.done.is_set()]
+                for child, (trial, training) in list(running.items()):
+                    if not training.done.is_set():
+                        self._maybe_stop_early(job, child, trial, training, reported, finished_curves, sign)
+                finished = [c for c, (_, t) in running.items() if t.done.wait(POLL_SECONDS) or t.done.is_set()]
                 for child in finished:
                     trial, training = running.pop(child)
                     value = training.metrics.get(objective["MetricName"])
-                    if training.status == "Completed" and value is not None:
-                        study.tell(trial, sign * value[0])
+                    if child in job.early_stopped:
+                        _tell(study, trial, state=optuna.trial.TrialState.PRUNED)
+                    elif training.status == "Completed" and value is not None:
+                        _tell(study, trial, sign * value[0])
+                        curve = list(training.history.get(objective["MetricName"], []))
+                        if curve:
+                            finished_curves.append(curve)
                     else:
-                        import optuna
-
-                        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                        _tell(study, trial, state=optuna.trial.TrialState.FAIL)
                     with backend.lock:
                         self._count(job)
             if job.stop_requested.is_set():
@@ -256,20 +558,65 @@ class TuningService:
                 doc.update(HyperParameterTuningJobStatus="Failed", FailureReason=failure_reason(failure))
             elif job.stop_requested.is_set():
                 doc["HyperParameterTuningJobStatus"] = "Stopped"
-            elif counters["Completed"] == 0:
+            elif counters["Completed"] == 0 and not job.early_stopped:
                 doc.update(HyperParameterTuningJobStatus="Failed", FailureReason="All training jobs failed. Please check the training job logs.")
             else:
                 doc["HyperParameterTuningJobStatus"] = "Completed"
             doc["HyperParameterTuningEndTime"] = doc["LastModifiedTime"] = utcnow()
+            doc["ConsumedResources"] = {
+                "RuntimeInSeconds": max(0, int(round((doc["HyperParameterTuningEndTime"] - doc["CreationTime"]).total_seconds())))
+            }
             backend._save_quietly(("tuning-job", name))
         job.done.set()
+
+    def _maybe_stop_early(
+        self, job: TuningJob, child: str, trial: Any, training: "TrainingJob", reported: dict[str, int],
+        finished_curves: list[list[float]], sign: float,
+    ) -> None:
+        """Hyperband's pruner, or the median rule of early stopping Auto, on the epochs a running child reported."""
+        config = job.doc["HyperParameterTuningJobConfig"]
+        metric = config["HyperParameterTuningJobObjective"]["MetricName"]
+        with self.backend.lock:
+            curve = list(training.history.get(metric, []))
+        if len(curve) == reported[child]:
+            return
+        stop = False
+        if job.hyperband is not None:
+            low, high = job.hyperband
+            for step in range(reported[child], len(curve)):
+                trial.report(sign * curve[step], step + 1)
+            epoch = len(curve)
+            # "If MinResource has not been reached, the training job is not stopped by Hyperband";
+            # "Once a job reaches the MaxResource value, it is stopped."
+            stop = epoch >= high or (epoch >= low and trial.should_prune())
+        elif config["TrainingJobEarlyStoppingType"] == "Auto":
+            epoch = len(curve)
+            # the running average of each earlier completed child up to this epoch, and their median
+            averages = [sum(c[:epoch]) / epoch for c in finished_curves if len(c) >= epoch]
+            if len(averages) >= MEDIAN_RULE_MIN_JOBS:
+                median = statistics.median(averages)
+                stop = sign * curve[-1] < sign * median  # worse: higher when minimizing, lower when maximizing
+        reported[child] = len(curve)
+        if stop and training.status == "InProgress":
+            with self.backend.lock:
+                job.early_stopped.add(child)
+            try:
+                self.backend.stop_training_job(child)
+            except ValidationException:  # it finished meanwhile
+                with self.backend.lock:
+                    job.early_stopped.discard(child)
 
     def _count(self, job: TuningJob) -> None:
         """Recompute counters and the best job from the children (called under the backend lock)."""
         counters = {"Completed": 0, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0}
         objectives = {"Succeeded": 0, "Pending": 0, "Failed": 0}
-        best, best_value = None, None
         objective = job.doc["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+        maximize = objective["Type"] == "Maximize"
+
+        def better(value: float, than: float | None) -> bool:
+            return than is None or (value > than if maximize else value < than)
+
+        best, best_value, not_improving = None, None, 0
         for child in job.children:
             summary = self.child_summary(job, child)
             status = summary["TrainingJobStatus"]
@@ -277,14 +624,33 @@ class TuningService:
             objectives[summary["ObjectiveStatus"]] += 1
             metric = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
             if metric is not None:
-                better = best_value is None or (metric["Value"] > best_value if objective["Type"] == "Maximize" else metric["Value"] < best_value)
-                if better:
-                    best, best_value = summary, metric["Value"]
+                if better(metric["Value"], best_value):
+                    best, best_value, not_improving = summary, metric["Value"], 0
+                else:
+                    not_improving += 1
+        if (counters, objectives) != (job.doc["TrainingJobStatusCounters"], job.doc["ObjectiveStatusCounters"]):
+            job.doc["LastModifiedTime"] = utcnow()  # a change, not a Describe, moves LastModifiedTime
         job.doc["TrainingJobStatusCounters"] = counters
         job.doc["ObjectiveStatusCounters"] = objectives
-        job.doc["LastModifiedTime"] = utcnow()
         if best is not None:
             job.doc["BestTrainingJob"] = best
+            job.doc["TuningJobCompletionDetails"] = {"NumberOfTrainingJobsObjectiveNotImproving": not_improving}
+        warm = job.doc.get("WarmStartConfig")
+        if warm and warm["WarmStartType"] == "IdenticalDataAndAlgorithm":
+            # the best of this job's children and of every parent's, "the overall best training job"; only
+            # for IdenticalDataAndAlgorithm, as objective values on other data or another image do not compare
+            overall, overall_value = best, best_value
+            for parent in warm["ParentHyperParameterTuningJobs"]:
+                parent_job = self.jobs.get(parent["HyperParameterTuningJobName"])
+                for child in parent_job.children if parent_job else []:
+                    if child not in self.backend.training_jobs:
+                        continue
+                    summary = self.child_summary(parent_job, child)
+                    metric = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
+                    if metric is not None and better(metric["Value"], overall_value):
+                        overall, overall_value = summary, metric["Value"]
+            if overall is not None:
+                job.doc["OverallBestTrainingJob"] = overall
 
     def child_summary(self, job: TuningJob, child: str) -> dict[str, Any]:
         training = self.backend.training_jobs[child].doc
@@ -303,11 +669,13 @@ class TuningService:
             if key in training:
                 summary[key] = training[key]
         value = next((m["Value"] for m in training.get("FinalMetricDataList", []) if m["MetricName"] == objective["MetricName"]), None)
-        if training["TrainingJobStatus"] == "Completed" and value is not None:
+        status = training["TrainingJobStatus"]
+        # a child the tuner stopped early keeps the objective it had reached when stopped
+        if value is not None and (status == "Completed" or (status == "Stopped" and child in job.early_stopped)):
             summary["FinalHyperParameterTuningJobObjectiveMetric"] = {"Type": objective["Type"], "MetricName": objective["MetricName"], "Value": value}
             summary["ObjectiveStatus"] = "Succeeded"
         else:
-            summary["ObjectiveStatus"] = "Pending" if training["TrainingJobStatus"] in ("InProgress", "Stopping") else "Failed"
+            summary["ObjectiveStatus"] = "Pending" if status in ("InProgress", "Stopping") else "Failed"
         return summary
 
     # ------------------------------------------------------------- describe
@@ -378,7 +746,7 @@ class TuningService:
         """Bring back stored tuning jobs (``{"doc", "children"}``); returns the names of those failed by the restart."""
         failed = []
         for item in items:
-            job = TuningJob(item["doc"], children=item["children"])
+            job = TuningJob(item["doc"], children=item["children"], early_stopped=set(item.get("early_stopped", [])))
             if job.doc["HyperParameterTuningJobStatus"] in ("InProgress", "Stopping"):
                 job.doc.update(
                     HyperParameterTuningJobStatus="Failed",
