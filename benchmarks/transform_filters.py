@@ -43,7 +43,7 @@ def free_port() -> int:
 
 def clients(info: launcher.EngineInfo) -> dict:
     session = boto3.Session(**info.credentials.as_boto3(), region_name="us-east-1")
-    return {name: session.client(name, endpoint_url=url) for name in ("s3", "sagemaker")}
+    return {name: session.client(name, endpoint_url=info.url) for name in ("s3", "sagemaker")}
 
 
 def xgboost_model(c: dict) -> str:
