@@ -557,3 +557,17 @@ def test_missing_max_number_of_training_jobs_and_empty_ranges_are_refused(aws: C
     empty = config("Random", 1, 1, {"IntegerParameterRanges": [], "ContinuousParameterRanges": [], "CategoricalParameterRanges": []})
     assert_refused(aws, unique("tf-noranges"), ["at least one hyperparameter range", "Autotune"],
                    HyperParameterTuningJobConfig=empty, TrainingJobDefinition=definition(data))
+
+
+
+def test_the_same_request_explores_the_same_way_without_a_random_seed(aws: Clients, data: dict[str, str]) -> None:
+    """Without RandomSeed, two jobs that differ only by their names propose the same hyperparameters: the search is
+    seeded by what is asked, so a tutorial's tuning (and its lesson) can be repeated."""
+    token = unique("tf-same")
+    sequences = []
+    for suffix in ("a", "b"):
+        job = run(aws, f"{token}-{suffix}", config("Random", 3, 1), definition(data))
+        assert job["HyperParameterTuningJobStatus"] == "Completed", job.get("FailureReason")
+        assert "RandomSeed" not in job["HyperParameterTuningJobConfig"]
+        sequences.append([s["TunedHyperParameters"] for s in children(aws, f"{token}-{suffix}")])
+    assert len(sequences[0]) == 3 and sequences[0] == sequences[1]

@@ -21,6 +21,7 @@ epoch by epoch, between MinResource and MaxResource).
 from __future__ import annotations
 
 import copy
+import json
 import math
 import statistics
 import threading
@@ -125,6 +126,16 @@ def _suggest(trial: Any, ranges: dict[str, Any]) -> dict[str, str]:
     for item in ranges["CategoricalParameterRanges"]:
         values[item["Name"]] = str(trial.suggest_categorical(item["Name"], list(item["Values"])))
     return values
+
+
+def _request_seed(doc: dict[str, Any]) -> int:
+    """Without a RandomSeed, the search is seeded by what the job asks (ranges, objective, strategy, limits,
+    static hyperparameters), not by its name: the same tuning request explores the same way, so a
+    tutorial's tuning lesson (and a test of it) can be repeated, as the children's training already can."""
+    definition = doc.get("TrainingJobDefinition") or {}
+    asked = {"config": {k: v for k, v in doc["HyperParameterTuningJobConfig"].items() if k != "RandomSeed"},
+             "static": definition.get("StaticHyperParameters") or {}}
+    return zlib.crc32(json.dumps(asked, sort_keys=True, default=str).encode())
 
 
 def _study(strategy: str, ranges: dict[str, Any], seed: int, hyperband: tuple[int, int] | None = None) -> Any:
@@ -499,7 +510,7 @@ class TuningService:
         try:
             import optuna
 
-            seed = config.get("RandomSeed", zlib.crc32(name.encode()))
+            seed = config.get("RandomSeed", _request_seed(job.doc))
             study = _study(config["Strategy"], config["ParameterRanges"], seed=seed, hyperband=job.hyperband)
             self._seed(job, study, sign)
             running: dict[str, tuple[Any, "TrainingJob"]] = {}
