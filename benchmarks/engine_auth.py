@@ -24,47 +24,17 @@ from io import BytesIO
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from local_engine import clients, free_port  # noqa: E402
+from local_engine import clients, deploy_kmeans, free_port  # noqa: E402
 
-from sm_magics.local import auth, launcher, settings  # noqa: E402
+from sm_magics.local import auth, launcher  # noqa: E402
 from sm_magics.local.credentials import Credentials, generate  # noqa: E402
 from sm_magics.local.sample_data import mnist_splits  # noqa: E402
-
-IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
-
-
-def deploy(c: dict, x: np.ndarray) -> str:
-    from sm_magics.formats import recordio
-
-    sm, s3 = c["sagemaker"], c["s3"]
-    name = f"auth-bench-{int(time.time() * 1000)}"
-    s3.create_bucket(Bucket=name)
-    s3.put_object(Bucket=name, Key="train/data.pbr", Body=recordio.encode_dense(x))
-    sm.create_training_job(
-        TrainingJobName=name,
-        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-        RoleArn=settings.ROLE_ARN,
-        InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{name}/train/"}}}],
-        OutputDataConfig={"S3OutputPath": f"s3://{name}/out"},
-        ResourceConfig={"InstanceType": "ml.c4.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-        StoppingCondition={"MaxRuntimeInSeconds": 3600},
-        HyperParameters={"k": "10", "feature_dim": str(x.shape[1])},
-    )
-    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name, WaiterConfig={"Delay": 1})
-    uri = sm.describe_training_job(TrainingJobName=name)["ModelArtifacts"]["S3ModelArtifacts"]
-    sm.create_model(ModelName=name, ExecutionRoleArn=settings.ROLE_ARN, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": uri})
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}])
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1})
-    return name
 
 
 def signed_environ(keys: Credentials, body: bytes) -> dict:
@@ -133,7 +103,7 @@ def main() -> None:
         info = launcher.start(port=free_port(), data_dir=Path(data_dir))
         try:
             c = clients(info.url, info.credentials)
-            name = deploy(c, x)
+            name = deploy_kmeans(c, x, "auth-bench")
             rt = c["sagemaker-runtime"]
             latency = interleaved_p50_ms({
                 "engine": lambda: rt.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=row)["Body"].read(),

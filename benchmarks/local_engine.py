@@ -138,13 +138,12 @@ def _serve(handler: type) -> http.server.ThreadingHTTPServer:
     return server
 
 
-def invoke_latency(url: str, keys: Credentials, x: np.ndarray, calls: int) -> dict[str, float]:
-    c = clients(url, keys)
-    sm, s3, rt = c["sagemaker"], c["s3"], c["sagemaker-runtime"]
-    row = ",".join(f"{v:.4g}" for v in x[0])
-    name = f"lat-{int(time.time() * 1000)}"
+def deploy_kmeans(c: dict, x: np.ndarray, prefix: str = "lat") -> str:
+    """Train k-means on ``x`` and put it behind an InService endpoint; its name (model, config, endpoint alike)."""
+    sm, s3 = c["sagemaker"], c["s3"]
+    name = f"{prefix}-{int(time.time() * 1000)}"
     s3.create_bucket(Bucket=name)
-    s3.put_object(Bucket=name, Key="train/data.pbr", Body=recordio.encode_dense(x[:2000]))
+    s3.put_object(Bucket=name, Key="train/data.pbr", Body=recordio.encode_dense(x))
     sm.create_training_job(
         TrainingJobName=name,
         AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
@@ -155,13 +154,21 @@ def invoke_latency(url: str, keys: Credentials, x: np.ndarray, calls: int) -> di
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
         HyperParameters={"k": "10", "feature_dim": str(x.shape[1])},
     )
-    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name)
+    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name, WaiterConfig={"Delay": 1})
     uri = sm.describe_training_job(TrainingJobName=name)["ModelArtifacts"]["S3ModelArtifacts"]
     sm.create_model(ModelName=name, ExecutionRoleArn=settings.ROLE_ARN, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": uri})
     sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
         {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m4.xlarge"}])
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    sm.get_waiter("endpoint_in_service").wait(EndpointName=name)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1})
+    return name
+
+
+def invoke_latency(url: str, keys: Credentials, x: np.ndarray, calls: int) -> dict[str, float]:
+    c = clients(url, keys)
+    rt = c["sagemaker-runtime"]
+    row = ",".join(f"{v:.4g}" for v in x[0])
+    name = deploy_kmeans(c, x[:2000])
     results = {"sm_magics engine (signatures verified)": p50_ms(lambda: rt.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=row)["Body"].read(), calls)}
 
     for label, handler in (("do-nothing HTTP server (floor)", _NothingNoDelay), ("same, without TCP_NODELAY", _Nothing)):
