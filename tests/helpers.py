@@ -188,13 +188,14 @@ def production_variants(model: str) -> list[dict[str, Any]]:
 
 
 def wait_until(
-    describe: Callable[[], dict[str, Any]], status_key: str, timeout: float = 120.0, interval: float = 0.2
+    describe: Callable[[], dict[str, Any]], status_key: str, timeout: float = 120.0, interval: float = 0.2,
+    pending: tuple[str, ...] = ("InProgress", "Stopping"),
 ) -> dict[str, Any]:
-    """Describe* once the resource has left InProgress/Stopping (or the timeout has passed)."""
+    """Describe* once the resource has left its ``pending`` states (or the timeout has passed)."""
     deadline = time.monotonic() + timeout
     while True:
         doc = describe()
-        if doc[status_key] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
+        if doc[status_key] not in pending or time.monotonic() > deadline:
             return doc
         time.sleep(interval)
 

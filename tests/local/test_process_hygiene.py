@@ -40,7 +40,7 @@ import boto3
 import numpy as np
 import pytest
 from conftest import Clients, free_port
-from helpers import BUCKET, LOG_GROUP, ensure_bucket, put, training_request, unique
+from helpers import BUCKET, LOG_GROUP, ensure_bucket, put, training_request, unique, wait_training
 
 from sm_magics.local import datadir_lock, launcher, settings
 from sm_magics.local.algorithms.base import AlgorithmError
@@ -194,15 +194,6 @@ def host_pids(aws: Clients, job_name: str) -> dict[int, int]:
     return pids
 
 
-def wait_for_end(aws: Clients, job_name: str) -> dict[str, Any]:
-    deadline = time.monotonic() + BOUND
-    while True:
-        job = aws.sagemaker.describe_training_job(TrainingJobName=job_name)
-        if job["TrainingJobStatus"] not in ("InProgress", "Stopping") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
-
-
 # ------------------------------------------------------------------ one engine per data dir
 
 
@@ -303,7 +294,7 @@ def test_a_killed_host_fails_its_job_and_no_host_is_left(own_engine: OwnEngine, 
     assert {pid for pid, _ in descendants(own_engine.info.pid)} >= set(hosts.values()), "the hosts are not this engine's"
 
     os.kill(hosts[2], signal.SIGKILL)
-    job = wait_for_end(aws, name)
+    job = wait_training(aws, name, BOUND)
 
     assert job["TrainingJobStatus"] == "Failed", (job["TrainingJobStatus"], job.get("FailureReason"))
     assert job["SecondaryStatus"] == "Failed"

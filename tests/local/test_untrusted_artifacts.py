@@ -24,7 +24,6 @@ import json
 import os
 import pickle
 import tarfile
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -199,12 +198,9 @@ def deploy_settled(aws: Any, model_uri: str, image: str = KMEANS_IMAGE) -> dict[
 
 
 def settle(aws: Any, name: str, timeout: float = 120.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        doc = aws.sagemaker.describe_endpoint(EndpointName=name)
-        if doc["EndpointStatus"] not in ("Creating", "Updating") or time.monotonic() > deadline:
-            return doc
-        time.sleep(0.2)
+    """DescribeEndpoint once it is no longer Creating / Updating (InService or Failed alike)."""
+    return wait_until(lambda: aws.sagemaker.describe_endpoint(EndpointName=name), "EndpointStatus", timeout,
+                      pending=("Creating", "Updating"))
 
 
 def assert_failed(endpoint: dict[str, Any], *texts: str) -> str:
