@@ -107,8 +107,8 @@ def test_expired_credentials_are_one_explained_line():
 
     start_ipython()
     magics = SMMagics(shell=IPython.get_ipython())
-    magics._backend = aws_backend("us-east-1")
-    client = magics._backend.client("sagemaker")
+    magics.choice.current = aws_backend("us-east-1")
+    client = magics.choice.current.client("sagemaker")
     with Stubber(client) as stub:
         stub.add_client_error("list_training_jobs", "ExpiredTokenException", "The security token included in the request is expired")
         stub.add_client_error("list_endpoints", "AccessDeniedException", "User is not authorized to perform: sagemaker:ListEndpoints")
