@@ -16,7 +16,7 @@ from typing import Any, Callable
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Unicode
+from traitlets import TraitError, Unicode, observe, validate
 from traitlets.config import Configurable
 
 from .. import cellspec
@@ -62,6 +62,22 @@ class SMMagics(Magics, Configurable):
     region = Unicode(None, allow_none=True, config=True, help="AWS region (default: the profile's, or us-east-1 locally)")
     profile = Unicode(None, allow_none=True, config=True, help="AWS profile for the aws backend")
     instance_type = Unicode("ml.m5.large", config=True, help="default instance type for training and endpoints")
+    language = Unicode("", config=True, help="en, fr or zh_TW for what the magics and widgets say (default: JupyterLab's language)")
+
+    @validate("language")
+    def _valid_language(self, proposal: Any) -> str:
+        from ..i18n import code_of, LANGUAGES
+
+        value = proposal["value"].strip()
+        if value and code_of(value) is None:
+            raise TraitError(f"SMMagics.language {value!r} is not provided; use one of {', '.join(LANGUAGES)}")
+        return value
+
+    @observe("language")
+    def _language_changed(self, change: Any) -> None:
+        from ..i18n import set_language
+
+        set_language(change["new"] or None)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
