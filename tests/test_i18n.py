@@ -70,3 +70,20 @@ def test_config_language_overrides_jupyterlab_and_refuses_unknown_languages(lab_
         magics.language = "de"
     magics.language = ""  # back to following JupyterLab
     assert "Exactitude" in ConfusionMatrix([0, 1], [0, 1]).summary()
+
+
+def test_magic_errors_speak_the_chosen_language(lab_settings):
+    import IPython
+    from IPython.core.error import UsageError
+    from IPython.testing.globalipapp import start_ipython
+
+    from sm_magics.magics import SMMagics
+
+    start_ipython()
+    magics = SMMagics(shell=IPython.get_ipython())  # the line is refused before any backend is needed
+    lab_settings("fr_FR")
+    with pytest.raises(UsageError, match=r"^option inconnue --instance-typ ; vouliez-vous dire --instance-type \?$"):
+        magics.sm_train("kmeans --instance-typ ml.m5.large", "k: 2\n")
+    lab_settings("zh_TW")
+    with pytest.raises(UsageError, match=r"^--ttl: '0m'：請給 1s 到 365d 之間的時間$"):
+        magics.sm_deploy("job --ttl 0m")

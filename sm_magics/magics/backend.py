@@ -14,6 +14,8 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from ..i18n import _
+
 
 class BackendChoice:
     """The backend of one kernel's magics: made in the background, switched by ``%sm_backend``."""
@@ -73,7 +75,8 @@ class BackendChoice:
             if previous is not None:
                 previous.activate()
                 self.current = previous
-            raise UsageError(f"{exc} (still using {previous.kind if previous else 'no backend'})") from None
+            raise UsageError((_("{error} (still using {backend})").format(error=exc, backend=previous.kind) if previous
+                              else _("{error} (no backend chosen yet)").format(error=exc))) from None
         return self.current
 
     def release(self) -> None:
@@ -93,11 +96,11 @@ def credentials_hint() -> str | None:
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
                  "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
         if os.environ.get(name):
-            return f"${name} is set"
+            return _("{variable} is set").format(variable=f"${name}")
     for path in ("~/.aws/credentials", "~/.aws/config"):
         variable = "AWS_SHARED_CREDENTIALS_FILE" if "credentials" in path else "AWS_CONFIG_FILE"
         if os.path.exists(os.path.expanduser(os.environ.get(variable, path))):
-            return f"{path} exists"
+            return _("{path} exists").format(path=path)
     return None
 
 
@@ -105,10 +108,10 @@ def announce(preference: str) -> str:
     """The line ``%load_ext`` prints: which SageMaker, and why."""
     hint = credentials_hint()
     if preference == "local" or (preference == "auto" and hint is None):
-        reason = "chosen explicitly" if preference == "local" else "no AWS credentials found"
-        return (f"sm_magics: using the local SageMaker engine ({reason}); it is starting in the background. "
-                "Switch with %sm_backend aws.")
-    return f"sm_magics: using AWS SageMaker ({hint or 'chosen explicitly'}). Switch with %sm_backend local."
+        reason = _("chosen explicitly") if preference == "local" else _("no AWS credentials found")
+        return _("sm_magics: using the local SageMaker engine ({reason}); it is starting in the background. "
+                 "Switch with %sm_backend aws.").format(reason=reason)
+    return _("sm_magics: using AWS SageMaker ({reason}). Switch with %sm_backend local.").format(reason=hint or _("chosen explicitly"))
 
 
 def wait_before_next_cell(shell: Any, choice: BackendChoice) -> None:

@@ -17,6 +17,8 @@ from typing import Any, Callable
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument
 
+from ..i18n import _
+
 MAX_TTL = dt.timedelta(days=365)
 MAX_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's own limit on MaxRuntimeInSeconds
 
@@ -25,10 +27,10 @@ def duration(text: str) -> dt.timedelta:
     """``--ttl``: a duration like 90s, 30m, 2h or 1d, more than nothing and at most a year."""
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", text.strip())
     if not match:
-        raise argparse.ArgumentTypeError(f"{text!r}: write a duration like 30m, 2h or 1d")
+        raise argparse.ArgumentTypeError(_("{value}: write a duration like 30m, 2h or 1d").format(value=repr(text)))
     seconds = float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
     if seconds <= 0 or seconds > MAX_TTL.total_seconds():
-        raise argparse.ArgumentTypeError(f"{text!r}: give a time between 1s and 365d")
+        raise argparse.ArgumentTypeError(_("{value}: give a time between 1s and 365d").format(value=repr(text)))
     return dt.timedelta(seconds=seconds)
 
 
@@ -37,9 +39,9 @@ def count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(_("{value} is not a whole number").format(value=repr(text))) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
+        raise argparse.ArgumentTypeError(_("{value}: give 1 or more").format(value=repr(text)))
     return value
 
 
@@ -47,7 +49,7 @@ def seconds(text: str) -> int:
     """A runtime in seconds, within SageMaker's 28-day limit (checked here, before any upload)."""
     value = count(text)
     if value > MAX_RUNTIME_SECONDS:
-        raise argparse.ArgumentTypeError(f"{text!r}: SageMaker allows at most {MAX_RUNTIME_SECONDS} seconds (28 days)")
+        raise argparse.ArgumentTypeError(_("{value}: SageMaker allows at most {limit} seconds (28 days)").format(value=repr(text), limit=MAX_RUNTIME_SECONDS))
     return value
 
 
@@ -58,7 +60,7 @@ def parse(magic: Callable[..., Any], line: str) -> dict[str, Any] | None:
     try:
         args = parser.parse_argstring(line)
     except ValueError as exc:
-        raise UsageError(f"cannot read the magic line: {exc}") from None
+        raise UsageError(_("cannot read the magic line: {error}").format(error=exc)) from None
     except UsageError as exc:
         raise UsageError(explain_option_error(parser, str(exc))) from None
     if args.help:
@@ -67,7 +69,7 @@ def parse(magic: Callable[..., Any], line: str) -> dict[str, Any] | None:
     options = {key: value for key, value in vars(args).items() if value not in (None, False, []) and key != "help"}
     variable = options.get("as")
     if variable is not None and (not variable.isidentifier() or keyword.iskeyword(variable)):
-        raise UsageError(f"--as {variable!r} is not a Python name: use letters, digits and _, not starting with a digit")
+        raise UsageError(_("--as {name} is not a Python name: use letters, digits and _, not starting with a digit").format(name=repr(variable)))
     return options
 
 
@@ -79,8 +81,10 @@ def explain_option_error(parser: argparse.ArgumentParser, message: str) -> str:
             known = sorted(o for o in parser._option_string_actions if o.startswith("--") and o != "--help")
             name = word.split("=", 1)[0]
             close = [o for o in known if o.startswith(name)] or difflib.get_close_matches(name, known, n=1)
-            return f"unknown option {word}" + (f"; did you mean {' or '.join(close)}?" if close else f" (options: {', '.join(known)})")
-        return f"unexpected {word!r} on the magic line ({parser.format_usage().strip()})"
+            if close:
+                return _("unknown option {option}; did you mean {choices}?").format(option=word, choices=_(" or ").join(close))
+            return _("unknown option {option} (options: {choices})").format(option=word, choices=", ".join(known))
+        return _("unexpected {word} on the magic line ({usage})").format(word=repr(word), usage=parser.format_usage().strip())
     return message.replace("argument ", "", 1)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable
 
+from ..i18n import _, ngettext
+
 
 def run_tracked(shell: Any, backend: Any, body: str, tags: list[dict[str, str]], handles: dict[str, Any],
                 show: Callable[[Any, str | None], None]) -> None:
@@ -27,7 +29,7 @@ def run_tracked(shell: Any, backend: Any, body: str, tags: list[dict[str, str]],
         import ipywidgets as w
 
         board, capture = w.VBox(), w.Output()
-        folder = w.Accordion(children=[capture], titles=("Output of the cell's code (SDK progress, logs, prints)",))
+        folder = w.Accordion(children=[capture], titles=(_("Output of the cell's code (SDK progress, logs, prints)"),))
         folder.selected_index = None
         display(board)
         display(folder)
@@ -58,6 +60,8 @@ def run_tracked(shell: Any, backend: Any, body: str, tags: list[dict[str, str]],
     if folder is not None and not result.success:
         folder.selected_index = 0  # the traceback must be seen
     if created:
-        print(f"sm_magics tracked {len(created)} resource(s): " + ", ".join(f"{c.kind} {c.name}" for c in created))
+        listed = ", ".join(f"{c.kind} {c.name}" for c in created)
+        print(ngettext("sm_magics tracked {n} resource: {listed}", "sm_magics tracked {n} resources: {listed}", len(created))
+              .format(n=len(created), listed=listed))
     if not result.success:
-        print("sm_magics: the cell raised; resources it created before that are listed above and stay tracked")
+        print(_("sm_magics: the cell raised; resources it created before that are listed above and stay tracked"))
