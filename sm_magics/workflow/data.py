@@ -18,7 +18,11 @@ from .algorithms import AlgorithmInfo
 
 
 class DataError(ValueError):
-    """Data that cannot be trained on, with what to fix."""
+    """Data that cannot be trained on or scored, with what to fix."""
+
+    def _render_traceback_(self) -> list[str]:
+        """One line in the notebook (``predictor.predict`` raises it from the user's own code)."""
+        return [f"{type(self).__name__}: {self}"]
 
 
 @dataclass
@@ -29,6 +33,7 @@ class PreparedChannel:
     content_type: str
     rows: int | None
     features: int | None
+    labels: np.ndarray | None = None  # the float32 labels, for the checks against predictor_type / objective
 
 
 def as_matrix(value: Any, what: str) -> np.ndarray:
@@ -109,6 +114,6 @@ def prepare_channel(info: AlgorithmInfo, name: str, data: Any, labels: Any = Non
     if info.data_format == "csv":
         table = matrix if y is None else np.column_stack([y, matrix])
         lines = "\n".join(",".join(f"{v:.9g}" for v in row) for row in table)
-        return PreparedChannel(name, lines.encode() + b"\n", None, "text/csv", matrix.shape[0], matrix.shape[1])
+        return PreparedChannel(name, lines.encode() + b"\n", None, "text/csv", matrix.shape[0], matrix.shape[1], y)
     body = recordio.encode_dense(matrix, y) if y is not None else recordio.encode_dense(matrix)
-    return PreparedChannel(name, body, None, "application/x-recordio-protobuf", matrix.shape[0], matrix.shape[1])
+    return PreparedChannel(name, body, None, "application/x-recordio-protobuf", matrix.shape[0], matrix.shape[1], y)
