@@ -79,6 +79,8 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
             rate = f"${price.usd_per_hour:.3f}/h, " if price is not None else ""
             instances += (f" · <span title='{html.escape(price.source if price is not None else '')}'>{rate}${self.usd_so_far:.4f} so far</span>"
                           + (" (local engine: not billed)" if handle.backend.kind == "local" else ""))
+        elif resources:
+            instances += " · price not in the bundled table"
         if self.spot_savings:
             instances += f" · {self.spot_savings}"
         self._header.value = (

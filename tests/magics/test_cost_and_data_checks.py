@@ -52,14 +52,26 @@ def test_training_states_its_ceiling_on_aws_before_it_starts(ip, capsys):
     assert line.startswith("sm_magics: on AWS this training job would cost at most $0.23 (2 x ml.m5.large at $0.115/h x 1 h max runtime)")
     assert "the local engine bills nothing" in line and "· price: AWS Price List API answer" in line and "2026-08-11" in line
     assert out.count("would cost") == 1
-    assert ip.user_ns["priced"].name in inventory(ip)["training"]
+    job = ip.user_ns["priced"]
+    assert job.name in inventory(ip)["training"]
+    from sm_magics.widgets.training_job import TrainingJobWidget
+
+    job.wait()
+    view = TrainingJobWidget(job)  # the widget shows the price it counts with, and its source on hover
+    view._update(job)
+    assert "$0.115/h, $" in view._header.value and "title='AWS Price List API answer, as quoted publicly, 2026-08-11" in view._header.value
 
 
 def test_spot_and_an_unpriced_instance_type_say_so(ip, capsys):
     run(ip, "sm_train", "kmeans --spot --max-runtime 600 --max-wait 1200", "k: 3\ntrain: x[:200]\n")
     assert "this on-demand figure is the upper bound" in capsys.readouterr().out
-    run(ip, "sm_train", "kmeans --instance-type ml.c5.xlarge --max-runtime 600", "k: 3\ntrain: x[:200]\n")
+    run(ip, "sm_train", "kmeans --instance-type ml.c5.xlarge --max-runtime 600 --as unpriced --wait", "k: 3\ntrain: x[:200]\n")
     assert "sm_magics: cost unknown: price not in the bundled table for ml.c5.xlarge training in us-east-1" in capsys.readouterr().out
+    from sm_magics.widgets.training_job import TrainingJobWidget
+
+    view = TrainingJobWidget(ip.user_ns["unpriced"])
+    view._update(ip.user_ns["unpriced"])
+    assert "1 x ml.c5.xlarge · price not in the bundled table" in view._header.value and view.usd_so_far == -1
 
 
 def test_tuning_ceiling_counts_every_job(ip, capsys):
