@@ -103,8 +103,8 @@ def parse_price_list(items: Iterable[str | dict[str, Any]], use: str) -> dict[st
         attributes = product.get("product", {}).get("attributes", {})
         if product.get("product", {}).get("productFamily", "ML Instance") != "ML Instance":
             continue
-        if attributes.get("platoinstancetype", use) != USES[use]:
-            continue
+        if attributes.get("platoinstancetype", use) != USES[use] or attributes.get("locationType", "AWS Region") != "AWS Region":
+            continue  # another use, or an Outposts / Local Zone price that shares the region code
         instance = _instance_of(attributes)
         usd = _on_demand_usd(product)
         if instance and usd is not None:
@@ -187,6 +187,8 @@ def table_from_offer(offer: dict[str, Any], source_url: str, regions: Iterable[s
         region = attributes.get("regionCode")
         if product.get("productFamily") != "ML Instance" or use is None or not region or (wanted and region not in wanted):
             continue
+        if attributes.get("locationType", "AWS Region") != "AWS Region":
+            continue  # Outposts and Local Zones share region codes with their region
         instance = _instance_of(attributes)
         usd = _on_demand_usd({"terms": {"OnDemand": on_demand.get(sku, {})}})
         if instance and usd is not None:

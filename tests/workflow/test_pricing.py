@@ -37,12 +37,13 @@ def backend(kind: str, table: dict | None = TABLE) -> Backend:
     return b
 
 
-def product(instance_type: str, use: str, usd: str, *, published: str = "2026-10-01T00:00:00Z", family: str = "ML Instance") -> str:
+def product(instance_type: str, use: str, usd: str, *, published: str = "2026-10-01T00:00:00Z", family: str = "ML Instance",
+            location_type: str = "AWS Region") -> str:
     """One GetProducts PriceList item, in the shape AWS returns (a JSON string per product)."""
     return json.dumps({
         "product": {"productFamily": family, "sku": "SKU1", "attributes": {
             "instanceType": f"{instance_type}-{use}", "platoinstancetype": use, "regionCode": "eu-west-1",
-            "usagetype": f"EU-{use}:{instance_type}", "operation": "RunInstance"}},
+            "usagetype": f"EU-{use}:{instance_type}", "operation": "RunInstance", "locationType": location_type}},
         "serviceCode": "AmazonSageMaker",
         "terms": {"OnDemand": {"SKU1.T": {"priceDimensions": {"SKU1.T.D": {"unit": "Hrs", "pricePerUnit": {"USD": usd},
                                                                            "description": "on-demand"}}}}},
@@ -121,6 +122,7 @@ def test_price_list_api_slice_is_asked_once_and_dated():
     book = pricing.PriceBook(client, table=TABLE)
     with Stubber(client) as stub:
         stub.add_response("get_products", {"FormatVersion": "aws_v1", "NextToken": "page2", "PriceList": [
+            product("ml.m5.large", "Training", "0.9990000000", location_type="AWS Outposts"),  # not the region's price
             product("ml.m5.large", "Training", "0.1280000000", published="2026-09-30T12:00:00Z")]},
             expected_request("eu-west-1", "Training"))
         stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": [
