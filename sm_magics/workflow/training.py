@@ -1,7 +1,9 @@
 """Starting training and tuning jobs from a declarative spec: validate everything, upload, create.
 
-All checks (algorithm, hyperparameter names, data shapes, NaN, labels) run
-before the first upload, so a bad cell creates nothing; if CreateTrainingJob
+All checks (algorithm, hyperparameter names, data shapes, NaN, labels against
+predictor_type / objective / num_class, k against rows) run before the first
+upload, so a bad cell creates nothing; then the most the job can cost is
+announced (costs.py), and only then is anything uploaded. If CreateTrainingJob
 itself is refused, the data just uploaded is removed again.
 """
 
