@@ -210,7 +210,7 @@ class SMMagics(Magics, Configurable):
             return self._run_tracked(body)
         from ..workflow.training import start_training
 
-        self._start(lambda: start_training(self.backend, self._training_spec(positional[0], body, options)), body, options)
+        self._start(lambda: start_training(self.backend, self._training_spec(positional[0], body, options), announce=print), body, options)
 
     def _start(self, make: Callable[[], Any], body: str, options: dict[str, Any]) -> None:
         """Create a job from the cell, show it, and wait only when asked (--wait)."""
@@ -302,7 +302,7 @@ class SMMagics(Magics, Configurable):
             training = self._training_spec(positional[0], "\n".join(fixed), options)
             spec = TuningSpec(training, options["objective"], ranges, max_jobs=options.get("max_jobs", 6),
                               max_parallel=options.get("max_parallel", 2), strategy=strategy)
-            return start_tuning(self.backend, spec)
+            return start_tuning(self.backend, spec, announce=print)  # prints the most it can cost before creating
 
         self._start(make, body, options)
 
@@ -347,6 +347,9 @@ class SMMagics(Magics, Configurable):
                 check_name("endpoint", options["name"])
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+        from .workflow.costs import endpoint_line
+
+        print(endpoint_line(self.backend, instance_type, count, options.get("ttl")))
         handle.wait()
         if handle.status != "Completed" or not handle.model_artifact:
             raise UsageError(f"training job {handle.name} is {handle.status}; only a completed job can be deployed"
@@ -354,7 +357,7 @@ class SMMagics(Magics, Configurable):
         try:
             endpoint = deploy(self.backend, handle.model_artifact, handle.algorithm or "kmeans", name=options.get("name"),
                               instance_type=instance_type, instance_count=count,
-                              tags=self._tags(), expires_at=expires_at)
+                              tags=self._tags(), expires_at=expires_at, feature_count=handle.feature_count)
         except Exception as exc:
             self._fail(exc)
             return
