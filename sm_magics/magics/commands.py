@@ -347,7 +347,7 @@ class SMMagics(Magics, Configurable):
                 check_name("endpoint", options["name"])
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        from .workflow.costs import endpoint_line
+        from ..workflow.costs import endpoint_line
 
         print(endpoint_line(self.backend, instance_type, count, options.get("ttl")))
         handle.wait()
