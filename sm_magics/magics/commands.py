@@ -236,6 +236,8 @@ class SMMagics(Magics, Configurable):
             spec.max_runtime = options["max_runtime"]
         if options.get("max_wait"):
             spec.max_wait = options["max_wait"]
+            if not options.get("max_runtime"):  # the wait includes the training: a shorter wait caps the run too
+                spec.max_runtime = min(spec.max_runtime, spec.max_wait)
         spec.spot = bool(options.get("spot"))
         if spec.max_wait and not spec.spot:
             raise UsageError("--max-wait only applies with --spot")

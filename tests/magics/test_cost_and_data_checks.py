@@ -90,6 +90,14 @@ def test_spot_and_an_unpriced_instance_type_say_so(ip, capsys):
     assert "1 x ml.c5.xlarge · price not in the bundled table" in view._header.value and view.usd_so_far == -1
 
 
+def test_spot_with_only_a_max_wait_runs_at_most_that_long(ip, capsys):
+    """--max-wait covers the wait and the training, so alone it also caps the run (SageMaker wants wait >= runtime)."""
+    run(ip, "sm_train", "kmeans --spot --max-wait 1800 --as waited", "k: 3\ntrain: x[:200]\n")
+    stopping = ip.user_ns["waited"].wait().description["StoppingCondition"]
+    assert stopping == {"MaxRuntimeInSeconds": 1800, "MaxWaitTimeInSeconds": 1800}
+    assert ip.user_ns["waited"].description["EnableManagedSpotTraining"] is True
+
+
 def test_tuning_ceiling_counts_every_job(ip, capsys):
     run(ip, "sm_tune", "kmeans --objective test:msd --max-jobs 4 --max-parallel 2 --as priced_tuner",
         "k: 3\nepochs: 1..2 int\ntrain: x[:200]\ntest: vx\n")
