@@ -9,10 +9,11 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Float, Unicode
 
-from .common import SummaryFallback, badge, duration
+from .common import badge, duration
+from .snapshot import StaticRendering
 
 
-class EndpointWidget(SummaryFallback, w.VBox):
+class EndpointWidget(StaticRendering, w.VBox):
     endpoint_name = Unicode().tag(sync=True)
     status = Unicode("Pending").tag(sync=True)
     elapsed_seconds = Float(0).tag(sync=True)
@@ -89,6 +90,22 @@ class EndpointWidget(SummaryFallback, w.VBox):
             + (f"<div style='color:#57606a'>{html.escape(self.message)}</div>" if self.message else "")
         )
         self._delete.disabled = self.status == "Deleted"
+        self.publish_static()
+
+    def static_key(self) -> str:
+        return f"{self.status} {self.message} {self.failure_reason}"
+
+    def static_html(self) -> str:
+        return self._header.value
+
+    def static_text(self) -> str:
+        text = f"endpoint {self.endpoint_name}: {self.status} ({self.handle.instance_count} x {self.handle.instance_type})"
+        if self.usd_per_hour >= 0:
+            spent = "final cost" if self.status == "Deleted" else "so far"
+            text += f", ${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} {spent}"
+        if self.ttl_seconds_left >= 0:
+            text += f", TTL {duration(self.ttl_seconds_left)} left"
+        return text
 
     def close(self) -> None:
         self.handle.unobserve(self._update)
