@@ -68,6 +68,19 @@ def _duration(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
+def _idle(text: str) -> dt.timedelta:
+    """``--idle``: whole minutes from 5m to 1d (workflow/idle.py says why), checked before anything is made."""
+    from .workflow.idle import check_idle
+
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a duration like 30m or 2h")
+    try:
+        return dt.timedelta(seconds=check_idle(float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]))
+    except ValueError as exc:  # "--idle 0s: give ..." said with the user's own words
+        raise argparse.ArgumentTypeError(f"{text!r}: {str(exc).split(': ', 1)[1]}") from None
+
+
 def _count(text: str) -> int:
     """A whole number of instances, jobs or seconds: 1 or more."""
     try:
@@ -467,6 +480,7 @@ class SMMagics(Magics, Configurable):
     @_instance_count
     @_name
     @argument("--ttl", metavar="DURATION", type=_duration, help="delete the endpoint after this long: 30m, 2h, 1d")
+    @argument("--idle", metavar="DURATION", type=_idle, help="delete the endpoint once nobody invoked it for this long: 30m, 2h")
     @_wait
     @_as
     @_help
@@ -507,7 +521,7 @@ class SMMagics(Magics, Configurable):
         try:
             endpoint = deploy(self.backend, handle.model_artifact, handle.algorithm or "kmeans", name=options.get("name"),
                               instance_type=instance_type, instance_count=count,
-                              tags=self._tags(), expires_at=expires_at)
+                              tags=self._tags(), expires_at=expires_at, idle_after=options.get("idle"))
         except Exception as exc:
             self._fail(exc)
             return
@@ -541,7 +555,7 @@ class SMMagics(Magics, Configurable):
         import pandas as pd
 
         columns = ["name", "status", "region", "instance_type", "instance_count", "usd_per_hour", "usd_so_far",
-                   "created_at", "expires_at", "notebook"]
+                   "created_at", "expires_at", "idle_seconds", "notebook"]
         return pd.DataFrame([{c: getattr(row, c) for c in columns} for row in listing.rows], columns=columns)
 
     @line_magic

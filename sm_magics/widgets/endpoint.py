@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Float, Unicode
 
+from ..workflow.idle import describe as describe_idle
 from .common import badge, duration
 from .snapshot import StaticRendering
 
@@ -78,6 +79,10 @@ class EndpointWidget(StaticRendering, w.VBox):
 
     def _render(self) -> None:
         ttl = f" · TTL {duration(self.ttl_seconds_left)} left" if self.ttl_seconds_left >= 0 else ""
+        guard = getattr(self.handle, "idle_seconds", None)
+        if guard and self.status != "Deleted":
+            ttl += (f" · <span title='deleted once nobody invoked it for this long (sm_magics:idle-after)'>"
+                    f"{describe_idle(guard)}</span>")
         local = " (local engine: not billed)" if self.handle.backend.kind == "local" else ""
         spent = "final cost" if self.status == "Deleted" else "so far"
         cost = (f" · <span title='{html.escape(self.price_source)}'>${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} {spent}{local}</span>"
@@ -105,6 +110,9 @@ class EndpointWidget(StaticRendering, w.VBox):
             text += f", ${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} {spent}"
         if self.ttl_seconds_left >= 0:
             text += f", TTL {duration(self.ttl_seconds_left)} left"
+        guard = getattr(self.handle, "idle_seconds", None)
+        if guard and self.status != "Deleted":
+            text += f", {describe_idle(guard)}"
         return text
 
     def close(self) -> None:
