@@ -386,7 +386,9 @@ class SMMagics(Magics, Configurable):
             # Live widgets on top; the SDK's own progress dots and log lines folded away underneath.
             import ipywidgets as w
 
-            board, capture = w.VBox(), w.Output()
+            from .widgets.snapshot import StaticBox  # saved with its widgets' last states
+
+            board, capture = StaticBox(), w.Output()
             folder = w.Accordion(children=[capture], titles=("Output of the cell's code (SDK progress, logs, prints)",))
             folder.selected_index = None
             display(board)

@@ -28,6 +28,7 @@ import time
 import uuid
 from typing import Any
 
+import ipywidgets as w
 from traitlets import Dict, HasTraits
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -51,7 +52,8 @@ class StaticRendering(HasTraits):
     static_bundle = Dict().tag(sync=True)  # {"text/html": ..., "text/plain": ...}
     REPUBLISH_SECONDS = 30.0
     STATIC_FOOTER = True
-    # False where a rendering is costly (a PNG): published only once the widget was displayed.
+    # False where a rendering is costly (a PNG): published only once the widget was displayed (or
+    # its rendering asked for), then kept current.
     STATIC_EAGER = True
 
     def static_html(self) -> str:
@@ -82,7 +84,7 @@ class StaticRendering(HasTraits):
         ticking) at most every REPUBLISH_SECONDS, so that an endpoint watched for hours does not
         send a rendering every five seconds.
         """
-        if not (force or self.STATIC_EAGER or self.__dict__.get("_static_display_id")):
+        if not (force or self.STATIC_EAGER or self.__dict__.get("_static_display_id") or self.static_bundle):
             return
         state = self.__dict__.setdefault("_static_state", {"key": None, "at": 0.0, "lock": threading.Lock()})
         key = self.static_key()
@@ -121,3 +123,30 @@ def png_base64(png: bytes) -> str:
 def _jsonable(bundle: dict[str, Any]) -> dict[str, Any]:
     """A raw bundle for display(): images as base64 text, as the formatters would send them."""
     return {k: png_base64(v) if isinstance(v, bytes) else v for k, v in bundle.items()}
+
+
+
+class StaticBox(StaticRendering, w.VBox):
+    """A VBox of handle widgets (the widgets of a cell's own SDK code) whose static rendering is its
+    children's, stacked: the box, not each child, is what the cell's output holds."""
+
+    STATIC_FOOTER = False  # each child says when it was last seen
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.observe(self._on_children, names="children")
+
+    def _on_children(self, change: Any) -> None:
+        for child in change["new"]:
+            if isinstance(child, StaticRendering) and child not in (change["old"] or ()):
+                child.observe(lambda _: self.publish_static(force=True), names="static_bundle")
+        self.publish_static(force=True)
+
+    def _parts(self) -> list[dict[str, str]]:
+        return [dict(c.static_bundle or c.static_data()) for c in self.children if isinstance(c, StaticRendering)]
+
+    def static_html(self) -> str:
+        return "".join(f"<div style='margin-bottom:6px'>{p.get('text/html', '')}</div>" for p in self._parts())
+
+    def static_text(self) -> str:
+        return "\n".join(p.get("text/plain", "") for p in self._parts())
