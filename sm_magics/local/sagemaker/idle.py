@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import os
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,9 +53,22 @@ def idle_scale() -> float:
     return value
 
 
+@dataclass
+class IdleClock:
+    """One region's invocation times: noted by InvokeEndpoint, saved by the guard thread."""
+
+    last: dict[str, float] = field(default_factory=dict)  # endpoint -> epoch seconds of its last invocation
+    saved_at: dict[str, float] = field(default_factory=dict)  # endpoint -> when ``last`` was last written to its record
+
+
+def clock_of(backend: "SageMakerBackend") -> IdleClock:
+    """The backend's clock, made on first use (``dict.setdefault`` is atomic: no lock on the request path)."""
+    return backend.__dict__.setdefault("idle_clock", IdleClock())
+
+
 def note_invocation(backend: "SageMakerBackend", endpoint: str) -> None:
     """InvokeEndpoint's hook: one dict write (the request's path does no disk I/O for this)."""
-    backend.__dict__.setdefault("last_invocations", {})[endpoint] = time.time()
+    clock_of(backend).last[endpoint] = time.time()
 
 
 def idle_seconds(tags: dict[str, str]) -> float | None:
@@ -71,7 +85,7 @@ def idle_seconds(tags: dict[str, str]) -> float | None:
 
 def _activity(backend: "SageMakerBackend", name: str, doc: dict, scale: float) -> float:
     """Epoch seconds of the endpoint's last sign of use: an invocation, else its last change (InService)."""
-    seen = backend.__dict__.setdefault("last_invocations", {}).get(name)
+    seen = clock_of(backend).last.get(name)
     if seen is not None:
         return seen
     saved = doc.get(LAST_INVOCATION)
@@ -83,16 +97,16 @@ def _activity(backend: "SageMakerBackend", name: str, doc: dict, scale: float) -
     return time.time()
 
 
-def _save_invocation(backend: "SageMakerBackend", name: str, clock: float, force: bool, scale: float = 1.0) -> None:
-    noted = backend.__dict__.setdefault("last_invocations", {})
-    saved_at = backend.__dict__.setdefault("last_invocations_saved", {})
+def _save_invocation(backend: "SageMakerBackend", name: str, now: float, force: bool, scale: float = 1.0) -> None:
+    clock = clock_of(backend)
+    noted, saved_at = clock.last, clock.saved_at
     endpoint = backend.endpoints.get(name)
     seen = noted.get(name)
     if endpoint is None or seen is None or endpoint.doc.get(LAST_INVOCATION) == seen:
         return
-    if force or clock - saved_at.get(name, 0.0) >= PERSIST_EVERY * scale:
+    if force or now - saved_at.get(name, 0.0) >= PERSIST_EVERY * scale:
         endpoint.doc[LAST_INVOCATION] = seen
-        saved_at[name] = clock
+        saved_at[name] = now
         backend._save_quietly(("endpoint", name))
 
 
@@ -108,8 +122,7 @@ def sweep(backend: "SageMakerBackend", now: dt.datetime, scale: float = 1.0) -> 
     from .models import TTL_TAG
 
     marked: list[str] = []
-    noted = backend.__dict__.setdefault("last_invocations", {})
-    saved_at = backend.__dict__.setdefault("last_invocations_saved", {})
+    noted, saved_at = clock_of(backend).last, clock_of(backend).saved_at
     clock = now.timestamp()
     with backend.lock:
         for name, endpoint in list(backend.endpoints.items()):
@@ -134,7 +147,7 @@ def sweep(backend: "SageMakerBackend", now: dt.datetime, scale: float = 1.0) -> 
                 continue
             log.info("endpoint %s (%s) had no invocation for %s s (%s) and is deleted", name, backend.region, int(limit), IDLE_TAG)
             marked.append(name)
-        for gone in [n for n in noted if n not in backend.endpoints]:
+        for gone in [n for n in list(noted) if n not in backend.endpoints]:  # list(): InvokeEndpoint adds meanwhile
             noted.pop(gone, None)
             saved_at.pop(gone, None)
     return marked
