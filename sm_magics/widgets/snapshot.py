@@ -80,9 +80,11 @@ class StaticRendering(HasTraits):
     def publish_static(self, force: bool = False) -> None:
         """Refresh ``static_bundle`` (and the displayed output) if the state moved on.
 
-        A change of :meth:`static_key` (or ``force``) is published at once; anything else (a cost
-        ticking) at most every REPUBLISH_SECONDS, so that an endpoint watched for hours does not
-        send a rendering every five seconds.
+        A change of :meth:`static_key` (or ``force``) is published at once, to the trait and as a
+        display update; anything else (a cost ticking) only to the trait, at most every
+        REPUBLISH_SECONDS, so that an endpoint watched for hours does not send a rendering every
+        five seconds, and a front end without the lab extension (whose ipywidgets renderer draws
+        the view again on each display update) redraws only when the status changes.
         """
         if not (force or self.STATIC_EAGER or self.__dict__.get("_static_display_id") or self.static_bundle):
             return
@@ -90,13 +92,13 @@ class StaticRendering(HasTraits):
         key = self.static_key()
         now = time.monotonic()
         with state["lock"]:
-            if not force and key == state["key"] and now - state["at"] < self.REPUBLISH_SECONDS:
+            moved = force or key != state["key"]
+            if not moved and now - state["at"] < self.REPUBLISH_SECONDS:
                 return
             state["key"], state["at"] = key, now
-        data = self.static_data()
-        self.static_bundle = data
+        self.static_bundle = self.static_data()
         display_id = self.__dict__.get("_static_display_id")
-        if display_id:
+        if display_id and moved:
             from IPython.display import update_display
 
             update_display(_jsonable(self._repr_mimebundle_()), raw=True, display_id=display_id)
