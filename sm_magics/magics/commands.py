@@ -21,7 +21,7 @@ from traitlets.config import Configurable
 
 from .. import cellspec
 from .backend import BackendChoice
-from .options import (as_option as _as, count as _count, duration as _duration, help_option as _help,
+from .options import (as_option as _as, count as _count, duration as _duration, help_option as _help, idle as _idle,
                       instance_count_option as _instance_count, instance_type_option as _instance_type,
                       name_option as _name, parse as _parse, seconds as _seconds, wait_option as _wait)
 
@@ -316,6 +316,7 @@ class SMMagics(Magics, Configurable):
     @_instance_count
     @_name
     @argument("--ttl", metavar="DURATION", type=_duration, help="delete the endpoint after this long: 30m, 2h, 1d")
+    @argument("--idle", metavar="DURATION", type=_idle, help="delete the endpoint once nobody invoked it for this long: 30m, 2h")
     @_wait
     @_as
     @_help
@@ -359,7 +360,8 @@ class SMMagics(Magics, Configurable):
         try:
             endpoint = deploy(self.backend, handle.model_artifact, handle.algorithm or "kmeans", name=options.get("name"),
                               instance_type=instance_type, instance_count=count,
-                              tags=self._tags(), expires_at=expires_at, feature_count=handle.feature_count)
+                              tags=self._tags(), expires_at=expires_at, idle_after=options.get("idle"),
+                              feature_count=handle.feature_count)
         except Exception as exc:
             self._fail(exc)
             return
@@ -393,7 +395,7 @@ class SMMagics(Magics, Configurable):
         import pandas as pd
 
         columns = ["name", "status", "region", "instance_type", "instance_count", "usd_per_hour", "usd_so_far",
-                   "created_at", "expires_at", "notebook"]
+                   "created_at", "expires_at", "idle_seconds", "notebook"]
         return pd.DataFrame([{c: getattr(row, c) for c in columns} for row in listing.rows], columns=columns)
 
     @line_magic

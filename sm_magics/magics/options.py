@@ -34,6 +34,19 @@ def duration(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
+def idle(text: str) -> dt.timedelta:
+    """``--idle``: whole minutes from 5m to 1d (workflow/idle.py says why), checked before anything is made."""
+    from ..workflow.idle import check_idle
+
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(_("{value}: write a duration like 30m or 2h").format(value=repr(text)))
+    try:
+        return dt.timedelta(seconds=check_idle(float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]))
+    except ValueError as exc:  # "--idle 0s: give ..." said with the user's own words
+        raise argparse.ArgumentTypeError(f"{text!r}: {str(exc).split(': ', 1)[1]}") from None
+
+
 def count(text: str) -> int:
     """A whole number of instances, jobs or seconds: 1 or more."""
     try:

@@ -28,7 +28,9 @@ def run_tracked(shell: Any, backend: Any, body: str, tags: list[dict[str, str]],
     if widgets_available():
         import ipywidgets as w
 
-        board, capture = w.VBox(), w.Output()
+        from ..widgets.snapshot import StaticBox  # saved with its widgets' last states
+
+        board, capture = StaticBox(), w.Output()
         folder = w.Accordion(children=[capture], titles=(_("Output of the cell's code (SDK progress, logs, prints)"),))
         folder.selected_index = None
         display(board)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import algorithms
 from .data import DataError, as_matrix
@@ -171,6 +171,12 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
             ttl.unschedule(backend, region, name)
         except ClientError:
             pass  # a leftover one-time schedule fails harmlessly and deletes itself
+        from . import idle
+
+        try:
+            idle.disarm(backend, region, name)
+        except (ClientError, BotoCoreError):
+            pass  # a leftover alarm sees no instance of a deleted endpoint report, so it never fires
     if backend._fleet is not None:
         backend._fleet.forget(region, name)
     return report
@@ -189,6 +195,7 @@ class Endpoint(Handle):
         self.instance_type = instance_type
         self.instance_count = instance_count
         self.expires_at: dt.datetime | None = None
+        self.idle_seconds: float | None = None  # the idle guard's limit (sm_magics:idle-after), if any
         self.warning: str | None = None  # e.g. the TTL could not be scheduled on AWS
         self.price: Any = None  # pricing.Price once known
         self.deleted_at: dt.datetime | None = None  # when this handle first saw it gone: the cost stops there
@@ -324,8 +331,13 @@ def deploy(
     role: str | None = None,
     expires_at: dt.datetime | None = None,
     feature_count: int | None = None,
+    idle_after: dt.timedelta | None = None,
 ) -> Endpoint:
     """Model + endpoint config + endpoint; if a later step fails, the earlier ones are removed again.
+
+    With ``idle_after`` the endpoint carries the ``sm_magics:idle-after`` tag (the local engine acts
+    on it) and, on AWS, gets its idle guard (``idle.arm``); a guard that cannot be made leaves the
+    endpoint with ``Endpoint.warning``, as an expiry does.
 
     With ``expires_at`` the endpoint carries the expiry tag and, on AWS, gets
     its deletion schedules; if those cannot be made the endpoint stays and
@@ -335,11 +347,16 @@ def deploy(
     if name is not None:
         check_name("endpoint", name)
     check_instance_type("hosting", instance_type)
+    from . import idle
+
+    idle_seconds = idle.check_idle(idle_after) if idle_after is not None else None
     sagemaker = backend.client("sagemaker")
     name = name or f"{algorithms.lookup(algorithm).name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     image = algorithms.image_uri(algorithm, backend.region)
     role = role or default_role(backend)
-    tags = [t for t in (tags or []) if t["Key"] != TAG_EXPIRES]
+    tags = [t for t in (tags or []) if t["Key"] not in (TAG_EXPIRES, idle.IDLE_TAG)]
+    if idle_seconds is not None:
+        tags.append({"Key": idle.IDLE_TAG, "Value": str(idle_seconds)})
     if expires_at is not None:
         tags.append({"Key": TAG_EXPIRES, "Value": expires_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds")})
     created: list[tuple[str, Any]] = []
@@ -372,6 +389,12 @@ def deploy(
             schedule_deletion(backend, backend.region, name, expires_at)
         except TtlError as error:
             endpoint.warning = f"{error}; the expiry tag is set, but nothing will act on it"
+    endpoint.idle_seconds = idle_seconds
+    if idle_seconds is not None and backend.kind == "aws":
+        try:
+            idle.arm(backend, backend.region, name, idle_seconds, tags=[t for t in tags if t["Key"].startswith("sm_magics:")])
+        except idle.IdleError as error:
+            endpoint.warning = "; ".join(filter(None, [endpoint.warning, f"{error}; the idle tag is set, but nothing on AWS will act on it"]))
     endpoint.start_polling()
     return endpoint
 

@@ -339,8 +339,8 @@ class TuningJob(Handle):
         sagemaker = self.backend.client("sagemaker")
         self.describe_calls += 1
         doc = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=self.name)
-        self.description = doc
-        self.status = doc["HyperParameterTuningJobStatus"]
+        # The status is taken only together with the job list fetched after it: a "Completed" seen
+        # before its final list (a list call throttled under load) would show an empty leaderboard.
         rows: list[dict[str, Any]] = []
         for page in sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(HyperParameterTuningJobName=self.name):
             rows += page["TrainingJobSummaries"]
@@ -353,7 +353,13 @@ class TuningJob(Handle):
                 return (1, 0.0)
             return (0, -metric["Value"] if maximize else metric["Value"])
 
+        status = doc["HyperParameterTuningJobStatus"]
+        counted = sum(doc.get("TrainingJobStatusCounters", {}).values())
+        if status in self.terminal and len(rows) < counted:
+            status = self.status if self.status not in self.terminal else "InProgress"  # the list lags: ask again
         self.leaderboard = sorted(rows, key=rank)
+        self.description = doc
+        self.status = status
 
     @property
     def objective(self) -> dict[str, str]:

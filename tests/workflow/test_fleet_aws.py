@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from sm_magics.workflow import ttl
+from sm_magics.workflow import idle, ttl
 from sm_magics.workflow.endpoints import delete_endpoint_cascade
 from sm_magics.workflow.fleet import Fleet
 from sm_magics.workflow.pricing import PriceBook
@@ -171,9 +171,10 @@ def test_ttl_that_cannot_be_scheduled_changes_nothing_and_says_why(monkeypatch):
         sagemaker.assert_no_pending_responses()
 
 
-def test_deleting_on_aws_also_removes_the_ttl_schedules():
+def test_deleting_on_aws_also_removes_the_ttl_schedules_and_the_idle_guard():
     backend = aws_backend()
     sagemaker, scheduler = Stubber(backend.client("sagemaker")), Stubber(backend.client("scheduler"))
+    events, cloudwatch = Stubber(backend.client("events")), Stubber(backend.client("cloudwatch"))
     prefix = ttl.schedule_prefix("us-east-1", "ep")
     _describe_for_ttl(sagemaker, "ep")
     sagemaker.add_response("list_monitoring_schedules", {"MonitoringScheduleSummaries": []}, {"EndpointName": "ep"})
@@ -183,9 +184,15 @@ def test_deleting_on_aws_also_removes_the_ttl_schedules():
     scheduler.add_response("list_schedules", {"Schedules": [{"Name": f"{prefix}-endpoint", "GroupName": "default"}]},
                            {"NamePrefix": prefix, "GroupName": "default"})
     scheduler.add_response("delete_schedule", {}, {"Name": f"{prefix}-endpoint", "GroupName": "default"})
-    with sagemaker, scheduler:
+    rule = idle.rule_name("us-east-1", "ep")  # this endpoint had no idle guard: nothing to find, no error
+    events.add_client_error("remove_targets", "ResourceNotFoundException", f"Rule {rule} does not exist.",
+                            expected_params={"Rule": rule, "Ids": [idle.TARGET_ID]})
+    cloudwatch.add_response("delete_alarms", {}, {"AlarmNames": ["sm-magics-idle-ep"]})
+    with sagemaker, scheduler, events, cloudwatch:
         report = delete_endpoint_cascade(backend, "ep")
         scheduler.assert_no_pending_responses()
+        events.assert_no_pending_responses()
+        cloudwatch.assert_no_pending_responses()
     assert report.ok and report.deleted == ["endpoint ep"]  # its config was already gone: not an error
 
 
