@@ -28,7 +28,7 @@ from .data import DataError, as_matrix
 from .endpoints import default_role
 from .errors import SageMakerError
 from .jobs import Handle, TrainingJob, TuningJob
-from .predictions import Predictions, parse
+from .predictions import parse
 from .session import Backend
 
 JSONLINES = "application/jsonlines"
