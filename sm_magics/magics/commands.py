@@ -374,6 +374,58 @@ class SMMagics(Magics, Configurable):
     @line_magic
     @_explained
     @magic_arguments()
+    @argument("job", nargs="?", help="a training or tuning job: its variable or its name (a tuner transforms with its best job)")
+    @argument("data", nargs="?", help="the input: a variable (numpy array, pandas or Spark DataFrame) or an s3:// URI")
+    @_instance_type
+    @_instance_count
+    @_name
+    @_wait
+    @_as
+    @_help
+    def sm_transform(self, line: str) -> Any:
+        """Score a whole data set with a batch transform job (no endpoint left running), shown live with its cost.
+
+        The answers come back as the input's kind: named arrays for an array, a DataFrame for a pandas
+        DataFrame, the rows with the output columns added for a Spark DataFrame, the output prefix for
+        an s3:// URI. With --wait the cell returns them; otherwise ``VAR.result()`` (--as VAR) does.
+        """
+        from .workflow.jobs import TrainingJob, TuningJob
+        from .workflow.transform import start_transform
+
+        options = _parse(self.sm_transform, line)
+        if options is None:
+            return None
+        if "job" not in options or "data" not in options:
+            raise UsageError("usage: %sm_transform JOB DATA [--instance-type T] [--instance-count N] [--name N] [--wait] [--as VAR]")
+        source = self._resolve(options["job"])
+        if not isinstance(source, (TrainingJob, TuningJob)):
+            raise UsageError(f"'{options['job']}' is a {type(source).__name__}, not a training or tuning job")
+        word = options["data"]
+        if word.startswith("s3://"):
+            data: Any = word
+        elif word in self.shell.user_ns:
+            data = self.shell.user_ns[word]
+        else:
+            raise UsageError(f"'{word}' is neither a variable of this notebook nor an s3:// URI")
+        try:
+            job = start_transform(self.backend, source, data, instance_type=options.get("instance_type") or self.instance_type,
+                                  instance_count=options.get("instance_count", 1), name=options.get("name"), tags=self._tags())
+        except UsageError:
+            raise
+        except Exception as exc:
+            self._fail(exc)
+            return None
+        self._show(job, options.get("as"))
+        if options.get("wait"):
+            try:
+                return job.result()
+            except Exception as exc:
+                self._fail(exc)
+        return None
+
+    @line_magic
+    @_explained
+    @magic_arguments()
     @argument("--all-regions", action="store_true", help="every region the account has enabled, not only the notebook's")
     @_help
     def sm_endpoints(self, line: str) -> Any:

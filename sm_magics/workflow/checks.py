@@ -24,7 +24,7 @@ INSTANCE_SHAPES = {
     "transform": "TransformInstanceType",
 }
 NAME_SHAPES = {"training job": "TrainingJobName", "tuning job": "HyperParameterTuningJobName", "endpoint": "EndpointName",
-               "model": "ModelName"}
+               "model": "ModelName", "transform job": "TransformJobName"}
 
 
 @functools.lru_cache(maxsize=1)

@@ -250,6 +250,10 @@ class Endpoint(Handle):
         ``accept`` picks the wire format (JSON, JSON Lines, CSV, RecordIO-protobuf); the answer has the
         same arrays whichever travelled. ``.to_frame()`` makes it a DataFrame.
         """
+        from .spark import is_spark_dataframe
+
+        if is_spark_dataframe(data):
+            return self._predict_spark(data, accept)
         self.wait()
         if self.status != "InService":
             raise SageMakerError(f"endpoint {self.name} is {self.status}; it cannot predict")
@@ -273,6 +277,30 @@ class Endpoint(Handle):
                 chunk.append(row)
                 size += len(row) + 1
         return Predictions.concat(parts)
+
+    def _predict_spark(self, frame: Any, accept: str | None) -> Any:
+        """A Spark DataFrame: its rows with the answers' columns, each partition sent by its own executor.
+
+        The frame is checked first (one aggregation); the output columns are learnt from one row answered
+        here. The executors call the endpoint with the backend's credentials, as they write channels.
+        """
+        import functools
+
+        from . import spark
+
+        spark.inspect(frame, "predict input", labels="none")
+        self.wait()
+        if self.status != "InService":
+            raise SageMakerError(f"endpoint {self.name} is {self.status}; it cannot predict")
+        info = self.info or algorithms.ALGORITHMS["kmeans"]
+        target = spark.S3Target.of(self.backend, "", "")  # only its credentials, region and endpoint URL are used
+        answer = functools.partial(spark.invoke_answers, endpoint=self.name, target=target, accept=accept or info.accept,
+                                   outputs=info.outputs, json_root=info.json_root, max_bytes=MAX_PAYLOAD)
+        try:
+            sample = answer(0, [frame.select(spark.FEATURES).first()])
+        except ClientError as error:
+            raise SageMakerError(f"endpoint {self.name} refused the request: {explain(error, retrying=False)}") from None
+        return spark.attach(frame, answer, sample)
 
     def _invoke(self, runtime: Any, content_type: str, accept: str, body: str) -> dict[str, Any]:
         try:

@@ -62,7 +62,11 @@ def prepare(spec: TrainingSpec, tuned: set[str] = frozenset()) -> tuple[algorith
         algorithms.check_hyperparameter(info, key)
     if "train" not in spec.channels:
         raise ValueError(f"no training data: add a line `train: <array, DataFrame or s3:// URI>` ({info.name} reads {', '.join(info.channels)})")
-    prepared = [prepare_channel(info, name, value) for name, value in spec.channels.items()]
+    prepared = [_prepare_channel(info, name, value) for name, value in spec.channels.items()]
+    for channel in prepared:
+        if getattr(channel, "partitions", 0) and channel.name == "train" and spec.instance_count > channel.partitions:
+            raise ValueError(f"channel 'train' has {channel.partitions} Spark partition(s) for {spec.instance_count} instances, "
+                             f"which each need a shard: .repartition({spec.instance_count}) it or use fewer instances")
     train = next(c for c in prepared if c.name == "train")
     hyperparameters: dict[str, str] = {}
     if train.rows is not None and train.features is not None:
@@ -86,14 +90,53 @@ def prepare(spec: TrainingSpec, tuned: set[str] = frozenset()) -> tuple[algorith
     return info, hyperparameters, prepared
 
 
-def _upload(backend: Backend, bucket: str, name: str, prepared: list[PreparedChannel]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Upload the channels the notebook supplied; returns InputDataConfig and the keys written."""
-    s3 = backend.client("s3")
+def _prepare_channel(info: algorithms.AlgorithmInfo, name: str, value: Any) -> PreparedChannel:
+    """A channel's data checked and encoded; a Spark DataFrame is only checked (its executors write it at upload)."""
+    from .spark import is_spark_dataframe
+
+    if is_spark_dataframe(value):
+        from . import spark
+
+        return spark.prepare_channel(info, name, value)
+    return prepare_channel(info, name, value)
+
+
+def _upload(backend: Backend, bucket: str, name: str, prepared: list[PreparedChannel],
+            instance_count: int = 1) -> tuple[list[dict[str, Any]], list[str]]:
+    """Upload the channels the notebook supplied; returns InputDataConfig and the keys written.
+
+    If one channel fails, what the others already wrote is removed again.
+    """
     uploaded: list[str] = []
+    try:
+        return _upload_all(backend, bucket, name, prepared, instance_count, uploaded)
+    except Exception:
+        s3 = backend.client("s3")
+        for key in uploaded:
+            s3.delete_object(Bucket=bucket, Key=key)
+        raise
+
+
+def _upload_all(backend: Backend, bucket: str, name: str, prepared: list[PreparedChannel], instance_count: int,
+                uploaded: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    s3 = backend.client("s3")
     channels = []
     for channel in prepared:
         uri = channel.s3_uri
-        if channel.body is not None:
+        distribution = "FullyReplicated"
+        if getattr(channel, "frame", None) is not None:  # a Spark DataFrame: one object per partition, by the executors
+            from . import spark
+
+            target = spark.S3Target.of(backend, bucket, f"sm_magics/{name}/{channel.name}")
+            keys = spark.write(channel, target)  # type: ignore[arg-type]
+            uploaded += keys
+            uri = target.uri
+            if channel.name == "train":
+                distribution = "ShardedByS3Key"  # the shards are spread over the instances, as SageMaker Spark does
+                if len(keys) < instance_count:
+                    raise ValueError(f"channel 'train' has {len(keys)} non-empty Spark partition(s) for {instance_count} "
+                                     f"instances: .repartition({instance_count}) it or use fewer instances")
+        elif channel.body is not None:
             key = f"sm_magics/{name}/{channel.name}/data.{'csv' if channel.content_type == 'text/csv' else 'pbr'}"
             s3.put_object(Bucket=bucket, Key=key, Body=channel.body)
             uploaded.append(key)
@@ -101,7 +144,7 @@ def _upload(backend: Backend, bucket: str, name: str, prepared: list[PreparedCha
         channels.append({
             "ChannelName": channel.name,
             "ContentType": channel.content_type,
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}},
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": distribution}},
         })
     return channels, uploaded
 
@@ -146,7 +189,7 @@ def start_training(backend: Backend, spec: TrainingSpec, announce: Callable[[str
     name = spec.name or f"{info.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     role = spec.role or default_role(backend)
     bucket = default_bucket(backend)
-    channels, uploaded = _upload(backend, bucket, name, prepared)
+    channels, uploaded = _upload(backend, bucket, name, prepared, spec.instance_count)
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": spec.max_runtime}
     if spec.spot:
         stopping["MaxWaitTimeInSeconds"] = spec.max_wait or spec.max_runtime
@@ -205,7 +248,7 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
     objective_type = spec.objective_type or ("Minimize" if spec.objective.split(":")[-1].endswith(_MINIMIZED) else "Maximize")
     name = base.name or f"{info.name[:10]}-{time.strftime('%y%m%d-%H%M%S')}"
     bucket = default_bucket(backend)
-    channels, uploaded = _upload(backend, bucket, name, prepared)
+    channels, uploaded = _upload(backend, bucket, name, prepared, base.instance_count)
     ranges: dict[str, list[dict[str, Any]]] = {"IntegerParameterRanges": [], "ContinuousParameterRanges": [], "CategoricalParameterRanges": []}
     for tuned in spec.ranges:
         ranges[f"{tuned.kind}ParameterRanges"].append(tuned.to_api())
