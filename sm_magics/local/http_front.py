@@ -7,11 +7,12 @@ too: a server that closes after every response makes each call pay a new TCP
 connection (werkzeug's development server did: an InvokeEndpoint p50 of 1.85x a
 keep-alive do-nothing server's).
 
-cheroot (CherryPy's server, a maintained pure-Python WSGI server) was picked by
-measurement over waitress (``benchmarks/engine_auth.py``): it streams the request
-body to the application as it arrives, so the per-API body limits and the
-signature check still run before a body is read, and it parks idle keep-alive
-connections in a selector instead of holding a thread for each.
+cheroot (CherryPy's server, a maintained pure-Python WSGI server) streams the
+request body to the application as it arrives, so the per-API body limits and the
+signature's claim are still checked before a body is read (waitress, the other
+candidate, buffers every body before the application runs), and it parks idle
+keep-alive connections in a selector instead of holding a thread for each.
+``benchmarks/engine_auth.py`` measures the InvokeEndpoint latency it gives.
 
 Bounds, against a local page or process that opens many connections:
 
@@ -23,7 +24,9 @@ Bounds, against a local page or process that opens many connections:
 * a connection idle, or a request that stalls, for ``IDLE_TIMEOUT`` seconds is
   closed, which frees its thread (a header trickled byte by byte holds a thread
   at most that long between bytes, and only ``WORKER_THREADS`` of them can);
-* at most ``KEEP_ALIVE_LIMIT`` idle connections are kept open for reuse.
+* at most ``KEEP_ALIVE_LIMIT`` idle connections are kept open for reuse;
+* at most ``QUEUED_REQUESTS`` requests wait for a worker (beyond that: 503 at once), and a request
+  line with its headers is at most ``MAX_HEADER_BYTES`` (beyond that: 413).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ MAX_CONNECTIONS = 256
 KEEP_ALIVE_LIMIT = 64
 QUEUED_REQUESTS = 256
 LISTEN_BACKLOG = 128
+MAX_HEADER_BYTES = 1024 * 1024
 IDLE_TIMEOUT = 10.0
 SHUTDOWN_TIMEOUT = 5.0
 SERVER_NAME = "sm_magics-local"
@@ -77,6 +81,8 @@ class _BoundedConnections(cheroot_connections.ConnectionManager):
 
 class _Server(cheroot_wsgi.Server):
     keep_alive_conn_limit = KEEP_ALIVE_LIMIT
+    # request line + headers (cheroot's default is no limit); bodies are bounded per API by the application
+    max_request_header_size = MAX_HEADER_BYTES
 
     def prepare(self) -> None:
         super().prepare()

@@ -9,6 +9,8 @@ Against a real engine process of its own (a tmp data dir, a free port):
   engine down: while they are all open, a signed call is answered, and the
   engine runs no more threads than it did before (one thread per connection
   would be hundreds);
+* a request whose headers are over ``MAX_HEADER_BYTES`` is refused (413) and
+  the engine goes on serving;
 * connections that send a few bytes of a request line and then stall hold a
   worker thread only until ``IDLE_TIMEOUT``: with twice as many of them as
   there are workers, a signed call is still answered.
@@ -103,3 +105,16 @@ def test_stalled_requests_free_their_workers(own_engine: launcher.EngineInfo) ->
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_an_oversized_header_is_refused_and_the_engine_keeps_serving(own_engine: launcher.EngineInfo) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", own_engine.port, timeout=60)
+    try:
+        conn.request("GET", "/_sm_magics/health", headers={"Host": f"127.0.0.1:{own_engine.port}", "X-Pad": "a" * (http_front.MAX_HEADER_BYTES + 1)})
+        response = conn.getresponse()
+        assert response.status == 413
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # refused before the whole header was sent: the same outcome
+    finally:
+        conn.close()
+    assert sagemaker(own_engine).list_training_jobs()["TrainingJobSummaries"] == []
