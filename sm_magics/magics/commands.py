@@ -389,8 +389,8 @@ class SMMagics(Magics, Configurable):
         DataFrame, the rows with the output columns added for a Spark DataFrame, the output prefix for
         an s3:// URI. With --wait the cell returns them; otherwise ``VAR.result()`` (--as VAR) does.
         """
-        from .workflow.jobs import TrainingJob, TuningJob
-        from .workflow.transform import start_transform
+        from ..workflow.jobs import TrainingJob, TuningJob
+        from ..workflow.transform import start_transform
 
         options = _parse(self.sm_transform, line)
         if options is None:

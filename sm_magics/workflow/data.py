@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..formats import recordio
+from ..formats import csv_text, recordio
 from .algorithms import AlgorithmInfo
 
 
@@ -128,7 +128,7 @@ def prepare_channel(info: AlgorithmInfo, name: str, data: Any, labels: Any = Non
     y = as_labels(labels, matrix.shape[0], f"channel '{name}'") if labels is not None else None
     if info.data_format == "csv":
         table = matrix if y is None else np.column_stack([y, matrix])
-        lines = "\n".join(",".join(f"{v:.9g}" for v in row) for row in table)
-        return PreparedChannel(name, lines.encode() + b"\n", None, "text/csv", matrix.shape[0], matrix.shape[1], y)
+        # each cell as f"{v:.9g}": nine significant digits bring every float32 back exactly
+        return PreparedChannel(name, csv_text.format_rows(table), None, "text/csv", matrix.shape[0], matrix.shape[1], y)
     body = recordio.encode_dense(matrix, y) if y is not None else recordio.encode_dense(matrix)
     return PreparedChannel(name, body, None, "application/x-recordio-protobuf", matrix.shape[0], matrix.shape[1], y)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..formats import csv_text
 from . import algorithms
 from .data import DataError, as_matrix
 from .fleet import TAG_CREATED_BY, TAG_EXPIRES, TAG_NOTEBOOK  # noqa: F401  (re-exported: the magics tag with them)
@@ -264,7 +265,7 @@ class Endpoint(Handle):
         info = self.info or algorithms.ALGORITHMS["kmeans"]
         accept = accept or info.accept
         runtime = self.backend.client("sagemaker-runtime")
-        rows = [",".join(f"{v:.9g}" for v in row) for row in matrix]
+        rows = csv_text.format_rows(matrix).decode("ascii").split("\n")[:-1]  # each cell as f"{v:.9g}"
         parts: list[Predictions] = []
         chunk: list[str] = []
         size = 0
