@@ -68,11 +68,14 @@ class StaticRendering(HasTraits):
     def static_data(self) -> dict[str, str]:
         """The static mime types of the current state. A live resource's rendering says when it
         was true (nothing watches it once the notebook is saved); a result's needs no date."""
+        # Prices are written with "$": the classes keep JupyterLab's MathJax 3 (mathjax_ignore) and
+        # nbviewer's MathJax 2 (tex2jax_ignore) from setting "$0.115/h, $0.0001" as a formula.
+        opening = "<div class='sm-magics-static mathjax_ignore tex2jax_ignore'>"
         if not self.STATIC_FOOTER:
-            return {"text/html": self.static_html(), "text/plain": self.static_text()}
+            return {"text/html": f"{opening}{self.static_html()}</div>", "text/plain": self.static_text()}
         seen = last_seen_line()
         return {
-            "text/html": f"<div class='sm-magics-static'>{self.static_html()}"
+            "text/html": f"{opening}{self.static_html()}"
                          f"<div style='color:#6e7781;font-size:80%'>{html.escape(seen)}</div></div>",
             "text/plain": f"{self.static_text()}\n({seen})",
         }
