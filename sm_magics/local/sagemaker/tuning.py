@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from ..algorithms import KNOWN, algorithm_named, parse_image
-from ..algorithms.tuning_ranges import autotune_ranges
+from ...algorithms.tuning_ranges import autotune_ranges
 from .models import failure_reason, utcnow
 from .exceptions import ResourceInUse, ResourceNotFound, ValidationException
 
