@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
-        from sm_magics.local import launcher
+        from sm_magics import launcher
 
         env = {**os.environ, "SM_MAGICS_BACKEND": "local", "SM_MAGICS_LOCAL_DATA_DIR": data_dir, "SAGEMAKER_SUPPRESS_V2_WARNING": "1"}
         os.environ.update({k: env[k] for k in ("SM_MAGICS_BACKEND", "SM_MAGICS_LOCAL_DATA_DIR")})

@@ -37,7 +37,7 @@ def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):
                 raise
-            from .workflow.jobs import explain  # imports botocore: only on this path
+            from .workflow.errors import explain  # imports botocore: only on this path
 
             raise UsageError(explain(exc)) from None
 
@@ -241,7 +241,7 @@ class SMMagics(Magics, Configurable):
     def _fail(self, exc: Exception) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from .workflow.jobs import explain
+        from .workflow.errors import explain
 
         if isinstance(exc, (ClientError, BotoCoreError)):
             raise UsageError(explain(exc)) from None

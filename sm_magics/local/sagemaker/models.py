@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
 from ...algorithms import KNOWN, parse_image, spec_for
+from ...constants import TTL_TAG
 from .. import settings
 from ..runtime.model_data import ModelDataError, parse_model_data_url
 from ..store import PersistError, RecordSink
@@ -26,10 +27,7 @@ from .paging import decode_token, encode_token, paginate
 from .ports import Platform
 from .records import Endpoint, Key, TrainingJob, failure_reason, utcnow
 
-
 log = logging.getLogger("sm_magics.local")
-
-TTL_TAG = "sm_magics:expires-at"  # ISO 8601 time after which the engine deletes the endpoint
 
 
 class SageMakerBackend:

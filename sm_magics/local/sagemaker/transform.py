@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import copy
 import json
-import struct
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
+from ...formats import recordio
 from .. import moto_services, settings
 from ..algorithms.base import ModelRequestError
 from .data_processing import CSV, DataProcessing, RecordError
@@ -30,8 +30,6 @@ from .exceptions import ResourceInUse, ValidationException, could_not_find
 
 if TYPE_CHECKING:
     from .ports import RegionState
-
-RECORDIO_MAGIC = 0xCED7230A
 
 
 @dataclass
@@ -46,16 +44,7 @@ def split_records(data: bytes, split: str) -> list[bytes]:
     if split == "Line":
         return [line for line in data.splitlines(keepends=True) if line.strip()]
     if split == "RecordIO":
-        records, offset = [], 0
-        while offset + 8 <= len(data):
-            magic, header = struct.unpack_from("<II", data, offset)
-            if magic != RECORDIO_MAGIC:
-                raise ValueError(f"bad RecordIO magic at offset {offset}")
-            length = header & ((1 << 29) - 1)
-            end = offset + 8 + ((length + 3) & ~3)
-            records.append(data[offset:end])
-            offset = end
-        return records
+        return recordio.split_records(data)  # the shared reader: one piece per record, split records whole
     return [data]
 
 
