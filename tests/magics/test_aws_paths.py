@@ -129,6 +129,9 @@ def test_config_reaches_the_magics(engine, monkeypatch):
     shell.run_line_magic("reload_ext", "sm_magics")
     shell.run_line_magic("config", "SMMagics.instance_type = 'ml.c5.xlarge'")
     magics = shell.find_magic("sm_train").__self__
+    magics._backend_ready.wait()  # chosen in the background: settle it inside this test, then take it back
+    if magics._backend is not None:
+        magics._backend.release()
     assert magics.instance_type == "ml.c5.xlarge"
 
 

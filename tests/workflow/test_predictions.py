@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from helpers import deploy, train_kmeans
+
+import sm_magics.widgets  # noqa: F401  (registers the result views endpoint.gallery hands its answers to)
 from sm_magics.local.algorithms import inference_io
 from sm_magics.workflow import algorithms
 from sm_magics.workflow.endpoints import Endpoint
