@@ -4,7 +4,7 @@ Hyperparameters are validated as the container's toolkit does it
 (``sagemaker_algorithm_toolkit.hyperparameter_validation``): aliases first, then required
 names, then parsing, then ranges, then the cross-parameter rules; the metric definitions and
 the training content types are the container's. The training and serving are in
-``sm_magics.local.algorithms.xgboost_algo``; the container's history is in its docstring.
+``sm_magics.local.algorithms.xgboost_algo``; what is reproduced of the container is in docs/algorithms/xgboost.md.
 """
 
 from __future__ import annotations
