@@ -21,7 +21,7 @@ import numpy as np
 from traitlets import Float, List, TraitError, Unicode, observe, validate
 
 from . import montage as mt
-from .i18n import LANGUAGES, TRANSLATIONS, resolve_language, translate  # noqa: F401  (re-exported)
+from .i18n import LANGUAGES, resolve_language, translate  # noqa: F401  (re-exported)
 
 # ----------------------------------------------------------------------------- inputs
 

@@ -80,7 +80,7 @@ class EndpointWidget(SummaryFallback, w.VBox):
         local = " (local engine: not billed)" if self.handle.backend.kind == "local" else ""
         spent = "final cost" if self.status == "Deleted" else "so far"
         cost = (f" · <span title='{html.escape(self.price_source)}'>${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} {spent}{local}</span>"
-                if self.usd_per_hour >= 0 else " · price unknown")
+                if self.usd_per_hour >= 0 else " · price not in the bundled table")
         self._header.value = (
             f"<b>{html.escape(self.endpoint_name)}</b> {badge(self.status)} "
             f"<span style='color:#57606a'>{duration(self.elapsed_seconds)} · "

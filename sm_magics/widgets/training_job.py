@@ -75,7 +75,12 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
         resources = handle.description.get("ResourceConfig", {})
         instances = f"{resources.get('InstanceCount', '?')} x {resources.get('InstanceType', '?')}" if resources else ""
         if self.usd_so_far >= 0:
-            instances += f" · ${self.usd_so_far:.4f} so far" + (" (local engine: not billed)" if handle.backend.kind == "local" else "")
+            price = handle.price  # the figure used, and where it comes from, on hover
+            rate = f"${price.usd_per_hour:.3f}/h, " if price is not None else ""
+            instances += (f" · <span title='{html.escape(price.source if price is not None else '')}'>{rate}${self.usd_so_far:.4f} so far</span>"
+                          + (" (local engine: not billed)" if handle.backend.kind == "local" else ""))
+        elif resources:
+            instances += " · price not in the bundled table"
         if self.spot_savings:
             instances += f" · {self.spot_savings}"
         self._header.value = (

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from ..constants import ROLE_ARN
 from . import algorithms
-from .data import as_matrix
+from .data import DataError, as_matrix
 from .fleet import TAG_CREATED_BY, TAG_EXPIRES, TAG_NOTEBOOK  # noqa: F401  (re-exported: the magics tag with them)
 from .checks import check_instance_type, check_name
 from .errors import SageMakerError, explain
@@ -205,6 +205,7 @@ class Endpoint(Handle):
         self.warning: str | None = None  # e.g. the TTL could not be scheduled on AWS
         self.price: Any = None  # pricing.Price once known
         self.deleted_at: dt.datetime | None = None  # when this handle first saw it gone: the cost stops there
+        self.feature_count: int | None = None  # features per row its model was trained on, when known
 
     @property
     def cost_so_far(self) -> float | None:
@@ -259,6 +260,9 @@ class Endpoint(Handle):
         if self.status != "InService":
             raise SageMakerError(f"endpoint {self.name} is {self.status}; it cannot predict")
         matrix = as_matrix(data if np.ndim(data) != 1 else [data], "predict input")
+        if self.feature_count is not None and matrix.shape[1] != self.feature_count:
+            raise DataError(f"predict input has {matrix.shape[1]} features per row but the model behind {self.name} was "
+                            f"trained on {self.feature_count}; pass rows of {self.feature_count} values")
         info = self.info or algorithms.ALGORITHMS["kmeans"]
         accept = accept or info.accept
         runtime = self.backend.client("sagemaker-runtime")
@@ -331,6 +335,7 @@ def deploy(
     tags: list[dict[str, str]] | None = None,
     role: str | None = None,
     expires_at: dt.datetime | None = None,
+    feature_count: int | None = None,
 ) -> Endpoint:
     """Model + endpoint config + endpoint; if a later step fails, the earlier ones are removed again.
 
@@ -371,6 +376,7 @@ def deploy(
     endpoint = Endpoint(backend, name, algorithms.lookup(algorithm).name, instance_type, instance_count)
     endpoint.price = backend.prices.hourly(instance_type, backend.region)  # known before the first view renders
     endpoint.expires_at = expires_at
+    endpoint.feature_count = feature_count  # predict then refuses rows of another width in one line
     if expires_at is not None and backend.kind == "aws":
         from .ttl import TtlError, schedule_deletion
 

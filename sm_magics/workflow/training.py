@@ -1,7 +1,9 @@
 """Starting training and tuning jobs from a declarative spec: validate everything, upload, create.
 
-All checks (algorithm, hyperparameter names, data shapes, NaN, labels) run
-before the first upload, so a bad cell creates nothing; if CreateTrainingJob
+All checks (algorithm, hyperparameter names, data shapes, NaN, labels against
+predictor_type / objective / num_class, k against rows) run before the first
+upload, so a bad cell creates nothing; then the most the job can cost is
+announced (costs.py), and only then is anything uploaded. If CreateTrainingJob
 itself is refused, the data just uploaded is removed again.
 """
 
@@ -10,14 +12,15 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
 from .. import algorithms as contracts
 from ..algorithms.images import algorithm_of_image, default_version
 from . import algorithms
-from .checks import check_instance_type, check_name
+from .checks import check_instance_type, check_k, check_labels, check_name
+from .costs import training_line, tuning_line
 from .data import PreparedChannel, prepare_channel
 from .endpoints import default_role
 from .jobs import Handle, TrainingJob, TuningJob
@@ -75,6 +78,11 @@ def prepare(spec: TrainingSpec, tuned: set[str] = frozenset()) -> tuple[algorith
         raise ValueError(f"{info.name} needs {', '.join(missing)}: add a line like `{missing[0]}: <value>`")
     if not tuned:
         check_values(info, hyperparameters)
+    for channel in prepared:
+        if channel.labels is not None:
+            check_labels(info.name, hyperparameters, channel.name, channel.labels, tuned)
+    if info.name == "kmeans" and train.rows is not None and "k" not in tuned and str(hyperparameters.get("k", "")).isdigit():
+        check_k(train.rows, int(hyperparameters["k"]))
     if spec.spot and spec.max_wait is not None and spec.max_wait < spec.max_runtime:
         raise ValueError(f"--max-wait ({spec.max_wait} s) must be at least the maximum run time ({spec.max_runtime} s)")
     return info, hyperparameters, prepared
@@ -129,8 +137,11 @@ def check_values(info: algorithms.AlgorithmInfo, hyperparameters: dict[str, str]
         raise ValueError(str(exc).replace(" (caused by ValidationError)", "")) from None
 
 
-def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:
+def start_training(backend: Backend, spec: TrainingSpec, announce: Callable[[str], None] | None = None) -> TrainingJob:
+    """Check everything, say the most it can cost (``announce``), then upload and create the job."""
     info, hyperparameters, prepared = prepare(spec)
+    if announce is not None:
+        announce(training_line(backend, spec.instance_type, spec.instance_count, spec.max_runtime, spot=spec.spot))
     name = spec.name or f"{info.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     role = spec.role or default_role(backend)
     bucket = default_bucket(backend)
@@ -151,6 +162,7 @@ def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:
         "Tags": spec.tags,
     }
     job = TrainingJob(backend, name, info.name)
+    job.feature_count = next((c.features for c in prepared if c.name == "train"), None)
     _launch(job, "create_training_job", request, bucket, uploaded)
     return job
 
@@ -170,7 +182,8 @@ class TuningSpec:
 _MINIMIZED = ("loss", "msd", "ssd", "mse", "rmse", "mae", "error", "merror", "mlogloss", "logloss", "absolute_loss")
 
 
-def start_tuning(backend: Backend, spec: TuningSpec) -> TuningJob:
+def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], None] | None = None) -> TuningJob:
+    """Check everything (ranges against the data too), say the most it can cost (``announce``), then upload and create."""
     base = spec.training
     if base.name is not None:
         check_name("tuning job", base.name)
@@ -182,6 +195,12 @@ def start_tuning(backend: Backend, spec: TuningSpec) -> TuningJob:
         hyperparameters.pop(tuned.name, None)
     if spec.max_parallel > spec.max_jobs:
         raise ValueError(f"--max-parallel ({spec.max_parallel}) cannot exceed --max-jobs ({spec.max_jobs})")
+    train = next(c for c in prepared if c.name == "train")
+    for tuned in spec.ranges:
+        if info.name == "kmeans" and tuned.name == "k" and tuned.kind == "Integer" and train.rows is not None:
+            check_k(train.rows, int(tuned.high), tuned=True)
+    if announce is not None:
+        announce(tuning_line(backend, base.instance_type, base.instance_count, base.max_runtime, spec.max_jobs, spec.max_parallel))
     objective_type = spec.objective_type or ("Minimize" if spec.objective.split(":")[-1].endswith(_MINIMIZED) else "Maximize")
     name = base.name or f"{info.name[:10]}-{time.strftime('%y%m%d-%H%M%S')}"
     bucket = default_bucket(backend)
@@ -210,6 +229,7 @@ def start_tuning(backend: Backend, spec: TuningSpec) -> TuningJob:
         "Tags": base.tags,
     }
     job = TuningJob(backend, name, info.name)
+    job.feature_count = train.features
     _launch(job, "create_hyper_parameter_tuning_job", request, bucket, uploaded)
     return job
 

@@ -30,12 +30,11 @@ def loaded_in(shell, engine):
     magics = [m for m in shell.configurables if type(m).__name__ == "SMMagics"][-1]  # the one reload_ext made
     # the backend is chosen (and put in the environment) in the background: wait for it here, so the
     # environment a test starts with is the one the fixture set up, not one still changing
-    magics._backend_ready.wait()
+    magics.choice.wait()
     try:
         yield shell
     finally:
-        if magics._backend is not None:
-            magics._backend.release()
+        magics.choice.release()
         os.environ.clear()
         os.environ.update(saved)
 
@@ -328,13 +327,13 @@ def test_a_stopped_engine_says_how_to_start_it(ip, engine):
     from sm_magics.workflow.session import Backend
 
     magics = ip.find_magic("sm_jobs").__self__
-    saved = magics._backend
+    saved = magics.choice.current
     held = socket.socket()  # bound, never listening: nothing else can take the port while the test runs
     held.bind(("127.0.0.1", 0))
-    magics._backend = Backend("local", "us-east-1", "test", endpoint_url=f"http://127.0.0.1:{held.getsockname()[1]}", engine=engine)
+    magics.choice.current = Backend("local", "us-east-1", "test", endpoint_url=f"http://127.0.0.1:{held.getsockname()[1]}", engine=engine)
     try:
         with pytest.raises(UsageError, match=r"the local SageMaker engine at 127\.0\.0\.1:\d+ is not running: start it with `sm-magics local start`"):
             run(ip, "sm_jobs", "")
     finally:
-        magics._backend = saved
+        magics.choice.current = saved
         held.close()

@@ -166,7 +166,8 @@ def test_kmeans_tutorial_runs_end_to_end(engine: Any, sagemaker: Any, tmp_path: 
     run = execute(name, engine, tmp_path)
     assert "using the local SageMaker engine" in run.text("%load_ext")
     assert run.text("from sm_magics.local.sample_data") == "train (3572, 784), validation (714, 784), test (714, 784)\n"
-    assert run.shows_widget("%%sm_train") and run.text("%%sm_train").startswith("training job kmeans-")
+    assert run.shows_widget("%%sm_train") and re.search(r"^training job kmeans-", run.text("%%sm_train"), re.MULTILINE)
+    assert run.text("%%sm_train").startswith("sm_magics: on AWS this training job would cost at most $")  # said before it starts
     job = run.widget("job_name")
     assert job["status"] == "Completed" and {"train:msd", "test:msd"} <= set(job["final_metrics"])
     assert run.shows_widget("%sm_deploy") and "(1 x ml.m5.large)" in run.text("%sm_deploy")
@@ -189,7 +190,8 @@ def test_linear_learner_tutorial_runs_end_to_end(engine: Any, sagemaker: Any, tm
     name = "02_linear_learner_zero_or_not.ipynb"
     run = execute(name, engine, tmp_path)
     assert run.text("from sm_magics.local.sample_data") == "354 zeros among 3572 training digits (10%)\n"
-    tuning = re.match(r"tuning job (\S+):", run.text("%%sm_tune"))
+    assert "on AWS this tuning job would cost at most $" in run.text("%%sm_tune")
+    tuning = re.search(r"^tuning job (\S+):", run.text("%%sm_tune"), re.MULTILINE)
     assert tuning and run.shows_widget("%%sm_tune")
     leaderboard = run.widget("tuning_job_name")
     assert leaderboard["status"] == "Completed" and len(leaderboard["leaderboard"]) == 6

@@ -26,10 +26,16 @@ CREATED = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.timezone.utc)
 NOW = CREATED + dt.timedelta(hours=2)
 
 
+# Test data in the bundled table's shape (not SageMaker's prices): us-east-1 hosting only.
+PRICES = {"sources": {"t": {"label": "test table", "stated_date": "2001-02-03"}}, "prices": [
+    {"region": "us-east-1", "use": "Hosting", "instance_type": "ml.c5.xlarge", "usd_per_hour": 0.5, "source": "t"},
+    {"region": "us-east-1", "use": "Hosting", "instance_type": "ml.m5.large", "usd_per_hour": 0.25, "source": "t"}]}
+
+
 def aws_backend(region: str = "us-east-1") -> Backend:
     backend = Backend("aws", region, "test")
     backend._session = boto3.Session(region_name=region, **CREDENTIALS)
-    backend._prices = PriceBook(None)  # the bundled us-east-1 table only; the Pricing API has its own tests
+    backend._prices = PriceBook(None, table=PRICES)  # a table of test figures; the Price List API has its own tests
     return backend
 
 
@@ -81,8 +87,8 @@ def test_all_regions_are_listed_with_cost_and_a_warm_refresh_costs_two_calls_per
     rows = {(r.region, r.name): r for r in listing.rows}
     big = rows[("us-east-1", "big")]
     assert (big.instance_type, big.instance_count, big.config_name, big.models, big.notebook) == ("ml.c5.xlarge", 2, "big-cfg", ["big-model"], "big.ipynb")
-    assert big.usd_per_hour == pytest.approx(2 * 0.204) and big.usd_so_far == pytest.approx(2 * 0.204 * 2)  # two hours, two instances
-    assert rows[("eu-west-1", "far")].usd_per_hour is None  # no price known outside the bundled region without the Pricing API
+    assert big.usd_per_hour == pytest.approx(2 * 0.5) and big.usd_so_far == pytest.approx(2 * 0.5 * 2)  # two hours, two instances
+    assert rows[("eu-west-1", "far")].usd_per_hour is None  # no price in the table for eu-west-1, and no Price List API here
     assert rows[("eu-west-1", "far")].notebook == "far.ipynb"  # tags through ListTags where tag:GetResources is refused
     assert [r.name for r in listing.rows] == ["big", "small", "far"]  # most expensive first, unknown prices last
     assert listing.calls == 1 + 1 + 2 * 2 + 1 + 1 + 2  # us-east-1: list, tags, 2 x (describe, config); eu-west-1: list, list_tags, describes
