@@ -23,7 +23,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from sm_magics.formats import recordio
-from sm_magics.local import launcher, settings
+from sm_magics import launcher
+from sm_magics.local import settings
 
 from local_engine import clients, free_port, mnist_rows  # noqa: E402  (sibling benchmark module)
 

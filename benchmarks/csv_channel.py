@@ -81,7 +81,7 @@ def main() -> None:
     if args.engine:
         import boto3
 
-        from sm_magics.local import launcher
+        from sm_magics import launcher
 
         with tempfile.TemporaryDirectory() as data_dir:
             engine = launcher.start(port=_free_port(), data_dir=Path(data_dir))

@@ -27,7 +27,8 @@ from typing import Any
 
 import boto3
 
-from sm_magics.local import launcher, settings
+from sm_magics import launcher
+from sm_magics.local import settings
 from sm_magics.local.sagemaker.models import to_jsonable
 from sm_magics.local.store import FSYNC_ENV, SYNCHRONOUS_ENV, ObjectRow, Store
 

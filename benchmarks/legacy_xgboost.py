@@ -28,7 +28,7 @@ from pathlib import Path
 import boto3
 import numpy as np
 
-from sm_magics.local import launcher
+from sm_magics import launcher
 from sm_magics.local.runtime import legacy_xgboost
 
 XGB = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost"

@@ -87,7 +87,7 @@ ip.run_cell("%load_ext sm_magics")
 ip.run_cell("import boto3; boto3.client('s3').list_buckets()")
 elapsed = time.perf_counter() - t
 ip.run_cell("import boto3; assert boto3.client('s3').list_buckets()['Buckets'] is not None")
-from sm_magics.local import launcher
+from sm_magics import launcher
 launcher.stop(launcher.default_data_dir())
 print(elapsed)
 """
@@ -95,7 +95,7 @@ print(elapsed)
 
 def load_and_first_call(runs: int) -> tuple[float, float]:
     """Median seconds of (%load_ext + a plain boto3 call in the next cell) and of the engine's start alone."""
-    from sm_magics.local import launcher
+    from sm_magics import launcher
 
     together, alone = [], []
     for _ in range(runs):
@@ -155,7 +155,7 @@ def main() -> None:
     parser.add_argument("--watch", type=float, default=210.0, help="seconds to count an endpoint's describes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
-        from sm_magics.local import launcher
+        from sm_magics import launcher
 
         env = {**os.environ, "SM_MAGICS_BACKEND": "local", "SM_MAGICS_LOCAL_DATA_DIR": data_dir, "SAGEMAKER_SUPPRESS_V2_WARNING": "1"}
         os.environ.update({k: env[k] for k in ("SM_MAGICS_BACKEND", "SM_MAGICS_LOCAL_DATA_DIR")})

@@ -38,7 +38,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sm_magics.formats.recordio import encode_dense  # noqa: E402
-from sm_magics.local import launcher, settings  # noqa: E402
+from sm_magics import launcher  # noqa: E402
+from sm_magics.local import settings  # noqa: E402
 
 IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
 

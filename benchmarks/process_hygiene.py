@@ -30,7 +30,8 @@ import boto3
 import numpy as np
 
 from sm_magics.formats import recordio
-from sm_magics.local import launcher, settings
+from sm_magics import launcher
+from sm_magics.local import settings
 from sm_magics.local.sample_data import mnist_splits
 
 IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"

@@ -49,7 +49,7 @@ def one(way: str, rows: int) -> dict[str, float]:
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    from sm_magics.local import launcher
+    from sm_magics import launcher
     from sm_magics.workflow import algorithms, data, spark as spark_io
     from sm_magics.workflow.session import Backend
     from sm_magics.workflow.training import default_bucket

@@ -29,7 +29,8 @@ from pathlib import Path
 import boto3
 import numpy as np
 
-from sm_magics.local import launcher, settings
+from sm_magics import launcher
+from sm_magics.local import settings
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 BUCKET = "transform-filters-benchmark"

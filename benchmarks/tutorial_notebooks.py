@@ -63,7 +63,7 @@ def main() -> None:
     if not paths:
         sys.exit(f"no notebook in {NOTEBOOKS / args.lang} starts with {' or '.join(args.prefixes)}")
 
-    from sm_magics.local import launcher
+    from sm_magics import launcher
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "engine"

@@ -9,7 +9,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .local import launcher
+from . import launcher
 
 
 def _local_start(args: argparse.Namespace) -> int:
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sm-magics: {exc}", file=sys.stderr)
             return 2
         if type(exc).__module__.startswith(("botocore", "boto3")):
-            from .workflow.jobs import explain
+            from .workflow.errors import explain
 
             print(f"sm-magics: {explain(exc)}", file=sys.stderr)
             return 2

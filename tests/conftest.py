@@ -1,5 +1,8 @@
 """Shared fixtures: one real engine process for the session, clients pointed at it.
 
+The building blocks (``Clients``, ``ResponseChecker``, ``engine_session``, ``free_port``) live in
+``helpers.py``; tests import them from there, never from this file.
+
 Every response any test receives from the engine's SageMaker and SageMaker
 Runtime APIs is checked against botocore's service model for its operation
 (required members present, types right, no empty ``{}`` structures); a
@@ -11,28 +14,39 @@ fixtures and raise at the call that got a bad response.
 from __future__ import annotations
 
 import os
-import socket
 import sys
-from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
 import pytest
-from botocore.model import StructureShape
-from botocore.validate import ParamValidator
+from botocore.client import ClientCreator
+from helpers import Clients, ResponseChecker, engine_session, free_port
 
-from sm_magics.local import launcher, settings
-
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures" / "sagemaker-artifacts"
-KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
-ROLE = settings.ROLE_ARN
+from sm_magics import launcher
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(autouse=True)
+def _restore_process_aws_setup() -> Iterator[None]:
+    """Whatever a test does to the process's AWS setup is undone after it, so order never matters:
+    ``os.environ`` (AWS_* variables, the engine's address), boto3's default session, and the
+    botocore redirect a local backend installs (the patched client factory, or its pending hook)."""
+    environ = dict(os.environ)
+    default_session = boto3.DEFAULT_SESSION
+    factory = ClientCreator.create_client
+    factory_state = dict(vars(factory))  # a redirect keeps its target URL on its function
+    pending = [finder for finder in sys.meta_path if type(finder).__name__ == "_PatchOnImport"]
+    yield
+    if dict(os.environ) != environ:
+        os.environ.clear()
+        os.environ.update(environ)
+    boto3.DEFAULT_SESSION = default_session
+    ClientCreator.create_client = factory
+    if vars(factory) != factory_state:
+        vars(factory).clear()
+        vars(factory).update(factory_state)
+    sys.meta_path[:] = [
+        finder for finder in sys.meta_path if type(finder).__name__ != "_PatchOnImport" or finder in pending
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -50,59 +64,6 @@ def engine_env(engine: launcher.EngineInfo) -> dict[str, str]:
     return env
 
 
-class ResponseChecker:
-    """Validates every SageMaker / Runtime response against the operation's output shape.
-
-    Problems are collected in ``problems``; with ``raise_at_once`` they are raised
-    instead, as AssertionError out of the call that got the response.
-    """
-
-    def __init__(self, raise_at_once: bool = False) -> None:
-        self.raise_at_once = raise_at_once
-        self.problems: list[str] = []
-        self.seen: set[str] = set()
-
-    def __call__(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        if http_response.status_code >= 300 or model.output_shape is None:
-            return
-        self.seen.add(model.name)
-        body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
-        found = []
-        report = ParamValidator().validate(body, model.output_shape)
-        if report.has_errors():
-            found.append(f"{model.name}: {report.generate_report()}")
-        found += _empty_structures(model.output_shape, body, model.name)
-        if found and self.raise_at_once:
-            raise AssertionError("a response that does not match botocore's model:\n" + "\n".join(found))
-        self.problems.extend(found)
-
-
-def _empty_structures(shape: Any, value: Any, path: str) -> list[str]:
-    found = []
-    if isinstance(shape, StructureShape) and isinstance(value, dict):
-        for key, item in value.items():
-            member = shape.members.get(key)
-            if member is None:
-                found.append(f"{path}.{key}: not a member of the output shape")
-            elif isinstance(member, StructureShape) and item == {}:
-                found.append(f"{path}.{key}: empty structure sent (the service omits absent structures)")
-            else:
-                found += _empty_structures(member, item, f"{path}.{key}")
-    elif isinstance(value, list) and getattr(shape, "member", None) is not None:
-        for index, item in enumerate(value):
-            found += _empty_structures(shape.member, item, f"{path}[{index}]")
-    return found
-
-
-def engine_session(info: launcher.EngineInfo, checker: ResponseChecker | None = None) -> boto3.Session:
-    """A boto3 session with the engine's credentials; with a checker, its SageMaker and Runtime answers are validated."""
-    session = boto3.Session(**info.credentials.as_boto3(), region_name="us-east-1")
-    if checker is not None:
-        session.events.register("after-call.sagemaker", checker)
-        session.events.register("after-call.sagemaker-runtime", checker)
-    return session
-
-
 @pytest.fixture
 def checked_session(engine: launcher.EngineInfo, request: pytest.FixtureRequest) -> Iterator[boto3.Session]:
     """A boto3 session bound to the engine; its SageMaker responses are validated."""
@@ -110,18 +71,6 @@ def checked_session(engine: launcher.EngineInfo, request: pytest.FixtureRequest)
     session = engine_session(engine, checker)
     yield session
     assert not checker.problems, "responses that do not match botocore's model:\n" + "\n".join(checker.problems)
-
-
-class Clients:
-    def __init__(self, session: boto3.Session, url: str) -> None:
-        self.session = session
-        self.url = url
-
-    def __getattr__(self, service: str) -> Any:
-        name = {"runtime": "sagemaker-runtime"}.get(service, service)
-        client = self.session.client(name, endpoint_url=self.url)
-        setattr(self, service, client)
-        return client
 
 
 @pytest.fixture

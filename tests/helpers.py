@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import io
+import socket
 import tarfile
 import time
 import uuid
-from typing import Any, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
+import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
+from botocore.model import StructureShape
+from botocore.validate import ParamValidator
 
 from sm_magics.formats import recordio
+
+if TYPE_CHECKING:
+    from sm_magics.launcher import EngineInfo
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO.parent / "shared" / "fixtures" / "sagemaker-artifacts"  # real SageMaker model files
 
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
@@ -23,6 +34,82 @@ LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+# ----------------------------------------------------------------------------- clients of the engine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ResponseChecker:
+    """Validates every SageMaker / Runtime response against the operation's output shape.
+
+    Problems are collected in ``problems``; with ``raise_at_once`` they are raised
+    instead, as AssertionError out of the call that got the response.
+    """
+
+    def __init__(self, raise_at_once: bool = False) -> None:
+        self.raise_at_once = raise_at_once
+        self.problems: list[str] = []
+        self.seen: set[str] = set()
+
+    def __call__(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if http_response.status_code >= 300 or model.output_shape is None:
+            return
+        self.seen.add(model.name)
+        body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
+        found = []
+        report = ParamValidator().validate(body, model.output_shape)
+        if report.has_errors():
+            found.append(f"{model.name}: {report.generate_report()}")
+        found += _empty_structures(model.output_shape, body, model.name)
+        if found and self.raise_at_once:
+            raise AssertionError("a response that does not match botocore's model:\n" + "\n".join(found))
+        self.problems.extend(found)
+
+
+def _empty_structures(shape: Any, value: Any, path: str) -> list[str]:
+    found = []
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        for key, item in value.items():
+            member = shape.members.get(key)
+            if member is None:
+                found.append(f"{path}.{key}: not a member of the output shape")
+            elif isinstance(member, StructureShape) and item == {}:
+                found.append(f"{path}.{key}: empty structure sent (the service omits absent structures)")
+            else:
+                found += _empty_structures(member, item, f"{path}.{key}")
+    elif isinstance(value, list) and getattr(shape, "member", None) is not None:
+        for index, item in enumerate(value):
+            found += _empty_structures(shape.member, item, f"{path}[{index}]")
+    return found
+
+
+def engine_session(info: "EngineInfo", checker: ResponseChecker | None = None) -> boto3.Session:
+    """A boto3 session with the engine's credentials; with a checker, its SageMaker and Runtime answers are validated."""
+    session = boto3.Session(**info.credentials.as_boto3(), region_name="us-east-1")
+    if checker is not None:
+        session.events.register("after-call.sagemaker", checker)
+        session.events.register("after-call.sagemaker-runtime", checker)
+    return session
+
+
+class Clients:
+    """Lazily made clients of one session bound to the engine: .sagemaker, .runtime, .s3, .logs, .sts, .iam."""
+
+    def __init__(self, session: boto3.Session, url: str) -> None:
+        self.session = session
+        self.url = url
+
+    def __getattr__(self, service: str) -> Any:
+        name = {"runtime": "sagemaker-runtime"}.get(service, service)
+        client = self.session.client(name, endpoint_url=self.url)
+        setattr(self, service, client)
+        return client
 
 
 # ----------------------------------------------------------------------------- errors

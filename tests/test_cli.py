@@ -20,9 +20,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from helpers import free_port
 
-from sm_magics.local import launcher, settings
+from sm_magics import launcher
+from sm_magics.local import settings
 
 ASSUMED_ROLE = re.compile(r"arn:aws:sts::\d{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+")
 

@@ -643,6 +643,20 @@ def parse_record(payload: bytes | memoryview) -> Record:
 
 def _iter_payloads(data: bytes | memoryview) -> Iterator[tuple[int, memoryview]]:
     """Yield ``(stream offset, payload)`` per logical record, joining split records."""
+    for start, _, payload in _iter_spans(data):
+        yield start, payload
+
+
+def split_records(data: bytes | memoryview) -> list[bytes]:
+    """The stream cut at record boundaries, each piece its framed bytes as they are (headers,
+    padding, and every part of a split record together): what batch transform's
+    ``SplitType=RecordIO`` sends, one piece or several per request."""
+    buf = memoryview(data).cast("B")
+    return [bytes(buf[start:end]) for start, end, _ in _iter_spans(buf)]
+
+
+def _iter_spans(data: bytes | memoryview) -> Iterator[tuple[int, int, memoryview]]:
+    """Yield ``(start, end, payload)`` per logical record: its framed bytes' span, split records joined."""
     buf = memoryview(data).cast("B")
     pos, end = 0, len(buf)
     parts: list[bytes] | None = None
@@ -666,7 +680,7 @@ def _iter_payloads(data: bytes | memoryview) -> Iterator[tuple[int, memoryview]]
                 raise ValueError(
                     f"whole record at offset {pos} inside the split record started at offset {split_start}"
                 )
-            yield pos, chunk
+            yield pos, following, chunk
         elif flag == 1:
             if parts is not None:
                 raise ValueError(f"split record starts again at offset {pos} before the one at {split_start} ended")
@@ -676,7 +690,7 @@ def _iter_payloads(data: bytes | memoryview) -> Iterator[tuple[int, memoryview]]
                 raise ValueError(f"split-record continuation (cflag={flag}) at offset {pos} without a start (cflag=1)")
             parts += [_MAGIC_BYTES, bytes(chunk)]  # the writer split where the magic word was
             if flag == 3:
-                yield split_start, memoryview(b"".join(parts))
+                yield split_start, following, memoryview(b"".join(parts))
                 parts = None
         else:
             raise ValueError(f"invalid RecordIO cflag {flag} at offset {pos}")

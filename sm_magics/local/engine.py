@@ -13,7 +13,9 @@ from . import credentials, moto_services, persistence, sample_data, settings
 from .durable_s3 import DurableS3
 from .runtime.hosting import Hosting
 from .sagemaker import idle
-from .sagemaker.models import SageMakerBackend, utcnow
+from .sagemaker.models import SageMakerBackend
+from .sagemaker.ports import Platform
+from .sagemaker.records import utcnow
 from .store import Store
 from .training.runner import TrainingRunner
 
@@ -45,11 +47,16 @@ class Engine:
         self.stopping = threading.Event()
         self.idle_scale = idle.idle_scale()  # 1, or a test's shortening of sm_magics:idle-after
         self._ttl_guard = threading.Thread(target=self._ttl_loop, daemon=True, name="ttl guard")
+        # what each region's SageMaker backend may use of the engine (and nothing else of it)
+        self.platform = Platform(
+            logs=self.logs, runner=self.runner, hosting=self.hosting, credentials=self.credentials,
+            url=self.url, work_dir=self.work_dir, stopping=self.stopping,
+        )
 
     def backend(self, region: str) -> SageMakerBackend:
         with self._backends_lock:
             if region not in self.backends:
-                self.backends[region] = SageMakerBackend(region, self, self.store.region(region))
+                self.backends[region] = SageMakerBackend(region, self.platform, self.store.region(region))
             return self.backends[region]
 
     # -------------------------------------------------------------- lifecycle
@@ -69,7 +76,7 @@ class Engine:
         objects, restored, problems = self.s3.restore()
         self.recovery += problems
         self._restore_logs()
-        self.recovery += persistence.migrate_legacy(self)
+        self.recovery += persistence.migrate_legacy(self.data_dir, self.store, self.logs)
         moto_services.ensure_identity(self.credentials)
         sample_data.seed(self.data_dir / "cache")
         records = self.store.records()

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .moto_services import LogsWriter
+    from .store import Store
 
 log = logging.getLogger("sm_magics.local")
 
@@ -39,11 +40,14 @@ def load_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def migrate_legacy(engine: "Engine") -> list[str]:
-    """Import the JSON snapshots of an earlier version, if any; returns one line per thing that could not be."""
+def migrate_legacy(data_dir: Path, store: "Store", logs: "LogsWriter") -> list[str]:
+    """Import the JSON snapshots of an earlier version, if any; returns one line per thing that could not be.
+
+    Objects go to moto's S3 (through the durable wrapper), log lines to ``store`` and ``logs``,
+    SageMaker records to ``store``.
+    """
     from . import durable_s3, moto_services
 
-    data_dir = engine.data_dir
     problems: list[str] = []
     index_path = data_dir / "s3" / "index.json"
     if index_path.exists():
@@ -70,8 +74,8 @@ def migrate_legacy(engine: "Engine") -> list[str]:
             for group, streams in groups.items():
                 for stream, events in streams.items():
                     if events:
-                        engine.store.append_logs(region, group, stream, [(ts, message) for ts, message in events])
-                        engine.logs.replay(group, stream, [(ts, message) for ts, message in events], region)
+                        store.append_logs(region, group, stream, [(ts, message) for ts, message in events])
+                        logs.replay(group, stream, [(ts, message) for ts, message in events], region)
         logs_path.rename(data_dir / "logs.json.migrated")
     state_path = data_dir / "sagemaker.json"
     if state_path.exists():
@@ -86,10 +90,10 @@ def migrate_legacy(engine: "Engine") -> list[str]:
                 "tags": snapshot.get("tags", {}),
             }
             # the snapshot used the records' own encoding (to_jsonable), so values go in as they are
-            with engine.store.transaction("the import of sagemaker.json"):
+            with store.transaction("the import of sagemaker.json"):
                 for kind, items in records.items():
                     for name, value in items.items():
-                        engine.store.put_record(region, kind, name, value)
+                        store.put_record(region, kind, name, value)
         state_path.rename(data_dir / "sagemaker.json.migrated")
         log.info("imported an earlier version's SageMaker state (sagemaker.json)")
     return problems

@@ -10,6 +10,17 @@ from __future__ import annotations
 
 import os
 
+from ..constants import (  # noqa: F401  (re-exported: the engine reads them here with its tunables)
+    ACCOUNT_ID,
+    DEFAULT_PORT,
+    DEFAULT_REGION,
+    DURABILITY_PATH,
+    HEALTH_PATH,
+    HOST,
+    ROLE_ARN,
+    ROLE_NAME,
+)
+
 
 def _limit(name: str, default: int) -> int:
     """A positive integer tunable from the environment; a bad value stops the engine with a one-line reason."""
@@ -24,17 +35,6 @@ def _limit(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a positive integer, got {text!r}")
     return value
 
-ACCOUNT_ID = "123456789012"
-DEFAULT_REGION = "us-east-1"
-DEFAULT_PORT = 4747
-HOST = "127.0.0.1"
-# The launcher's two ways of asking the engine about itself: which engine it is (unauthenticated: only
-# what `ps` shows anyway), and what it could not save or dropped at start (signed, like any API call).
-HEALTH_PATH = "/_sm_magics/health"
-DURABILITY_PATH = "/_sm_magics/durability"
-
-ROLE_NAME = "SageMakerRole"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{ROLE_NAME}"
 ROLE_SESSION = "sm-magics-local"
 
 # A job that finishes within this many seconds is already terminal when

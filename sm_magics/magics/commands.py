@@ -38,7 +38,7 @@ def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):
                 raise
-            from ..workflow.jobs import explain  # imports botocore: only on this path
+            from ..workflow.errors import explain  # imports botocore: only on this path
 
             raise UsageError(explain(exc)) from None
 
@@ -151,7 +151,7 @@ class SMMagics(Magics, Configurable):
     def _fail(self, exc: Exception) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from ..workflow.jobs import explain
+        from ..workflow.errors import explain
 
         if isinstance(exc, (ClientError, BotoCoreError)):
             raise UsageError(explain(exc)) from None
@@ -538,6 +538,7 @@ class SMMagics(Magics, Configurable):
     @_help
     def sm_attach(self, line: str) -> None:
         """Show a live view of an existing training job or endpoint again (after a kernel restart)."""
+        from ..algorithms.images import algorithm_of_image
         from ..workflow.endpoints import Endpoint
         from ..workflow.training import attach_training_job
 
@@ -557,8 +558,7 @@ class SMMagics(Magics, Configurable):
                 config = sagemaker.describe_endpoint_config(EndpointConfigName=doc["EndpointConfigName"])
                 variant = config["ProductionVariants"][0]
                 model = sagemaker.describe_model(ModelName=variant["ModelName"])
-                repo = model["PrimaryContainer"]["Image"].rsplit("/", 1)[-1].split(":")[0]
-                handle = Endpoint(self.backend, name, {"sagemaker-xgboost": "xgboost"}.get(repo, repo),
+                handle = Endpoint(self.backend, name, algorithm_of_image(model["PrimaryContainer"]["Image"]),
                                   variant.get("InstanceType", ""), variant.get("InitialInstanceCount", 1))
                 handle.start_polling()
             except Exception:

@@ -74,7 +74,7 @@ class BaseHandler(APIHandler):
         try:
             return await asyncio.get_running_loop().run_in_executor(self.state.executor, work)
         except ClientError as error:
-            from ..workflow.jobs import explain
+            from ..workflow.errors import explain
 
             code = error.response.get("Error", {}).get("Code", "")
             status = 403 if "AccessDenied" in code else 429 if "Throttl" in code else 404 if "not find" in str(error) or "NotFound" in code else 400
@@ -178,7 +178,7 @@ class DeletePlanHandler(DeleteHandler):
             from botocore.exceptions import ClientError
 
             from ..workflow.endpoints import plan_deletion
-            from ..workflow.jobs import explain
+            from ..workflow.errors import explain
 
             try:
                 return plan_deletion(backend, target["name"], region=target["region"], delete_artifacts=delete_artifacts).to_json()

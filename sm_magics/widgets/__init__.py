@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def widgets_available() -> bool:
-    """True inside a Jupyter kernel (a front end that can show widgets); False in terminal IPython."""
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        return False
-    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell" and getattr(shell, "kernel", None) is not None
+from .common import widgets_available
 
 
 def view_for(handle: Any) -> Any:
@@ -46,3 +37,30 @@ def view_for(handle: Any) -> Any:
     from .text import TextProgress
 
     return TextProgress(handle)
+
+
+def _cluster_gallery(images: Any, predictions: Any, **options: Any) -> Any:
+    from .gallery import ClusterGallery
+
+    return ClusterGallery(images, predictions, **options)
+
+
+def _confusion_matrix(y_true: Any, predictions: Any, **options: Any) -> Any:
+    from .confusion import ConfusionMatrix
+
+    return ConfusionMatrix(y_true, predictions, **options)
+
+
+def _register_result_views() -> None:
+    """Give endpoint handles their views (``endpoint.gallery(...)``, ``endpoint.confusion(...)``).
+
+    The dependency points this way (the widgets know the workflow, never the reverse); the views
+    themselves are imported only when one is asked for.
+    """
+    from ..workflow.endpoints import RESULT_VIEWS
+
+    RESULT_VIEWS.setdefault("gallery", _cluster_gallery)
+    RESULT_VIEWS.setdefault("confusion", _confusion_matrix)
+
+
+_register_result_views()

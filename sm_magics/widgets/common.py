@@ -1,8 +1,20 @@
-"""Small pieces the widgets share: status colours, durations, sparklines."""
+"""Small pieces the widgets share: whether a widget can show, status colours, durations, sparklines."""
 
 from __future__ import annotations
 
 import html
+
+
+def widgets_available() -> bool:
+    """True inside a Jupyter kernel (a front end that can show widgets); False in terminal IPython."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        return False
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell" and getattr(shell, "kernel", None) is not None
+
 
 STATUS_COLOURS = {
     "Completed": "#1a7f37", "InService": "#1a7f37", "Failed": "#cf222e", "Stopped": "#9a6700", "Deleted": "#6e7781",

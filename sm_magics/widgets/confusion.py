@@ -376,7 +376,7 @@ class ConfusionMatrix(StaticRendering, w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         """The live widget where a widget front end runs; the HTML table, a PNG and text everywhere."""
-        from . import widgets_available
+        from .common import widgets_available
 
         bundle = (super()._repr_mimebundle_(**kwargs) or {}) if widgets_available() else {}
         bundle.update({"text/plain": self.summary(), "text/html": self.to_html(), "image/png": self.to_png()})

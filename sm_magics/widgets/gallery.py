@@ -407,7 +407,7 @@ class ClusterGallery(StaticRendering, w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         """The live widget where a widget front end runs; a PNG of the panels and the figures as text everywhere."""
-        from . import widgets_available
+        from .common import widgets_available
 
         bundle = (super()._repr_mimebundle_(**kwargs) or {}) if widgets_available() else {}
         bundle.update({"text/plain": self.summary(), "image/png": self.to_png()})

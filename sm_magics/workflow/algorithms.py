@@ -1,19 +1,19 @@
 """What the client side needs to know about each built-in algorithm.
 
-Image URIs per region come from a bundled table (``images.json``, taken from
-the SageMaker Python SDK's image configuration) so that no SDK import is
-needed; data formats, the hyperparameters the data decides (feature_dim,
-mini_batch_size), and how to read each algorithm's answers live here too.
+The containers' contracts (channels, hyperparameter rules, metrics) and the image registry are
+the neutral ``sm_magics.algorithms``; this adds what only a client needs: the data format the
+magics upload, the hyperparameters the data decides (feature_dim, mini_batch_size), the names
+offered as hints, the tuning objectives, and how to read each algorithm's answers.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
+
+from .. import algorithms as contracts
+from ..algorithms import images
 
 if TYPE_CHECKING:
     from .predictions import Predictions
@@ -36,7 +36,7 @@ class AlgorithmInfo:
 
 ALGORITHMS: dict[str, AlgorithmInfo] = {
     "kmeans": AlgorithmInfo(
-        "kmeans", "recordio", ("train", "test"), "none", ("k",),
+        "kmeans", "recordio", contracts.spec_for("kmeans").channels, "none", ("k",),
         ("k", "feature_dim", "mini_batch_size", "epochs", "init_method", "extra_center_factor", "local_lloyd_max_iter",
          "local_lloyd_tol", "local_lloyd_init_method", "local_lloyd_num_trials", "half_life_time_size", "eval_metrics"),
         objectives=("test:msd", "test:ssd"),
@@ -44,14 +44,14 @@ ALGORITHMS: dict[str, AlgorithmInfo] = {
         outputs=("closest_cluster", "distance_to_cluster"),
     ),
     "pca": AlgorithmInfo(
-        "pca", "recordio", ("train", "test"), "none", ("num_components",),
+        "pca", "recordio", contracts.spec_for("pca").channels, "none", ("num_components",),
         ("num_components", "feature_dim", "mini_batch_size", "algorithm_mode", "subtract_mean", "extra_components"),
         json_root="projections",
         derived=lambda rows, dim: {"feature_dim": str(dim), "mini_batch_size": str(max(1, min(500, rows)))},
         outputs=("projection",),
     ),
     "linear-learner": AlgorithmInfo(
-        "linear-learner", "recordio", ("train", "validation", "test"), "required", ("predictor_type",),
+        "linear-learner", "recordio", contracts.spec_for("linear-learner").channels, "required", ("predictor_type",),
         ("predictor_type", "num_classes", "feature_dim", "mini_batch_size", "epochs", "learning_rate", "wd", "l1", "loss",
          "optimizer", "num_models", "normalize_data", "normalize_label", "binary_classifier_model_selection_criteria",
          "target_recall", "target_precision", "positive_example_weight_mult", "f_beta", "early_stopping_patience",
@@ -66,7 +66,7 @@ ALGORITHMS: dict[str, AlgorithmInfo] = {
         outputs=("score", "predicted_label"),
     ),
     "xgboost": AlgorithmInfo(
-        "xgboost", "csv", ("train", "validation"), "required", ("num_round",),
+        "xgboost", "csv", contracts.spec_for("xgboost").channels, "required", ("num_round",),
         ("num_round", "objective", "eta", "gamma", "max_depth", "min_child_weight", "max_delta_step", "subsample",
          "colsample_bytree", "colsample_bylevel", "colsample_bynode", "lambda", "alpha", "tree_method", "eval_metric",
          "early_stopping_rounds", "num_class", "booster", "scale_pos_weight", "seed", "verbosity", "base_score",
@@ -90,18 +90,13 @@ def lookup(name: str) -> AlgorithmInfo:
     return ALGORITHMS[key]
 
 
-@functools.lru_cache(maxsize=1)
-def _images() -> dict[str, Any]:
-    return json.loads((Path(__file__).with_name("images.json")).read_text())
-
-
 def image_uri(algorithm: str, region: str) -> str:
-    entry = _images()[lookup(algorithm).name]
-    account = entry["registries"].get(region)
-    if account is None:
-        raise ValueError(f"{algorithm} has no image in region {region} (regions: {', '.join(sorted(entry['registries']))})")
-    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"{account}.dkr.ecr.{region}.{domain}/{entry['repository']}:{entry['tag']}"
+    """The image URI of a built-in (any alias) in a region, from the one image registry."""
+    name = lookup(algorithm).name
+    try:
+        return images.image_uri(name, region)
+    except ValueError as exc:  # the registry names the canonical algorithm; the user typed an alias
+        raise ValueError(str(exc).replace(f"{name} has no image", f"{algorithm} has no image", 1)) from None
 
 
 def check_hyperparameter(info: AlgorithmInfo, key: str) -> None:

@@ -11,18 +11,19 @@ import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..constants import ROLE_ARN
 from ..formats import csv_text
 from . import algorithms
 from .data import DataError, as_matrix
 from .fleet import TAG_CREATED_BY, TAG_EXPIRES, TAG_NOTEBOOK  # noqa: F401  (re-exported: the magics tag with them)
 from .checks import check_instance_type, check_name
-from .errors import SageMakerError
-from .jobs import Handle, explain
+from .errors import SageMakerError, explain
+from .jobs import Handle
 from .predictions import Predictions
 from .session import Backend
 
@@ -32,6 +33,18 @@ MAX_PAYLOAD = 5 * 1024 * 1024  # under SageMaker Runtime's 6 MB, leaving room fo
 def _gone(error: ClientError) -> bool:
     message = error.response.get("Error", {}).get("Message", "")
     return "Could not find" in message or error.response.get("Error", {}).get("Code") in ("ResourceNotFound", "ValidationException") and "not found" in message.lower()
+
+
+# name -> view(data, predictions, **options): the result views an endpoint hands its answers to.
+# sm_magics.widgets registers "gallery" (ClusterGallery) and "confusion" (ConfusionMatrix) on import.
+RESULT_VIEWS: dict[str, Callable[..., Any]] = {}
+
+
+def _result_view(kind: str) -> Callable[..., Any]:
+    view = RESULT_VIEWS.get(kind)
+    if view is None:
+        raise RuntimeError(f"the {kind} view is drawn by sm_magics.widgets: run `import sm_magics.widgets` first (the magics do)")
+    return view
 
 
 @dataclass
@@ -314,22 +327,21 @@ class Endpoint(Handle):
                 raise SageMakerError(f"endpoint {self.name} no longer exists (deleted outside this kernel); deploy it again to predict") from None
             raise SageMakerError(f"endpoint {self.name} refused the request: {explain(error, retrying=False)}") from None
 
-    # The result views, one call away from the predictor. They are imported only when asked for, so
-    # this layer stays usable without ipywidgets; the widgets themselves hold no SageMaker logic.
+    # The result views, one call away from the predictor. This layer predicts and checks; drawing is
+    # the widgets' (``RESULT_VIEWS``, which sm_magics.widgets fills when it is imported), so the
+    # workflow stays usable without ipywidgets and never imports the views.
 
     def gallery(self, images: Any, *, labels: Any = None, **options: Any) -> Any:
         """Predict ``images`` on this k-means endpoint and show one panel per cluster (``ClusterGallery``'s options)."""
         if (self.algorithm or "kmeans") != "kmeans":
             raise ValueError(f"a cluster gallery needs a k-means endpoint; {self.name} hosts {self.algorithm}")
-        from ..widgets.gallery import ClusterGallery
-
-        return ClusterGallery(images, self.predict(images), labels=labels, **options)
+        view = _result_view("gallery")
+        return view(images, self.predict(images), labels=labels, **options)
 
     def confusion(self, features: Any, y_true: Any, **options: Any) -> Any:
         """Predict ``features`` (Linear Learner / XGBoost) and compare with ``y_true`` (``ConfusionMatrix``'s options)."""
-        from ..widgets.confusion import ConfusionMatrix
-
-        return ConfusionMatrix(y_true, self.predict(features), **options)
+        view = _result_view("confusion")
+        return view(y_true, self.predict(features), **options)
 
     def delete(self, keep_model: bool = False, delete_artifacts: bool = False) -> DeletionReport:
         report = delete_endpoint_cascade(self.backend, self.name, keep_model=keep_model, delete_artifacts=delete_artifacts)
@@ -431,9 +443,7 @@ def deploy(
 def default_role(backend: Backend) -> str:
     """The execution role: the engine's, or the role the notebook itself runs as on AWS."""
     if backend.kind == "local":
-        from ..local import settings
-
-        return settings.ROLE_ARN
+        return ROLE_ARN
     arn = backend.client("sts").get_caller_identity()["Arn"]
     if ":assumed-role/" in arn:
         account = arn.split(":")[4]

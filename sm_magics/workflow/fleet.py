@@ -27,13 +27,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..constants import TTL_TAG
+from .errors import explain
 from .idle import describe as describe_idle, idle_of
-from .jobs import explain
 from .session import Backend
 
 TAG_CREATED_BY = "sm_magics:created-by"
 TAG_NOTEBOOK = "sm_magics:notebook"
-TAG_EXPIRES = "sm_magics:expires-at"
+TAG_EXPIRES = TTL_TAG  # the expiry the engine's TTL guard and the EventBridge schedules act on
 
 REGIONS_TTL = 3600.0  # the account's enabled regions change rarely
 MAX_WORKERS = 16

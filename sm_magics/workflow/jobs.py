@@ -17,13 +17,10 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .errors import TRANSIENT, explain
 from .session import Backend
 
 Observer = Callable[["Handle"], None]
-TRANSIENT = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-             "ServiceUnavailable", "InternalFailure", "InternalServerError"}
-
-
 def poll_interval(age_seconds: float) -> float:
     """2 s while young, then slower: 5 s after a minute, 15 s after ten, 30 s after an hour."""
     if age_seconds < 60:
@@ -33,27 +30,6 @@ def poll_interval(age_seconds: float) -> float:
     if age_seconds < 3600:
         return 15.0
     return 30.0
-
-
-def explain(error: Exception, *, retrying: bool = True) -> str:
-    """One readable line for an AWS error (``retrying``: the caller tries again by itself, as a poller does)."""
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", str(error))
-        if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
-            return "your AWS credentials have expired: refresh them (aws sso login / new keys) and run the cell again"
-        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-            return f"access denied: {message} — your role needs the SageMaker permission named there"
-        if code in TRANSIENT:
-            return f"AWS is throttling or briefly unavailable ({code}); " + ("retrying" if retrying else "try again in a moment")
-        return f"{code}: {message}"
-    if isinstance(error, BotoCoreError):
-        url = str(getattr(error, "kwargs", {}).get("endpoint_url", ""))
-        if url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
-            return (f"the local SageMaker engine at {url.split('/', 3)[2]} is not running: start it with "
-                    "`sm-magics local start` (or run `%sm_backend local` again)")
-        return f"cannot reach AWS: {error}"
-    return f"{type(error).__name__}: {error}"
 
 
 class Handle:

@@ -62,8 +62,8 @@ class Backend:
         """
         if self.kind != "local" or self._saved_env is not None:
             return
-        from ..local import launcher
-        from ..local.redirect import redirect_in_process
+        from .. import launcher
+        from ..redirect import redirect_in_process
 
         env = launcher.client_env(self.engine, self.region)
         env.pop("PYTHONPATH")  # in-process, the redirect is installed directly
@@ -79,7 +79,7 @@ class Backend:
         """Undo ``activate``: the user's own AWS variables back as they were, no redirect to the engine."""
         if self._saved_env is None:
             return
-        from ..local.redirect import undo_redirect_in_process
+        from ..redirect import undo_redirect_in_process
 
         for name, value in self._saved_env.items():
             if value is None:
@@ -137,7 +137,7 @@ def _aws_credentials(profile: str | None) -> Any:
 
 def local_backend(region: str | None = None, *, apply_env: bool = True) -> Backend:
     """Start (or find) the engine; optionally point this process's AWS environment at it."""
-    from ..local import launcher
+    from .. import launcher
 
     already = launcher.status()
     info = already or launcher.start()

@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
+from .. import algorithms as contracts
+from ..algorithms.images import algorithm_of_image, default_version
 from . import algorithms
 from .checks import check_instance_type, check_k, check_labels, check_name
 from .costs import training_line, tuning_line
@@ -169,15 +171,12 @@ def check_values(info: algorithms.AlgorithmInfo, hyperparameters: dict[str, str]
 
     The schemas are the ones the local engine's algorithm containers enforce (the same contract
     SageMaker's containers document), so a value SageMaker would fail the job for is refused here,
-    before any data is uploaded or any instance is billed.
+    before any data is uploaded or any instance is billed. They live in the neutral
+    ``sm_magics.algorithms``, which the engine's containers read too.
     """
-    from ..local.algorithms import algorithm_named
-    from ..local.algorithms.base import ClientError
-
-    tag = algorithms.image_uri(info.name, "us-east-1").rsplit(":", 1)[-1]
     try:
-        algorithm_named(info.name, version or tag).validate(hyperparameters)
-    except ClientError as exc:
+        contracts.spec_for(info.name, version or default_version(info.name)).validate(hyperparameters)
+    except contracts.ClientError as exc:
         raise ValueError(str(exc).replace(" (caused by ValidationError)", "")) from None
 
 
@@ -280,9 +279,7 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
 
 def attach_training_job(backend: Backend, name: str) -> TrainingJob:
     doc = backend.client("sagemaker").describe_training_job(TrainingJobName=name)
-    image = doc["AlgorithmSpecification"].get("TrainingImage", "")
-    repo = image.rsplit("/", 1)[-1].split(":")[0]
-    algorithm = {"sagemaker-xgboost": "xgboost"}.get(repo, repo)
+    algorithm = algorithm_of_image(doc["AlgorithmSpecification"].get("TrainingImage", ""))
     job = TrainingJob(backend, name, algorithm if algorithm in algorithms.ALGORITHMS else None)
     job.start_polling()
     return job

@@ -24,8 +24,7 @@ import pytest
 from botocore.exceptions import ClientError as BotoClientError
 from botocore.validate import ParamValidator
 
-from conftest import Clients
-from helpers import BUCKET, ROLE, csv_rows, deploy, ensure_bucket, unique
+from helpers import BUCKET, ROLE, Clients, csv_rows, deploy, ensure_bucket, unique
 from sm_magics.formats import ndarray, recordio
 from sm_magics.local.runtime.hosting import unpack_model
 

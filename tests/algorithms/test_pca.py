@@ -20,10 +20,9 @@ import pytest
 from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA as SKPCA
 
-from conftest import Clients
 from helpers import (
-    BUCKET, ROLE, assert_failed_with_client_error, csv_rows, deploy, ensure_bucket, error_of, put, read_s3, run_training, training_request,
-    transform_request, unique, upload_model_tar, upload_recordio, wait_transform,
+    BUCKET, ROLE, Clients, assert_failed_with_client_error, csv_rows, deploy, ensure_bucket, error_of, put, read_s3,
+    run_training, training_request, transform_request, unique, upload_model_tar, upload_recordio, wait_transform,
 )
 from sm_magics.formats import ndarray, recordio
 from sm_magics.local.runtime.hosting import unpack_model

@@ -45,10 +45,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import Clients
 from helpers import (
-    BUCKET, channel, csv_rows, deploy, ensure_bucket, final_metrics, job_request, put, read_s3, run_training, unique,
-    wait_until,
+    BUCKET, Clients, channel, csv_rows, deploy, ensure_bucket, final_metrics, job_request, put, read_s3, run_training,
+    unique, wait_until,
 )
 from sm_magics.formats import ndarray, recordio
 from sm_magics.local.runtime.hosting import unpack_model

@@ -26,9 +26,8 @@ import numpy as np
 import pytest
 
 from algorithms.data import breast_cancer, csv_features, csv_label_first
-from conftest import Clients
 from helpers import (
-    BUCKET, LOG_GROUP, channel, deploy, ensure_bucket, error_of, final_metrics, job_request, put, read_s3,
+    BUCKET, LOG_GROUP, Clients, channel, deploy, ensure_bucket, error_of, final_metrics, job_request, put, read_s3,
     run_training, unique,
 )
 from sm_magics.local.runtime.hosting import unpack_model

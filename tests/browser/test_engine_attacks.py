@@ -25,9 +25,8 @@ from typing import Any, Iterator
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import Clients, free_port
-from helpers import unique
-from sm_magics.local import launcher
+from helpers import Clients, free_port, unique
+from sm_magics import launcher
 
 pytestmark = pytest.mark.browser
 

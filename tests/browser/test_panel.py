@@ -16,7 +16,7 @@ import sys
 import pytest
 from botocore.exceptions import ClientError
 
-from browser.conftest import screenshot, wait_for_text
+from browser.pages import screenshot, wait_for_text
 from helpers import KMEANS_IMAGE, ROLE, train_kmeans, unique
 
 pytestmark = pytest.mark.browser

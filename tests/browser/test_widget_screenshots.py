@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from browser.conftest import (assert_not_blank, cell, open_notebook, run_all_cells, screenshot, wait_for_images,
+from browser.pages import (assert_not_blank, cell, open_notebook, run_all_cells, screenshot, wait_for_images,
                               wait_for_text, widget_in_cell, write_notebook)
 
 pytestmark = pytest.mark.browser

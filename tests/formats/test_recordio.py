@@ -279,6 +279,19 @@ def test_split_records_are_reassembled() -> None:
         assert records[1].features["image"] == BytesValue([blob])
 
 
+def test_split_records_cuts_at_record_boundaries_keeping_split_records_whole() -> None:
+    """Batch transform's SplitType=RecordIO: one framed piece per record, as the stream had it."""
+    payload = _entry(1, "image", _ld(9, _ld(1, b"ab" + MAGIC + b"cd")))
+    first, second = payload.split(MAGIC)
+    before, split, after = _frame(_ld(3, b"before")), _frame(first, 1) + _frame(second, 3), _frame(_ld(3, b"after"))
+    assert recordio.split_records(before + split + after) == [before, split, after]
+    assert recordio.split_records(b"") == []
+    with pytest.raises(ValueError, match="truncated record"):
+        recordio.split_records(before + after[:-4])
+    with pytest.raises(ValueError, match="bad RecordIO magic"):
+        recordio.split_records(before + b"\x00" * 8)
+
+
 def test_read_dense_falls_back_for_non_canonical_streams() -> None:
     rows = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
     canonical = encode_dense(rows)

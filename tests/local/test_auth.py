@@ -28,9 +28,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials as BotoCredentials
 
-from conftest import Clients, free_port
-from helpers import BUCKET, ROLE, ensure_bucket, error_of, unique
-from sm_magics.local import launcher, settings
+from helpers import BUCKET, ROLE, Clients, ensure_bucket, error_of, free_port, unique
+from sm_magics import launcher
+from sm_magics.local import settings
 
 ONCE = Config(retries={"max_attempts": 1, "mode": "standard"})
 BAD_SIGNATURE_JSON = (

@@ -15,10 +15,9 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
-from conftest import Clients
 from helpers import (
-    BUCKET, KMEANS_IMAGE, ROLE, assert_failed_with_client_error, deploy, ensure_bucket, error_of, production_variants,
-    put, training_request, run_training, unique, upload_recordio,
+    BUCKET, KMEANS_IMAGE, ROLE, Clients, assert_failed_with_client_error, deploy, ensure_bucket, error_of,
+    production_variants, put, run_training, training_request, unique, upload_recordio,
 )
 from sm_magics.local import settings
 

@@ -17,11 +17,10 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from conftest import Clients
 from helpers import (
-    BUCKET, KMEANS_IMAGE, LOG_GROUP, ROLE, channel, complete_training, create_model_and_config, error_of, log_events,
-    production_variants, read_s3, run_training, training_request, tuning_config, tuning_definition, unique,
-    upload_model_tar, upload_recordio, wait_until,
+    BUCKET, KMEANS_IMAGE, LOG_GROUP, ROLE, Clients, channel, complete_training, create_model_and_config, error_of,
+    log_events, production_variants, read_s3, run_training, training_request, tuning_config, tuning_definition,
+    unique, upload_model_tar, upload_recordio, wait_until,
 )
 from sm_magics.formats import ndarray
 from sm_magics.local import settings

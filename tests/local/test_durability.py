@@ -27,9 +27,10 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import free_port
+from helpers import free_port
 
-from sm_magics.local import launcher, settings
+from sm_magics import launcher
+from sm_magics.local import settings
 
 IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
 BUCKET = "durability-tests"
@@ -529,7 +530,7 @@ def test_a_data_dir_of_the_json_snapshot_version_is_imported_once(tmp_path: Path
 
 def test_an_endpoint_that_describes_in_service_after_kill_9_answers_at_once(tmp_path: Path) -> None:
     """The reported bug: after a kill -9 an endpoint described InService while InvokeEndpoint said it did not exist."""
-    from conftest import FIXTURES
+    from helpers import FIXTURES
 
     data_dir, port = tmp_path / "engine", free_port()
     info = launcher.start(port=port, data_dir=data_dir)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from helpers import deploy, train_kmeans
-from sm_magics.local import launcher
+from sm_magics import launcher
 from sm_magics.local.sagemaker.idle import IDLE_TAG, LAST_INVOCATION, SCALE_ENV
 from sm_magics.local.store import Store
 

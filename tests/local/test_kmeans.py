@@ -20,11 +20,9 @@ import pytest
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-import conftest
-from conftest import Clients
 from helpers import (
-    BUCKET, LOG_GROUP, complete_training, csv_rows, deploy, ensure_bucket, final_metrics, log_events, put, read_s3,
-    train_kmeans, training_request, unique, upload_recordio,
+    BUCKET, FIXTURES, LOG_GROUP, Clients, complete_training, csv_rows, deploy, ensure_bucket, final_metrics,
+    log_events, put, read_s3, train_kmeans, training_request, unique, upload_recordio,
 )
 from sm_magics.formats import ndarray, recordio
 from sm_magics.local.runtime.hosting import unpack_model
@@ -252,8 +250,8 @@ def test_json_instances_in_the_data_features_values_form(runtime: Any, small: di
 
 
 def test_real_sagemaker_kmeans_artifact_is_hosted(aws: Clients, runtime: Any) -> None:
-    artifact = (conftest.FIXTURES / "kmeans_model.tar.gz").read_bytes()
-    (centroids,) = ndarray.load((conftest.FIXTURES / "kmeans_model_algo-1").read_bytes())
+    artifact = (FIXTURES / "kmeans_model.tar.gz").read_bytes()
+    (centroids,) = ndarray.load((FIXTURES / "kmeans_model_algo-1").read_bytes())
     assert centroids.shape == (7, 5)
     ensure_bucket(aws)
     key = f"real/{unique('km')}/model.tar.gz"
@@ -283,7 +281,7 @@ def _member(data: bytes) -> tarfile.TarInfo:
 
 def test_engine_artifact_has_the_real_layout(aws: Clients, small: dict[str, Any]) -> None:
     ours = read_s3(aws, small["job"]["ModelArtifacts"]["S3ModelArtifacts"])
-    real = (conftest.FIXTURES / "kmeans_model.tar.gz").read_bytes()
+    real = (FIXTURES / "kmeans_model.tar.gz").read_bytes()
     assert ours[:2] == real[:2] == b"\x1f\x8b"  # gzip
 
     mine, theirs = _member(ours), _member(real)
@@ -294,7 +292,7 @@ def test_engine_artifact_has_the_real_layout(aws: Clients, small: dict[str, Any]
     assert (mine.uname, mine.gname) == (theirs.uname, theirs.gname)
 
     member = unpack_model(ours)["model_algo-1"]
-    real_member = (conftest.FIXTURES / "kmeans_model_algo-1").read_bytes()
+    real_member = (FIXTURES / "kmeans_model_algo-1").read_bytes()
     arrays = ndarray.load(member)
     assert isinstance(arrays, list) and len(arrays) == 1  # a list file, not a dict
     (centroids,) = arrays

@@ -37,12 +37,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import Clients, ResponseChecker, engine_session, free_port
 from helpers import (
-    BUCKET, ROLE, channel, ensure_bucket, job_request, log_events, production_variants, put, read_s3, run_training,
-    transform_request, unique, wait_transform,
+    BUCKET, ROLE, Clients, ResponseChecker, channel, engine_session, ensure_bucket, free_port, job_request,
+    log_events, production_variants, put, read_s3, run_training, transform_request, unique, wait_transform,
 )
-from sm_magics.local import launcher
+from sm_magics import launcher
 from sm_magics.local.runtime.legacy_xgboost import SIDE_XGBOOST as SIDE
 
 XGB = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost"

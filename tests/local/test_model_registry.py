@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import Clients
-from helpers import KMEANS_IMAGE, ROLE, error_of, production_variants, unique, upload_model_tar
+from helpers import KMEANS_IMAGE, ROLE, Clients, error_of, production_variants, unique, upload_model_tar
 from sm_magics.formats import ndarray
 from sm_magics.local import settings
 from sm_magics.local.sagemaker.responses import HANDLERS

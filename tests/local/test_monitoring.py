@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import Clients
-from helpers import BUCKET, MONITOR_IMAGE, ROLE, deploy, embedded_config, error_of, unique, upload_model_tar
+from helpers import BUCKET, MONITOR_IMAGE, ROLE, Clients, deploy, embedded_config, error_of, unique, upload_model_tar
 from sm_magics.formats import ndarray
 from sm_magics.local.sagemaker.responses import HANDLERS
 

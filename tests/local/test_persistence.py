@@ -22,10 +22,10 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import Clients, ResponseChecker, free_port
-from helpers import csv_rows, training_request, unique, upload_recordio
+from helpers import Clients, ResponseChecker, csv_rows, free_port, training_request, unique, upload_recordio
 
-from sm_magics.local import launcher, settings
+from sm_magics import launcher
+from sm_magics.local import settings
 
 FAST = {"Delay": 0.5, "MaxAttempts": 240}
 # ~0.3 s an epoch on 1 000 rows (100 centres a batch): a job that runs for a minute or more unless the engine stops

@@ -39,10 +39,10 @@ from typing import Any, Iterable
 import boto3
 import numpy as np
 import pytest
-from conftest import Clients, free_port
-from helpers import BUCKET, LOG_GROUP, ensure_bucket, put, training_request, unique, wait_training
+from helpers import BUCKET, LOG_GROUP, Clients, ensure_bucket, free_port, put, training_request, unique, wait_training
 
-from sm_magics.local import datadir_lock, launcher, settings
+from sm_magics import launcher
+from sm_magics.local import datadir_lock, settings
 from sm_magics.local.algorithms.base import AlgorithmError
 from sm_magics.local.training.container import _gather_partials
 from sm_magics.formats import recordio

@@ -16,11 +16,13 @@ from typing import Any, Iterator
 import boto3
 import numpy as np
 import pytest
-from conftest import Clients, ResponseChecker, free_port
-from helpers import BUCKET, KMEANS_IMAGE, ROLE, error_of, production_variants, unique, upload_model_tar
+from helpers import (
+    BUCKET, KMEANS_IMAGE, ROLE, Clients, ResponseChecker, error_of, free_port, production_variants, unique,
+    upload_model_tar,
+)
 
 from sm_magics.formats import ndarray
-from sm_magics.local import launcher
+from sm_magics import launcher
 
 
 class Engine:

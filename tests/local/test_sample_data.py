@@ -14,8 +14,8 @@ from pathlib import Path
 
 import boto3
 
-from conftest import free_port
-from sm_magics.local import launcher
+from helpers import free_port
+from sm_magics import launcher
 
 CONFIG = {"Bucket": "example-notebooks-data-config", "Key": "config/data_config.json"}
 

@@ -17,8 +17,10 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
-from conftest import Clients
-from helpers import BUCKET, ROLE, deploy, error_of, put, read_s3, transform_request, unique, upload_model_tar, wait_transform
+from helpers import (
+    BUCKET, ROLE, Clients, deploy, error_of, put, read_s3, transform_request, unique, upload_model_tar,
+    wait_transform,
+)
 from sm_magics.formats import ndarray, recordio
 from sm_magics.local import settings
 

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import Clients
-from helpers import BUCKET, ROLE, ensure_bucket, error_of, put, read_s3, transform_request, unique, upload_model_tar, wait_transform
+from helpers import (
+    BUCKET, ROLE, Clients, ensure_bucket, error_of, put, read_s3, transform_request, unique, upload_model_tar,
+    wait_transform,
+)
 from sm_magics.formats import ndarray
 
 XGB_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

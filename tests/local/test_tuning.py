@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import Clients
 from helpers import (
-    BUCKET, KMEANS_IMAGE, ROLE, channel, error_of, tuning_config, tuning_definition, unique, upload_recordio, wait_until,
+    BUCKET, KMEANS_IMAGE, ROLE, Clients, channel, error_of, tuning_config, tuning_definition, unique, upload_recordio,
+    wait_until,
 )
 
 OBJECTIVE = "test:msd"

@@ -19,8 +19,9 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from conftest import Clients
-from helpers import BUCKET, channel, ensure_bucket, error_of, put, tuning_config, tuning_definition, unique, wait_until
+from helpers import (
+    BUCKET, Clients, channel, ensure_bucket, error_of, put, tuning_config, tuning_definition, unique, wait_until,
+)
 
 XGB_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 OBJECTIVE = "validation:rmse"
@@ -504,8 +505,8 @@ def test_early_stops_and_warm_start_survive_a_restart(tmp_path: Any) -> None:
     carries its objective, the warm start its parent and overall best)."""
     import boto3
 
-    from conftest import ResponseChecker, free_port
-    from sm_magics.local import launcher
+    from helpers import ResponseChecker, free_port
+    from sm_magics import launcher
 
     data_dir, port = tmp_path / "engine", free_port()
     checker = ResponseChecker()

@@ -31,13 +31,13 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 
-from conftest import Clients, ResponseChecker, engine_session, free_port
 from helpers import (
-    BUCKET, KMEANS_IMAGE, ROLE, channel, ensure_bucket, error_of, job_request, production_variants, put, read_s3,
-    run_training, transform_request, unique, upload_model_tar, wait_until,
+    BUCKET, KMEANS_IMAGE, ROLE, Clients, ResponseChecker, channel, engine_session, ensure_bucket, error_of, free_port,
+    job_request, production_variants, put, read_s3, run_training, transform_request, unique, upload_model_tar,
+    wait_until,
 )
 from sm_magics.formats import ndarray, recordio
-from sm_magics.local import launcher
+from sm_magics import launcher
 
 XGB = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost"
 IMAGE_10 = f"{XGB}:1.0-1-cpu-py3"

@@ -83,6 +83,7 @@ def test_config_reaches_the_magics(engine, monkeypatch):
     shell.run_line_magic("reload_ext", "sm_magics")
     shell.run_line_magic("config", "SMMagics.instance_type = 'ml.c5.xlarge'")
     magics = shell.find_magic("sm_train").__self__
+    magics.choice.release()  # chosen in the background: settled inside this test, then taken back
     assert magics.instance_type == "ml.c5.xlarge"
 
 

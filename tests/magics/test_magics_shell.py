@@ -27,10 +27,13 @@ def loaded_in(shell, engine):
     os.environ["SM_MAGICS_LOCAL_DATA_DIR"] = str(engine.data_dir)
     os.environ["SM_MAGICS_BACKEND"] = "local"
     shell.run_line_magic("reload_ext", "sm_magics")
+    magics = [m for m in shell.configurables if type(m).__name__ == "SMMagics"][-1]  # the one reload_ext made
+    # the backend is chosen (and put in the environment) in the background: wait for it here, so the
+    # environment a test starts with is the one the fixture set up, not one still changing
+    magics.choice.wait()
     try:
         yield shell
     finally:
-        magics = [m for m in shell.configurables if type(m).__name__ == "SMMagics"][-1]  # the one reload_ext made
         magics.choice.release()
         os.environ.clear()
         os.environ.update(saved)

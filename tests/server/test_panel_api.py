@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from conftest import engine_session
-from helpers import KMEANS_IMAGE, ROLE, assert_object_absent, error_of, train_kmeans, unique
+from helpers import KMEANS_IMAGE, ROLE, assert_object_absent, engine_session, error_of, train_kmeans, unique
 from sm_magics.workflow.pricing import bundled_price
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from helpers import deploy, train_kmeans
+
+import sm_magics.widgets  # noqa: F401  (registers the result views endpoint.gallery hands its answers to)
 from sm_magics.local.algorithms import inference_io
 from sm_magics.workflow import algorithms
 from sm_magics.workflow.endpoints import Endpoint
@@ -95,3 +97,17 @@ def test_endpoint_predict_gives_the_same_arrays_for_every_accept(engine, engine_
     assert list(reference.to_frame().columns) == ["closest_cluster", "distance_to_cluster"]
     assert gallery.sizes == np.bincount(reference["closest_cluster"], minlength=4).tolist()
     assert gallery.overall_purity is not None
+
+
+def test_result_views_are_the_widgets_and_missing_ones_say_how_to_get_them(monkeypatch):
+    """The workflow draws nothing itself: without sm_magics.widgets' views, gallery() says what to import."""
+    from sm_magics.widgets import _cluster_gallery, _confusion_matrix
+    from sm_magics.workflow import endpoints
+
+    assert endpoints.RESULT_VIEWS == {"gallery": _cluster_gallery, "confusion": _confusion_matrix}
+    monkeypatch.setattr(endpoints, "RESULT_VIEWS", {})
+    endpoint = Endpoint(Backend("local", "us-east-1", "test"), "never-deployed", "kmeans")
+    with pytest.raises(RuntimeError, match=r"run `import sm_magics.widgets` first"):
+        endpoint.gallery(np.zeros((2, 4), dtype=np.float32))
+    with pytest.raises(RuntimeError, match=r"the confusion view is drawn by sm_magics.widgets"):
+        endpoint.confusion(np.zeros((2, 4), dtype=np.float32), np.zeros(2))

@@ -1,44 +1,31 @@
-"""The built-in algorithms the engine runs, found by their container image."""
+"""The built-in algorithms the engine runs, found by their container image.
+
+What each one promises (hyperparameters, channels, metrics) and which image is which live in
+the neutral ``sm_magics.algorithms``; the classes here add the training and the serving.
+"""
 
 from __future__ import annotations
 
 import importlib
-import re
 
+from ...algorithms.images import KNOWN, parse_image  # noqa: F401  (re-exported: the engine's callers use them)
 from .base import Algorithm
 
-# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>:<tag>
-_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)(?::(?P<tag>[^@]+))?(?:@.+)?$"
-)
-
-# ECR repository -> (algorithm name, module, class)
-_REGISTRY = {
-    "kmeans": ("kmeans", "kmeans", "KMeans"),
-    "pca": ("pca", "pca", "PCA"),
-    "linear-learner": ("linear-learner", "linear_learner", "LinearLearner"),
-    "sagemaker-xgboost": ("xgboost", "xgboost_algo", "XGBoost"),
-    "xgboost": ("xgboost", "xgboost_algo", "XGBoost"),
+# algorithm -> (module, class) of the engine's container
+_CONTAINERS = {
+    "kmeans": ("kmeans", "KMeans"),
+    "pca": ("pca", "PCA"),
+    "linear-learner": ("linear_learner", "LinearLearner"),
+    "xgboost": ("xgboost_algo", "XGBoost"),
 }
-KNOWN = ("kmeans", "pca", "linear-learner", "xgboost")
-
-
-def parse_image(image: str) -> tuple[str, str] | None:
-    """('xgboost', '1.7-1') for a built-in algorithm image URI, None for anything the engine cannot run."""
-    match = _IMAGE.match(image.strip())
-    if not match or match["repo"] not in _REGISTRY:
-        return None
-    tag = match["tag"] or "1"
-    version = tag.split("-cpu")[0].split("-gpu")[0]
-    return _REGISTRY[match["repo"]][0], version
 
 
 def algorithm_named(name: str, version: str = "1") -> Algorithm:
     """A fresh algorithm object for one image version (imports its math only when asked for)."""
-    for algorithm, module, cls in _REGISTRY.values():
-        if algorithm == name:
-            return getattr(importlib.import_module(f"{__name__}.{module}"), cls)(version)
-    raise KeyError(name)
+    if name not in _CONTAINERS:
+        raise KeyError(name)
+    module, cls = _CONTAINERS[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)(version)
 
 
 def algorithm_for_image(image: str) -> Algorithm | None:

@@ -13,38 +13,18 @@ users of the real artifacts know to reverse.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
+from ...algorithms.pca import PCASpec
 from ...formats import ndarray
 from . import inference_io
-from .base import Algorithm, ClientError, HostedModel, Param, TrainingContext, parse_hyperparameters
-
-SCHEMA: dict[str, Param] = {
-    "feature_dim": Param("int", required=True, minimum=1),
-    "mini_batch_size": Param("int", required=True, minimum=1),
-    "num_components": Param("int", required=True, minimum=1),
-    "algorithm_mode": Param("choice", default="regular", choices=("regular", "randomized")),
-    "subtract_mean": Param("bool", default=True),
-    "extra_components": Param("int", default=-1, minimum=-1),
-    "force_dense": Param("bool", default=True),
-    "epochs": Param("int", default=1, minimum=1),
-}
+from .base import Algorithm, ClientError, HostedModel, TrainingContext
 
 
-class PCA(Algorithm):
-    name = "pca"
-    required_channels = ("train",)
-    optional_channels = ("test",)
-
-    def validate(self, hyperparameters: Mapping[str, str]) -> dict[str, Any]:
-        params = parse_hyperparameters(self.name, SCHEMA, hyperparameters)
-        if params["num_components"] > params["feature_dim"]:
-            raise ClientError(
-                f"num_components ({params['num_components']}) must not be greater than feature_dim ({params['feature_dim']})"
-            )
-        return params
+class PCA(PCASpec, Algorithm):
+    """The container's training and serving; its contract is ``PCASpec``."""
 
     def train_host(self, ctx: TrainingContext, params: dict[str, Any]) -> dict[str, np.ndarray]:
         x, _ = ctx.channels["train"].read_dense()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from ..algorithms import KNOWN, algorithm_named, parse_image
+from ...algorithms.images import KNOWN, parse_image
+from ..algorithms import algorithm_named
 from ..algorithms.base import ClientError, HostedModel
 from . import legacy_xgboost
 from .model_data import ModelDataError, parse_model_data_url, unpack_model

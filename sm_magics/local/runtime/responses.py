@@ -48,7 +48,7 @@ def invoke(backend: "SageMakerBackend", path: str, headers: dict[str, str], body
 def _model_error(backend: "SageMakerBackend", name: str, variant: str, status: int, message: str) -> tuple[int, Headers, bytes]:
     region = backend.region
     group = f"/aws/sagemaker/Endpoints/{name}"
-    backend.engine.logs.write(group, f"{variant}/i-local", [f"{status} {message}"], region)
+    backend.platform.logs.write(group, f"{variant}/i-local", [f"{status} {message}"], region)
     kind = "client" if status < 500 else "server"
     document = {
         "ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",

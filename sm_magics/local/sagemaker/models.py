@@ -10,96 +10,24 @@ hosting loader, which move the documents through SageMaker's real states.
 
 from __future__ import annotations
 
-import base64
 import copy
 import datetime as dt
-import json
 import logging
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
+from ...algorithms import KNOWN, parse_image, spec_for
+from ...constants import TTL_TAG
 from .. import settings
-from ..algorithms import KNOWN, algorithm_named, parse_image
 from ..runtime.model_data import ModelDataError, parse_model_data_url
 from ..store import PersistError, RecordSink
 from .exceptions import ResourceInUse, ValidationException, already_exists, could_not_find
-
-if TYPE_CHECKING:
-    from ..engine import Engine
+from .paging import decode_token, encode_token, paginate
+from .ports import Platform
+from .records import Endpoint, Key, TrainingJob, failure_reason, utcnow
 
 log = logging.getLogger("sm_magics.local")
-
-# A stored record: (kind, name); kinds are training-job, model, endpoint-config, endpoint, tuning-job,
-# transform-job and tags (one record per ARN).
-Key = tuple[str, str]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def failure_reason(text: str) -> str:
-    """FailureReason as the API carries it: at most 1024 characters."""
-    return text if len(text) <= 1024 else text[:1021] + "..."
-
-
-TTL_TAG = "sm_magics:expires-at"  # ISO 8601 time after which the engine deletes the endpoint
-
-
-@dataclass
-class TrainingJob:
-    doc: dict[str, Any]
-    done: threading.Event = field(default_factory=threading.Event)
-    metrics: dict[str, tuple[float, dt.datetime]] = field(default_factory=dict)
-    # every value of each metric in the order reported (epoch by epoch), for tuning's early stopping;
-    # kept in memory only: a restarted engine has no running children to stop
-    history: dict[str, list[float]] = field(default_factory=dict)
-
-    @property
-    def status(self) -> str:
-        return self.doc["TrainingJobStatus"]
-
-    def transition(self, status: str, message: str, now: dt.datetime | None = None) -> None:
-        now = now or utcnow()
-        transitions = self.doc.setdefault("SecondaryStatusTransitions", [])
-        if transitions and "EndTime" not in transitions[-1]:
-            transitions[-1]["EndTime"] = now
-        transitions.append({"Status": status, "StartTime": now, "StatusMessage": message})
-        self.doc["SecondaryStatus"] = status
-        self.doc["LastModifiedTime"] = now
-
-    def finish(self, status: str, secondary: str, message: str, failure: str | None = None) -> None:
-        now = utcnow()
-        self.transition(secondary, message, now)
-        self.doc["SecondaryStatusTransitions"][-1]["EndTime"] = now
-        self.doc["TrainingJobStatus"] = status
-        self.doc["TrainingEndTime"] = now
-        start = self.doc.get("TrainingStartTime", self.doc["CreationTime"])
-        seconds = max(1, int(round((now - start).total_seconds())))
-        self.doc["TrainingTimeInSeconds"] = seconds
-        # Spot or not: the engine cannot know what AWS's spot capacity would have cost, so it
-        # reports no saving rather than invent one (the SDK then prints "savings: 0.0%").
-        self.doc["BillableTimeInSeconds"] = seconds
-        if failure:
-            self.doc["FailureReason"] = failure_reason(failure)
-        if self.metrics:
-            self.doc["FinalMetricDataList"] = [
-                {"MetricName": name, "Value": value, "Timestamp": stamp} for name, (value, stamp) in self.metrics.items()
-            ]
-        self.done.set()
-
-
-@dataclass
-class Endpoint:
-    doc: dict[str, Any]
-    variants: list[tuple[str, float, Any]] = field(default_factory=list)  # (name, weight, HostedModel)
-    ready: threading.Event = field(default_factory=threading.Event)
-    # Set for an endpoint brought back InService at start whose models are not loaded yet: the
-    # warm-up pool or its first invocation loads them (so a start with many endpoints is quick).
-    restored_config: dict[str, Any] | None = None
-    load_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class SageMakerBackend:
@@ -107,15 +35,15 @@ class SageMakerBackend:
 
     Persistence is ``store`` (one record per resource, see ``store.RegionStore``):
     a request's change is applied in memory and saved under ``lock`` before the
-    request returns (``_changing``), so a record is serialised while consistent
+    request returns (``changing``), so a record is serialised while consistent
     and a change that cannot be saved is undone and fails its request. Changes
     no request waits for (training hosts' reports, a deployment finishing) are
     saved as they happen; one that cannot be is kept in ``unsaved`` and retried.
     """
 
-    def __init__(self, region: str, engine: "Engine", store: RecordSink) -> None:
+    def __init__(self, region: str, platform: Platform, store: RecordSink) -> None:
         self.region = region
-        self.engine = engine
+        self.platform = platform  # the engine's parts this region uses (logs, runner, hosting, ...)
         self.store = store
         self.unsaved: dict[Key, str] = {}
         self.lock = threading.RLock()
@@ -176,7 +104,7 @@ class SageMakerBackend:
         model_uri = f"{output['S3OutputPath'].rstrip('/')}/{name}/output/model.tar.gz"
         algorithm_spec.setdefault("TrainingInputMode", "File")
         algorithm, version = parsed
-        algorithm_spec.setdefault("MetricDefinitions", [dict(m) for m in algorithm_named(algorithm, version).metric_definitions])
+        algorithm_spec.setdefault("MetricDefinitions", [dict(m) for m in spec_for(algorithm, version).metric_definitions])
         algorithm_spec.setdefault("EnableSageMakerMetricsTimeSeries", False)
         now = utcnow()
         doc: dict[str, Any] = {
@@ -206,16 +134,16 @@ class SageMakerBackend:
             doc["TuningJobArn"] = tuning_job_arn
         job = TrainingJob(doc)
         job.transition("Starting", "Launching requested ML instances")
-        with self._changing(("training-job", name), ("tags", arn)):
+        with self.changing(("training-job", name), ("tags", arn)):
             if name in self.training_jobs:
                 raise ResourceInUse(
                     "Training job names must be unique within an AWS account and region, and a training job with "
                     f"this name already exists ({arn})"
                 )
             self.training_jobs[name] = job
-            self._set_tags(arn, request.get("Tags") or [])
-        self.engine.logs.create_stream_group("/aws/sagemaker/TrainingJobs", self.region)
-        self.engine.runner.start(
+            self.set_tags(arn, request.get("Tags") or [])
+        self.platform.logs.create_stream_group("/aws/sagemaker/TrainingJobs", self.region)
+        self.platform.runner.start(
             {
                 "job_name": name,
                 "region": self.region,
@@ -235,10 +163,10 @@ class SageMakerBackend:
                 "instance_count": int(resources["InstanceCount"]),
                 "model_uri": model_uri,
                 "max_runtime": stopping.get("MaxRuntimeInSeconds"),
-                "endpoint_url": self.engine.url,
-                "credentials": (self.engine.credentials.access_key_id, self.engine.credentials.secret_access_key,
-                                self.engine.credentials.session_token),
-                "work_dir": str(self.engine.work_dir / name),
+                "endpoint_url": self.platform.url,
+                "credentials": (self.platform.credentials.access_key_id, self.platform.credentials.secret_access_key,
+                                self.platform.credentials.session_token),
+                "work_dir": str(self.platform.work_dir / name),
             },
             self.on_training_event,
         )
@@ -259,7 +187,7 @@ class SageMakerBackend:
 
     def on_training_event(self, name: str, event: tuple) -> None:
         """Apply what a training host reported (called from the runner's thread)."""
-        if self.engine.stopping.is_set():
+        if self.platform.stopping.is_set():
             return
         kind = event[0]
         with self.lock:
@@ -269,7 +197,7 @@ class SageMakerBackend:
             if kind == "log":
                 _, host, line = event
                 epoch = int(job.doc["CreationTime"].timestamp())
-                self.engine.logs.write("/aws/sagemaker/TrainingJobs", f"{name}/algo-{host}-{epoch}", [line], self.region)
+                self.platform.logs.write("/aws/sagemaker/TrainingJobs", f"{name}/algo-{host}-{epoch}", [line], self.region)
                 return
             if kind == "metric":
                 job.metrics[event[1]] = (event[2], utcnow())
@@ -290,7 +218,7 @@ class SageMakerBackend:
                     "Training job stopped" if event[1] == "Stopped" else "Job stopped because it exceeded MaxRuntimeInSeconds"
                 )
                 job.finish("Stopped", event[1], message)
-            self._save_quietly(("training-job", name))
+            self.save_quietly(("training-job", name))
 
     def _job(self, name: str) -> TrainingJob:
         job = self.training_jobs.get(name)
@@ -303,21 +231,21 @@ class SageMakerBackend:
             return copy.deepcopy(self._job(name).doc)
 
     def stop_training_job(self, name: str) -> None:
-        with self._changing(("training-job", name)):
+        with self.changing(("training-job", name)):
             job = self._job(name)
             if job.status != "InProgress":
                 raise ValidationException(f"The request was rejected because the training job is in status {job.status}.")
             job.doc["TrainingJobStatus"] = "Stopping"
             job.transition("Stopping", "Stopping the training job")
-        if not self.engine.runner.stop(name):
+        if not self.platform.runner.stop(name):
             with self.lock:
                 job.finish("Stopped", "Stopped", "Training job stopped")
-                self._save_quietly(("training-job", name))
+                self.save_quietly(("training-job", name))
 
     def list_training_jobs(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             docs = [job.doc for job in self.training_jobs.values()]
-            page, token = _page(docs, request, "TrainingJobName", "TrainingJobStatus")
+            page, token = paginate(docs, request, "TrainingJobName", "TrainingJobStatus")
             summaries = [
                 {key: doc[key] for key in ("TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime",
                                            "LastModifiedTime", "TrainingJobStatus", "SecondaryStatus") if key in doc}
@@ -359,11 +287,11 @@ class SageMakerBackend:
         }
         if request.get("VpcConfig"):
             doc["VpcConfig"] = request["VpcConfig"]
-        with self._changing(("model", name), ("tags", arn)):
+        with self.changing(("model", name), ("tags", arn)):
             if name in self.models:
                 raise already_exists("model", arn)
             self.models[name] = doc
-            self._set_tags(arn, request.get("Tags") or [])
+            self.set_tags(arn, request.get("Tags") or [])
         return {"ModelArn": arn}
 
     def describe_model(self, name: str) -> dict[str, Any]:
@@ -373,14 +301,14 @@ class SageMakerBackend:
             return copy.deepcopy(self.models[name])
 
     def delete_model(self, name: str) -> None:
-        with self._changing(("model", name), ("tags", self.arn("model", name))):
+        with self.changing(("model", name), ("tags", self.arn("model", name))):
             if self.models.pop(name, None) is None:
                 raise could_not_find("model", self.arn("model", name))
             self.tags.pop(self.arn("model", name), None)
 
     def list_models(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            page, token = _page(list(self.models.values()), request, "ModelName", None)
+            page, token = paginate(list(self.models.values()), request, "ModelName", None)
             return {"Models": [{k: d[k] for k in ("ModelName", "ModelArn", "CreationTime")} for d in page], "NextToken": token}
 
     # -------------------------------------------------------- endpoint configs
@@ -408,9 +336,9 @@ class SageMakerBackend:
             for optional in ("DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig"):
                 if request.get(optional):
                     doc[optional] = request[optional]
-            with self._changing(("endpoint-config", name), ("tags", arn)):
+            with self.changing(("endpoint-config", name), ("tags", arn)):
                 self.endpoint_configs[name] = doc
-                self._set_tags(arn, request.get("Tags") or [])
+                self.set_tags(arn, request.get("Tags") or [])
         return {"EndpointConfigArn": arn}
 
     def describe_endpoint_config(self, name: str) -> dict[str, Any]:
@@ -420,14 +348,14 @@ class SageMakerBackend:
             return copy.deepcopy(self.endpoint_configs[name])
 
     def delete_endpoint_config(self, name: str) -> None:
-        with self._changing(("endpoint-config", name), ("tags", self.arn("endpoint-config", name))):
+        with self.changing(("endpoint-config", name), ("tags", self.arn("endpoint-config", name))):
             if self.endpoint_configs.pop(name, None) is None:
                 raise could_not_find("endpoint configuration", self.arn("endpoint-config", name))
             self.tags.pop(self.arn("endpoint-config", name), None)
 
     def list_endpoint_configs(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            page, token = _page(list(self.endpoint_configs.values()), request, "EndpointConfigName", None)
+            page, token = paginate(list(self.endpoint_configs.values()), request, "EndpointConfigName", None)
             keys = ("EndpointConfigName", "EndpointConfigArn", "CreationTime")
             return {"EndpointConfigs": [{k: d[k] for k in keys} for d in page], "NextToken": token}
 
@@ -436,7 +364,7 @@ class SageMakerBackend:
     def create_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["EndpointName"]
         arn = self.arn("endpoint", name)
-        with self._changing(("endpoint", name), ("tags", arn)):
+        with self.changing(("endpoint", name), ("tags", arn)):
             if name in self.endpoints:
                 raise already_exists("endpoint", arn)
             config = self._config_for(request["EndpointConfigName"])
@@ -452,7 +380,7 @@ class SageMakerBackend:
                 }
             )
             self.endpoints[name] = endpoint
-            self._set_tags(arn, request.get("Tags") or [])
+            self.set_tags(arn, request.get("Tags") or [])
         self._deploy(endpoint, config)
         endpoint.ready.wait(settings.SYNC_SECONDS)
         return {"EndpointArn": arn}
@@ -466,7 +394,7 @@ class SageMakerBackend:
     def _deploy_log(self, endpoint_name: str, variant: str) -> Callable[[str], None]:
         """Lines a model load writes (a side environment being built, say) go to the endpoint's CloudWatch stream."""
         group, stream = f"/aws/sagemaker/Endpoints/{endpoint_name}", f"{variant}/i-local"
-        return lambda line: self.engine.logs.write(group, stream, [line], self.region)
+        return lambda line: self.platform.logs.write(group, stream, [line], self.region)
 
     def _load_variants(self, config: dict[str, Any], models: dict[str, Any], endpoint_name: str) -> tuple[list, list, str | None]:
         """(loaded variants, their ProductionVariants summaries, failure or None) for one endpoint config."""
@@ -477,7 +405,7 @@ class SageMakerBackend:
             try:
                 if model is None:
                     raise RuntimeError(f"model {variant['ModelName']} was deleted before the endpoint could load it")
-                hosted = self.engine.hosting.load(model, log=self._deploy_log(endpoint_name, variant["VariantName"]))
+                hosted = self.platform.hosting.load(model, log=self._deploy_log(endpoint_name, variant["VariantName"]))
             except Exception as exc:  # any reason the model cannot serve ends the endpoint Failed
                 return loaded, summaries, f"Failed to deploy variant '{variant['VariantName']}': {exc}"
             loaded.append((variant["VariantName"], float(variant.get("InitialVariantWeight", 1.0)), hosted))
@@ -513,7 +441,7 @@ class SageMakerBackend:
                     endpoint.restored_config = None
                     doc.update(EndpointStatus="InService", EndpointConfigName=config["EndpointConfigName"], ProductionVariants=summaries)
                     doc.pop("FailureReason", None)
-                    self.engine.logs.write(
+                    self.platform.logs.write(
                         f"/aws/sagemaker/Endpoints/{doc['EndpointName']}",
                         f"{config['ProductionVariants'][0]['VariantName']}/i-local",
                         [f"Loaded model(s) {', '.join(models)}; serving"],
@@ -524,7 +452,7 @@ class SageMakerBackend:
                     doc.update(EndpointStatus="InService", FailureReason=failure_reason(failure))
                 else:
                     doc.update(EndpointStatus="Failed", FailureReason=failure_reason(failure))
-                self._save_quietly(("endpoint", doc["EndpointName"]))
+                self.save_quietly(("endpoint", doc["EndpointName"]))
             endpoint.ready.set()
 
         threading.Thread(target=load, daemon=True, name=f"deploy {endpoint.doc['EndpointName']}").start()
@@ -541,7 +469,7 @@ class SageMakerBackend:
 
     def update_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["EndpointName"]
-        with self._changing(("endpoint", name)):
+        with self.changing(("endpoint", name)):
             endpoint = self._endpoint(name)
             if endpoint.doc["EndpointStatus"] != "InService":
                 raise ValidationException(f'Cannot update in-progress endpoint "{endpoint.doc["EndpointArn"]}".')
@@ -552,7 +480,7 @@ class SageMakerBackend:
         return {"EndpointArn": endpoint.doc["EndpointArn"]}
 
     def delete_endpoint(self, name: str) -> None:
-        with self._changing(("endpoint", name), ("tags", self.arn("endpoint", name))):
+        with self.changing(("endpoint", name), ("tags", self.arn("endpoint", name))):
             endpoint = self._endpoint(name)
             schedules = self.monitoring.schedules_on(name)
             if schedules:
@@ -566,7 +494,7 @@ class SageMakerBackend:
     def list_endpoints(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             docs = [e.doc for e in self.endpoints.values()]
-            page, token = _page(docs, request, "EndpointName", "EndpointStatus")
+            page, token = paginate(docs, request, "EndpointName", "EndpointStatus")
             keys = ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")
             return {"Endpoints": copy.deepcopy([{k: d[k] for k in keys} for d in page]), "NextToken": token}
 
@@ -619,7 +547,7 @@ class SageMakerBackend:
                     for variant in config["ProductionVariants"]:
                         keys += [("model", variant["ModelName"]), ("tags", self.arn("model", variant["ModelName"]))]
                 try:
-                    with self._changing(*keys):
+                    with self.changing(*keys):
                         for schedule in schedules:
                             doc = self.monitoring.schedules.pop(schedule)
                             self.tags.pop(doc["MonitoringScheduleArn"], None)
@@ -654,7 +582,7 @@ class SageMakerBackend:
         if arn not in set(self._known_arns()):
             raise ValidationException(f"Could not find resource {arn}.")
 
-    def _set_tags(self, arn: str, tags: list[dict[str, str]]) -> None:
+    def set_tags(self, arn: str, tags: list[dict[str, str]]) -> None:
         merged = {tag["Key"]: tag["Value"] for tag in self.tags.get(arn, [])}
         merged.update({tag["Key"]: tag.get("Value", "") for tag in tags})
         if len(merged) > 50:
@@ -662,9 +590,9 @@ class SageMakerBackend:
         self.tags[arn] = [{"Key": key, "Value": value} for key, value in merged.items()]
 
     def add_tags(self, arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
-        with self._changing(("tags", arn)):
+        with self.changing(("tags", arn)):
             self._require_arn(arn)
-            self._set_tags(arn, tags)
+            self.set_tags(arn, tags)
             result = {"Tags": copy.deepcopy(self.tags[arn])}
         return result
 
@@ -672,13 +600,13 @@ class SageMakerBackend:
         with self.lock:
             self._require_arn(arn)
             tags = list(self.tags.get(arn, []))
-        start = _decode_token(request.get("NextToken"))
+        start = decode_token(request.get("NextToken"))
         size = request.get("MaxResults") or 50
-        token = _encode_token(start + size) if start + size < len(tags) else None
+        token = encode_token(start + size) if start + size < len(tags) else None
         return {"Tags": tags[start : start + size], "NextToken": token}
 
     def delete_tags(self, arn: str, keys: list[str]) -> None:
-        with self._changing(("tags", arn)):
+        with self.changing(("tags", arn)):
             self._require_arn(arn)
             self.tags[arn] = [tag for tag in self.tags.get(arn, []) if tag["Key"] not in keys]
 
@@ -725,7 +653,7 @@ class SageMakerBackend:
             for key in keys:
                 self.unsaved.pop(key, None)
 
-    def _save_quietly(self, *keys: Key) -> None:
+    def save_quietly(self, *keys: Key) -> None:
         """Save a change no request waits for; if the disk refuses, remember it (reported at stop, retried)."""
         try:
             self._save(*keys)
@@ -735,7 +663,7 @@ class SageMakerBackend:
                 self.unsaved[key] = str(exc)
 
     @contextmanager
-    def _changing(self, *keys: Key) -> Iterator[None]:
+    def changing(self, *keys: Key) -> Iterator[None]:
         """A request's change: made in the block, then saved before the request answers.
 
         If the block raises, or the records cannot be saved, the resources are put back
@@ -771,7 +699,7 @@ class SageMakerBackend:
         with self.lock:
             pending = list(self.unsaved)
             if pending:
-                self._save_quietly(*pending)
+                self.save_quietly(*pending)
             return [f"{kind} {name} ({self.region}): {reason}" for (kind, name), reason in self.unsaved.items()]
 
     def restore(self, records: dict[str, dict[str, Any]]) -> None:
@@ -821,7 +749,7 @@ class SageMakerBackend:
                         changed.append(("endpoint", name))
                     endpoint.restored_config = copy.deepcopy(config)
             if changed:
-                self._save_quietly(*changed)
+                self.save_quietly(*changed)
 
     def restored_endpoints(self) -> list[Endpoint]:
         with self.lock:
@@ -845,60 +773,7 @@ class SageMakerBackend:
                     return
                 endpoint.doc.update(EndpointStatus="Failed", FailureReason=failure_reason(failure), LastModifiedTime=utcnow())
                 if self.endpoints.get(endpoint.doc["EndpointName"]) is endpoint:
-                    self._save_quietly(("endpoint", endpoint.doc["EndpointName"]))
-
-
-# ------------------------------------------------------------------ pagination
-
-
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def _decode_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
-    except Exception:
-        raise ValidationException("The NextToken is not valid; pass the NextToken of a previous response unchanged.") from None
-
-
-def _page(
-    docs: list[dict[str, Any]],
-    request: dict[str, Any],
-    name_key: str,
-    status_key: str | None,
-    default_sort: tuple[str, str] = ("CreationTime", "Descending"),
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Filter, sort and cut one page, as every SageMaker List* call does."""
-    contains = (request.get("NameContains") or "").lower()
-    status = request.get("StatusEquals")
-    after, before = request.get("CreationTimeAfter"), request.get("CreationTimeBefore")
-    modified_after, modified_before = request.get("LastModifiedTimeAfter"), request.get("LastModifiedTimeBefore")
-    chosen = []
-    for doc in docs:
-        if contains and contains not in doc[name_key].lower():
-            continue
-        if status and status_key and doc.get(status_key) != status:
-            continue
-        created = doc["CreationTime"]
-        if after and created <= after or before and created >= before:
-            continue
-        modified = doc.get("LastModifiedTime", created)
-        if modified_after and modified <= modified_after or modified_before and modified >= modified_before:
-            continue
-        chosen.append(doc)
-    sort_by = request.get("SortBy", default_sort[0])
-    key: Callable[[dict[str, Any]], Any] = {
-        "Name": lambda d: d[name_key].lower(),
-        "Status": lambda d: d.get(status_key or "", ""),
-    }.get(sort_by, lambda d: d["CreationTime"])
-    chosen.sort(key=key, reverse=request.get("SortOrder", default_sort[1]) == "Descending")
-    start = _decode_token(request.get("NextToken"))
-    size = request.get("MaxResults") or 10
-    page = chosen[start : start + size]
-    return page, (_encode_token(start + size) if start + size < len(chosen) else None)
+                    self.save_quietly(("endpoint", endpoint.doc["EndpointName"]))
 
 
 def to_jsonable(value: Any) -> Any:

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from .exceptions import ResourceInUse, ResourceNotFound, ValidationException, could_not_find
-from .models import _page, utcnow
+from .paging import paginate
+from .records import utcnow
 
 if TYPE_CHECKING:
-    from .models import SageMakerBackend
+    from .ports import RegionState
 
 MONITORING_TYPES = ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
 _ARN_KIND = {
@@ -42,7 +43,7 @@ def _endpoint_of_definition(kind: str, doc: dict[str, Any]) -> str | None:
 class MonitoringService:
     """Monitoring schedules and job definitions of one region."""
 
-    def __init__(self, backend: "SageMakerBackend") -> None:
+    def __init__(self, backend: "RegionState") -> None:
         self.backend = backend
         self.schedules: dict[str, dict[str, Any]] = {}  # name -> DescribeMonitoringSchedule document
         self.definitions: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in MONITORING_TYPES}
@@ -56,14 +57,14 @@ class MonitoringService:
         arn = backend.arn(_ARN_KIND[kind], name)
         doc = {k: copy.deepcopy(v) for k, v in request.items() if k != "Tags"}
         doc.update(JobDefinitionArn=arn, CreationTime=utcnow())
-        with backend._changing((definition_kind(kind), name), ("tags", arn)):
+        with backend.changing((definition_kind(kind), name), ("tags", arn)):
             endpoint = _endpoint_of_definition(kind, doc)
             if endpoint is not None and endpoint not in backend.endpoints:
                 raise could_not_find("endpoint", backend.arn("endpoint", endpoint))
             if name in self.definitions[kind]:
                 raise ResourceInUse(f"Job definition {arn} already exists")
             self.definitions[kind][name] = doc
-            backend._set_tags(arn, request.get("Tags") or [])
+            backend.set_tags(arn, request.get("Tags") or [])
         return {"JobDefinitionArn": arn}
 
     def _definition(self, kind: str, name: str) -> dict[str, Any]:
@@ -78,7 +79,7 @@ class MonitoringService:
 
     def delete_definition(self, kind: str, name: str) -> None:
         arn = self.backend.arn(_ARN_KIND[kind], name)
-        with self.backend._changing((definition_kind(kind), name), ("tags", arn)):
+        with self.backend.changing((definition_kind(kind), name), ("tags", arn)):
             doc = self._definition(kind, name)
             users = sorted(
                 s["MonitoringScheduleName"]
@@ -98,7 +99,7 @@ class MonitoringService:
             docs = list(self.definitions[kind].values())
             if request.get("EndpointName"):
                 docs = [d for d in docs if _endpoint_of_definition(kind, d) == request["EndpointName"]]
-            page, token = _page(docs, request, "JobDefinitionName", None)
+            page, token = paginate(docs, request, "JobDefinitionName", None)
             summaries = []
             for doc in page:
                 summary = {
@@ -151,7 +152,7 @@ class MonitoringService:
         name = request["MonitoringScheduleName"]
         arn = backend.arn("monitoring-schedule", name)
         config = copy.deepcopy(request["MonitoringScheduleConfig"])
-        with backend._changing(("monitoring-schedule", name), ("tags", arn)):
+        with backend.changing(("monitoring-schedule", name), ("tags", arn)):
             if name in self.schedules:
                 raise ResourceInUse(f"Monitoring schedule {arn} already exists")
             kind, endpoint = self._resolve(config)
@@ -169,7 +170,7 @@ class MonitoringService:
             if endpoint is not None:
                 doc["EndpointName"] = endpoint
             self.schedules[name] = doc
-            backend._set_tags(arn, request.get("Tags") or [])
+            backend.set_tags(arn, request.get("Tags") or [])
         self._activate(name, "Scheduled")
         return {"MonitoringScheduleArn": arn}
 
@@ -188,7 +189,7 @@ class MonitoringService:
                 if doc is not None and doc["MonitoringScheduleStatus"] == "Pending" and self._activated.get(name) is event:
                     doc["MonitoringScheduleStatus"] = target
                     doc["LastModifiedTime"] = utcnow()
-                    self.backend._save_quietly(("monitoring-schedule", name))  # no request waits: a failure is reported at stop
+                    self.backend.save_quietly(("monitoring-schedule", name))  # no request waits: a failure is reported at stop
             event.set()
 
         threading.Thread(target=settle, daemon=True, name=f"monitoring schedule {name}").start()
@@ -207,7 +208,7 @@ class MonitoringService:
     def update_schedule(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["MonitoringScheduleName"]
         config = copy.deepcopy(request["MonitoringScheduleConfig"])
-        with self.backend._changing(("monitoring-schedule", name)):
+        with self.backend.changing(("monitoring-schedule", name)):
             doc = self._schedule(name)
             if doc["MonitoringScheduleStatus"] == "Pending":
                 raise ValidationException(f"Monitoring schedule {doc['MonitoringScheduleArn']} is Pending; update it once it is not")
@@ -225,7 +226,7 @@ class MonitoringService:
         return {"MonitoringScheduleArn": doc["MonitoringScheduleArn"]}
 
     def _set_status(self, name: str, status: str) -> None:
-        with self.backend._changing(("monitoring-schedule", name)):
+        with self.backend.changing(("monitoring-schedule", name)):
             doc = self._schedule(name)
             current = doc["MonitoringScheduleStatus"]
             if current in ("Pending", "Failed"):
@@ -244,7 +245,7 @@ class MonitoringService:
 
     def delete_schedule(self, name: str) -> None:
         arn = self.backend.arn("monitoring-schedule", name)
-        with self.backend._changing(("monitoring-schedule", name), ("tags", arn)):
+        with self.backend.changing(("monitoring-schedule", name), ("tags", arn)):
             doc = self._schedule(name)
             del self.schedules[name]
             self._activated.pop(name, None)
@@ -262,7 +263,7 @@ class MonitoringService:
                         == request["MonitoringJobDefinitionName"]]
             if request.get("MonitoringTypeEquals"):
                 docs = [d for d in docs if d.get("MonitoringType") == request["MonitoringTypeEquals"]]
-            page, token = _page(docs, request, "MonitoringScheduleName", "MonitoringScheduleStatus")
+            page, token = paginate(docs, request, "MonitoringScheduleName", "MonitoringScheduleStatus")
             summaries = []
             for doc in page:
                 summary = {k: doc[k] for k in keys if k in doc}
@@ -289,7 +290,7 @@ class MonitoringService:
         ]
 
     def holders(self) -> dict[str, dict[str, Any]]:
-        """The stored kinds this service owns (``SageMakerBackend._changing`` saves and restores through them)."""
+        """The stored kinds this service owns (``RegionState.changing`` saves and restores through them)."""
         return {"monitoring-schedule": self.schedules, **{definition_kind(k): docs for k, docs in self.definitions.items()}}
 
     def restore(self, found: dict[str, dict[str, Any]]) -> list[str]:

@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 from .. import settings
 from ..runtime.model_data import ModelDataError, parse_model_data_url
 from .exceptions import ValidationException, already_exists, could_not_find
-from .models import _page, utcnow
+from .paging import paginate
+from .records import utcnow
 
 if TYPE_CHECKING:
-    from .models import SageMakerBackend
+    from .ports import RegionState
 
 _GROUP_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[^:]*:\d{12}:model-package-group/([^/]+)")
 
@@ -64,7 +65,7 @@ def _check_spec(spec: dict[str, Any] | None) -> None:
 class RegistryService:
     """Model package groups and model packages of one region."""
 
-    def __init__(self, backend: "SageMakerBackend") -> None:
+    def __init__(self, backend: "RegionState") -> None:
         self.backend = backend
         self.groups: dict[str, dict[str, Any]] = {}  # group name -> DescribeModelPackageGroup document
         self.packages: dict[str, dict[str, Any]] = {}  # package ARN -> DescribeModelPackage document
@@ -106,11 +107,11 @@ class RegistryService:
         for optional in ("ModelPackageGroupDescription", "ManagedConfiguration"):
             if request.get(optional):
                 doc[optional] = request[optional]
-        with self.backend._changing(("model-package-group", name), ("tags", arn)):
+        with self.backend.changing(("model-package-group", name), ("tags", arn)):
             if name in self.groups:
                 raise already_exists("model package group", arn)
             self.groups[name] = doc
-            self.backend._set_tags(arn, request.get("Tags") or [])
+            self.backend.set_tags(arn, request.get("Tags") or [])
         return {"ModelPackageGroupArn": arn}
 
     def _group(self, name_or_arn: str) -> dict[str, Any]:
@@ -128,7 +129,7 @@ class RegistryService:
         with self.backend.lock:
             doc = self._group(name_or_arn)
             name = doc["ModelPackageGroupName"]
-        with self.backend._changing(("model-package-group", name), ("model-package-version", name),
+        with self.backend.changing(("model-package-group", name), ("model-package-version", name),
                                     ("tags", doc["ModelPackageGroupArn"])):
             doc = self._group(name)
             versions = [p for p in self.packages.values() if p.get("ModelPackageGroupName") == name]
@@ -145,7 +146,7 @@ class RegistryService:
         keys = ("ModelPackageGroupName", "ModelPackageGroupArn", "ModelPackageGroupDescription", "CreationTime",
                 "ModelPackageGroupStatus")
         with self.backend.lock:
-            page, token = _page(list(self.groups.values()), request, "ModelPackageGroupName", None)
+            page, token = paginate(list(self.groups.values()), request, "ModelPackageGroupName", None)
             summaries = [{k: d[k] for k in keys if k in d} for d in page]
         return {"ModelPackageGroupSummaryList": copy.deepcopy(summaries), "NextToken": token}
 
@@ -206,7 +207,7 @@ class RegistryService:
     def _create_package(self, request: dict[str, Any], doc: dict[str, Any], group_ref: str | None, name: str,
                         keys: list[tuple[str, str]]) -> None:
         backend = self.backend
-        with backend._changing(*keys):
+        with backend.changing(*keys):
             if group_ref:
                 group = self._group(group_ref)
                 group_name = group["ModelPackageGroupName"]
@@ -232,7 +233,7 @@ class RegistryService:
                     raise already_exists("model package", arn)
                 doc.update(ModelPackageName=name, ModelPackageArn=arn)
             self.packages[arn] = doc
-            backend._set_tags(arn, request.get("Tags") or [])
+            backend.set_tags(arn, request.get("Tags") or [])
 
     def describe_package(self, name_or_arn: str) -> dict[str, Any]:
         with self.backend.lock:
@@ -241,7 +242,7 @@ class RegistryService:
     def update_package(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.backend.lock:
             arn = self._package(request["ModelPackageArn"])["ModelPackageArn"]
-        with self.backend._changing(("model-package", arn)):
+        with self.backend.changing(("model-package", arn)):
             doc = self._package(arn)
             versioned = "ModelPackageVersion" in doc
             if ("ModelApprovalStatus" in request or "ApprovalDescription" in request) and not versioned:
@@ -281,7 +282,7 @@ class RegistryService:
     def delete_package(self, name_or_arn: str) -> None:
         with self.backend.lock:
             arn = self._package(name_or_arn)["ModelPackageArn"]
-        with self.backend._changing(("model-package", arn), ("tags", arn)):
+        with self.backend.changing(("model-package", arn), ("tags", arn)):
             self._package(arn)
             del self.packages[arn]
             self.backend.tags.pop(arn, None)
@@ -308,7 +309,7 @@ class RegistryService:
                     docs = [d for d in docs if "ModelPackageVersion" not in d]
             if request.get("ModelApprovalStatus"):
                 docs = [d for d in docs if d.get("ModelApprovalStatus") == request["ModelApprovalStatus"]]
-            page, token = _page(docs, request, "ModelPackageName", None)
+            page, token = paginate(docs, request, "ModelPackageName", None)
             # a version's summary names it by ARN, group and number only: SageMaker leaves ModelPackageName out
             summaries = [{k: d[k] for k in keys if k in d and not (k == "ModelPackageName" and "ModelPackageVersion" in d)}
                          for d in page]
@@ -355,7 +356,7 @@ class RegistryService:
         return [d["ModelPackageGroupArn"] for d in self.groups.values()] + list(self.packages)
 
     def holders(self) -> dict[str, dict[str, Any]]:
-        """The stored kinds this service owns (``SageMakerBackend._changing`` saves and restores through them)."""
+        """The stored kinds this service owns (``RegionState.changing`` saves and restores through them)."""
         return {"model-package-group": self.groups, "model-package": self.packages, "model-package-version": self.last_version}
 
     def restore(self, found: dict[str, dict[str, Any]]) -> None:

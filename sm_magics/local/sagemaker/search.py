@@ -14,7 +14,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .exceptions import ValidationException
-from .models import _decode_token, _encode_token
+from .paging import decode_token, encode_token
 
 if TYPE_CHECKING:
     from .models import SageMakerBackend
@@ -118,8 +118,8 @@ def search(backend: "SageMakerBackend", request: dict[str, Any]) -> dict[str, An
     absent = [r for r in records if not _lookup(r, sort_by)]
     present.sort(key=lambda r: _lookup(r, sort_by)[0], reverse=request.get("SortOrder", "Descending") == "Descending")
     records = present + absent
-    start = _decode_token(request.get("NextToken"))
+    start = decode_token(request.get("NextToken"))
     size = request.get("MaxResults") or 10
     page = records[start : start + size]
-    token = _encode_token(start + size) if start + size < len(records) else None
+    token = encode_token(start + size) if start + size < len(records) else None
     return {"Results": [{resource: record} for record in page], "NextToken": token, "TotalHits": {"Value": len(records), "Relation": "EqualTo"}}

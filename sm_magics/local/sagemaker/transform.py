@@ -14,23 +14,22 @@ from __future__ import annotations
 
 import copy
 import json
-import struct
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
+from ...formats import recordio
 from .. import moto_services, settings
 from ..algorithms.base import ModelRequestError
 from .data_processing import CSV, DataProcessing, RecordError
-from .models import failure_reason, utcnow
+from .paging import paginate
+from .records import failure_reason, utcnow
 from .exceptions import ResourceInUse, ValidationException, could_not_find
 
 if TYPE_CHECKING:
-    from .models import SageMakerBackend
-
-RECORDIO_MAGIC = 0xCED7230A
+    from .ports import RegionState
 
 
 @dataclass
@@ -45,16 +44,7 @@ def split_records(data: bytes, split: str) -> list[bytes]:
     if split == "Line":
         return [line for line in data.splitlines(keepends=True) if line.strip()]
     if split == "RecordIO":
-        records, offset = [], 0
-        while offset + 8 <= len(data):
-            magic, header = struct.unpack_from("<II", data, offset)
-            if magic != RECORDIO_MAGIC:
-                raise ValueError(f"bad RecordIO magic at offset {offset}")
-            length = header & ((1 << 29) - 1)
-            end = offset + 8 + ((length + 3) & ~3)
-            records.append(data[offset:end])
-            offset = end
-        return records
+        return recordio.split_records(data)  # the shared reader: one piece per record, split records whole
     return [data]
 
 
@@ -80,7 +70,7 @@ def batches(records: list[bytes], strategy: str, max_bytes: int, terminator: byt
 
 
 class TransformService:
-    def __init__(self, backend: "SageMakerBackend") -> None:
+    def __init__(self, backend: "RegionState") -> None:
         self.backend = backend
         self.jobs: dict[str, TransformJob] = {}
 
@@ -127,18 +117,18 @@ class TransformService:
             if request.get(optional):
                 doc[optional] = request[optional]
         job = TransformJob(doc, processing=processing)
-        with backend._changing(("transform-job", name), ("tags", arn)):
+        with backend.changing(("transform-job", name), ("tags", arn)):
             if name in self.jobs:
                 raise ResourceInUse(f"Transform job names must be unique within an AWS account and region ({arn})")
             self.jobs[name] = job
-            backend._set_tags(arn, request.get("Tags") or [])
+            backend.set_tags(arn, request.get("Tags") or [])
         threading.Thread(target=self._run, args=(job, model), daemon=True, name=f"transform {name}").start()
         job.done.wait(settings.SYNC_SECONDS)
         return {"TransformJobArn": arn}
 
     def _log(self, job: TransformJob, line: str) -> None:
         epoch = int(job.doc["CreationTime"].timestamp())
-        self.backend.engine.logs.write(
+        self.backend.platform.logs.write(
             "/aws/sagemaker/TransformJobs", f"{job.doc['TransformJobName']}/i-local-{epoch}", [line], self.backend.region
         )
 
@@ -148,7 +138,7 @@ class TransformService:
         try:
             with self.backend.lock:
                 doc["TransformStartTime"] = utcnow()
-            hosted = self.backend.engine.hosting.load(model)
+            hosted = self.backend.platform.hosting.load(model)
             objects = self._inputs(doc["TransformInput"]["DataSource"]["S3DataSource"])
             if not objects:
                 raise ValueError(f"No objects found under {doc['TransformInput']['DataSource']['S3DataSource']['S3Uri']}")
@@ -188,7 +178,7 @@ class TransformService:
             else:
                 doc["TransformJobStatus"] = "Stopped" if job.stop_requested.is_set() else "Completed"
             doc["TransformEndTime"] = utcnow()
-            self.backend._save_quietly(("transform-job", doc["TransformJobName"]))
+            self.backend.save_quietly(("transform-job", doc["TransformJobName"]))
         job.done.set()
 
     @staticmethod
@@ -246,7 +236,7 @@ class TransformService:
             return copy.deepcopy(self._job(name).doc)
 
     def stop(self, name: str) -> None:
-        with self.backend._changing(("transform-job", name)):
+        with self.backend.changing(("transform-job", name)):
             job = self._job(name)
             if job.doc["TransformJobStatus"] != "InProgress":
                 raise ValidationException(f"The request was rejected because the transform job is in status {job.doc['TransformJobStatus']}.")
@@ -254,10 +244,9 @@ class TransformService:
         job.stop_requested.set()
 
     def list(self, request: dict[str, Any]) -> dict[str, Any]:
-        from .models import _page
 
         with self.backend.lock:
-            page, token = _page([j.doc for j in self.jobs.values()], request, "TransformJobName", "TransformJobStatus")
+            page, token = paginate([j.doc for j in self.jobs.values()], request, "TransformJobName", "TransformJobStatus")
             keys = ("TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime", "TransformJobStatus", "FailureReason")
             return {"TransformJobSummaries": copy.deepcopy([{k: d[k] for k in keys if k in d} for d in page]), "NextToken": token}
 

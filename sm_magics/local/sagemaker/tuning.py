@@ -11,7 +11,7 @@ objective from the metrics its algorithm emitted.
 Around that core, what CreateHyperParameterTuningJob documents:
 WarmStartConfig (parents' finished children seed the study, OverallBestTrainingJob
 compares across them), Autotune (ranges from the algorithm's table in
-``algorithms.tuning_ranges``), HyperParameterTuningResourceConfig with
+``sm_magics.algorithms.tuning_ranges``), HyperParameterTuningResourceConfig with
 InstanceConfigs, RandomSeed (the samplers' seed), early stopping ``Auto``
 (the median rule over running averages, checked while children run) and the
 Hyperband strategy (optuna's HyperbandPruner over the objective reported
@@ -31,13 +31,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import settings
-from ..algorithms import KNOWN, algorithm_named, parse_image
-from ..algorithms.tuning_ranges import autotune_ranges
-from .models import failure_reason, utcnow
+from ...algorithms import KNOWN, parse_image, spec_for
+from ...algorithms.tuning_ranges import autotune_ranges
+from .paging import decode_token, encode_token, paginate
+from .records import failure_reason, utcnow
 from .exceptions import ResourceInUse, ResourceNotFound, ValidationException
 
 if TYPE_CHECKING:
-    from .models import SageMakerBackend, TrainingJob
+    from .ports import RegionState
+    from .records import TrainingJob
 
 
 # warm start parents must have finished (the guide: "a terminal state")
@@ -300,7 +302,7 @@ def _data_of(definition: dict[str, Any]) -> list[tuple[str, str]]:
 class TuningService:
     """CreateHyperParameterTuningJob and friends, on top of a region's training jobs."""
 
-    def __init__(self, backend: "SageMakerBackend") -> None:
+    def __init__(self, backend: "RegionState") -> None:
         self.backend = backend
         self.jobs: dict[str, TuningJob] = {}
 
@@ -335,7 +337,7 @@ class TuningService:
             raise ValidationException("The tuning job needs at least one hyperparameter range to search (or Autotune enabled).")
         if config["Strategy"] == "Grid" and (config["ParameterRanges"]["IntegerParameterRanges"] or config["ParameterRanges"]["ContinuousParameterRanges"]):
             raise ValidationException("The Grid strategy needs categorical parameter ranges only")
-        metrics = [m["Name"] for m in algorithm_named(*parsed).metric_definitions]
+        metrics = [m["Name"] for m in spec_for(*parsed).metric_definitions]
         objective = config.get("HyperParameterTuningJobObjective") or {}
         if objective.get("MetricName") not in metrics:
             raise ValidationException(
@@ -356,7 +358,7 @@ class TuningService:
         definition["StaticHyperParameters"] = static
         spec = definition.setdefault("AlgorithmSpecification", {})
         spec.setdefault("TrainingInputMode", "File")
-        spec.setdefault("MetricDefinitions", [dict(m) for m in algorithm_named(*parsed).metric_definitions])
+        spec.setdefault("MetricDefinitions", [dict(m) for m in spec_for(*parsed).metric_definitions])
         definition.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": 86400})
         for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining"):
             definition.setdefault(flag, False)
@@ -378,13 +380,13 @@ class TuningService:
         if autotune:
             doc["Autotune"] = copy.deepcopy(autotune)
         job = TuningJob(doc, hyperband=hyperband)
-        with backend._changing(("tuning-job", name), ("tags", arn)):
+        with backend.changing(("tuning-job", name), ("tags", arn)):
             if name in self.jobs:
                 raise ResourceInUse(f"Hyperparameter tuning job names must be unique within an AWS account and region ({arn})")
             if warm:
                 self._check_parents(doc, warm)
             self.jobs[name] = job
-            backend._set_tags(arn, request.get("Tags") or [])
+            backend.set_tags(arn, request.get("Tags") or [])
         threading.Thread(target=self._drive, args=(job,), daemon=True, name=f"tune {name}").start()
         job.done.wait(settings.SYNC_SECONDS)
         return {"HyperParameterTuningJobArn": arn}
@@ -529,7 +531,7 @@ class TuningService:
                     with backend.lock:
                         job.children.append(child)
                         self._count(job)
-                        backend._save_quietly(("tuning-job", name))
+                        backend.save_quietly(("tuning-job", name))
                 if not running:
                     break
                 for child, (trial, training) in list(running.items()):
@@ -577,7 +579,7 @@ class TuningService:
             doc["ConsumedResources"] = {
                 "RuntimeInSeconds": max(0, int(round((doc["HyperParameterTuningEndTime"] - doc["CreationTime"]).total_seconds())))
             }
-            backend._save_quietly(("tuning-job", name))
+            backend.save_quietly(("tuning-job", name))
         job.done.set()
 
     def _maybe_stop_early(
@@ -704,7 +706,7 @@ class TuningService:
             return copy.deepcopy(job.doc)
 
     def stop(self, name: str) -> None:
-        with self.backend._changing(("tuning-job", name)):
+        with self.backend.changing(("tuning-job", name)):
             job = self._job(name)
             if job.doc["HyperParameterTuningJobStatus"] != "InProgress":
                 raise ValidationException(
@@ -714,11 +716,10 @@ class TuningService:
         job.stop_requested.set()
 
     def list(self, request: dict[str, Any]) -> dict[str, Any]:
-        from .models import _page
 
         with self.backend.lock:
             docs = [job.doc for job in self.jobs.values()]
-            page, token = _page(docs, request, "HyperParameterTuningJobName", "HyperParameterTuningJobStatus", default_sort=("Name", "Ascending"))
+            page, token = paginate(docs, request, "HyperParameterTuningJobName", "HyperParameterTuningJobStatus", default_sort=("Name", "Ascending"))
             keys = ("HyperParameterTuningJobName", "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus", "CreationTime",
                     "HyperParameterTuningEndTime", "LastModifiedTime", "TrainingJobStatusCounters", "ObjectiveStatusCounters")
             summaries = [{k: d[k] for k in keys if k in d} for d in page]
@@ -728,7 +729,6 @@ class TuningService:
             return {"HyperParameterTuningJobSummaries": copy.deepcopy(summaries), "NextToken": token}
 
     def list_children(self, request: dict[str, Any]) -> dict[str, Any]:
-        from .models import _decode_token, _encode_token
 
         with self.backend.lock:
             job = self._job(request["HyperParameterTuningJobName"])
@@ -746,9 +746,9 @@ class TuningService:
         else:
             key = {"Name": lambda s: s["TrainingJobName"], "Status": lambda s: s["TrainingJobStatus"]}.get(sort_by, lambda s: s["CreationTime"])
             summaries.sort(key=key, reverse=request.get("SortOrder", "Ascending") == "Descending")
-        start = _decode_token(request.get("NextToken"))
+        start = decode_token(request.get("NextToken"))
         size = request.get("MaxResults") or 10
-        token = _encode_token(start + size) if start + size < len(summaries) else None
+        token = encode_token(start + size) if start + size < len(summaries) else None
         return {"TrainingJobSummaries": copy.deepcopy(summaries[start : start + size]), "NextToken": token}
 
     # ---------------------------------------------------------- persistence

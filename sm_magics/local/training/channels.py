@@ -7,18 +7,28 @@ content type says ``label_size=0``, which unsupervised algorithms need).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from ...algorithms.base import ClientError
 from ...formats import recordio
-from ..algorithms.base import ClientError
-
-if TYPE_CHECKING:
-    from ..algorithms.base import Channel
 
 RECORDIO_TYPES = ("application/x-recordio-protobuf", "application/x-recordio", "recordio-protobuf", "x-recordio-protobuf")
 CSV_TYPES = ("text/csv", "csv", "text/x-csv")
+
+
+@dataclass
+class Channel:
+    """One input channel as the container sees it: files on local disk."""
+
+    name: str
+    files: list[Path]
+    content_type: str | None = None
+
+    def read_dense(self, *, label_size: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        return read_dense_channel(self, label_size=label_size)
 
 
 def content_type_parts(content_type: str | None) -> tuple[str, dict[str, str]]:
@@ -33,7 +43,7 @@ def content_type_parts(content_type: str | None) -> tuple[str, dict[str, str]]:
     return kind.lower(), options
 
 
-def read_dense_channel(channel: "Channel", *, label_size: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def read_dense_channel(channel: Channel, *, label_size: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     kind, options = content_type_parts(channel.content_type)
     if not channel.files:
         raise ClientError(f"No data in channel '{channel.name}': its S3 location holds no objects")

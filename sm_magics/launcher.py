@@ -1,4 +1,4 @@
-"""Starting, stopping and finding the engine process: the only part of ``sm_magics.local`` clients import.
+"""Starting, stopping and finding the engine process, from the client side (CLI, kernel, panel).
 
 The engine runs as its own background process (a new session, so closing the
 terminal or restarting a kernel does not take it down) and announces itself
@@ -21,8 +21,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import credentials, datadir_lock, settings
-from .credentials import Credentials
+from . import constants
+from .local import credentials, datadir_lock
+from .local.credentials import Credentials
 
 DATA_DIR_ENV = "SM_MAGICS_LOCAL_DATA_DIR"
 PORT_ENV = "SM_MAGICS_LOCAL_PORT"
@@ -61,12 +62,12 @@ def default_data_dir() -> Path:
 
 
 def default_port() -> int:
-    return int(os.environ.get(PORT_ENV, settings.DEFAULT_PORT))
+    return int(os.environ.get(PORT_ENV, constants.DEFAULT_PORT))
 
 
 def _health(url: str, timeout: float = 2.0) -> dict | None:
     try:
-        with urllib.request.urlopen(url + settings.HEALTH_PATH, timeout=timeout) as response:
+        with urllib.request.urlopen(url + constants.HEALTH_PATH, timeout=timeout) as response:
             return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -107,7 +108,7 @@ def start_or_find(port: int | None = None, data_dir: Path | None = None, timeout
     if running is not None:
         return running, False
     port = port or default_port()
-    other = _health(f"http://{settings.HOST}:{port}", timeout=1.0)
+    other = _health(f"http://{constants.HOST}:{port}", timeout=1.0)
     if other is not None and Path(other.get("data_dir", "")) != data_dir:
         raise EngineError(
             f"port {port} already serves a local engine for {other.get('data_dir')}; "
@@ -165,9 +166,9 @@ def durability(info: EngineInfo) -> dict:
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials as Keys
 
-    request = AWSRequest(method="GET", url=info.url + settings.DURABILITY_PATH)
+    request = AWSRequest(method="GET", url=info.url + constants.DURABILITY_PATH)
     keys = info.credentials
-    SigV4Auth(Keys(keys.access_key_id, keys.secret_access_key, keys.session_token), "sagemaker", settings.DEFAULT_REGION).add_auth(request)
+    SigV4Auth(Keys(keys.access_key_id, keys.secret_access_key, keys.session_token), "sagemaker", constants.DEFAULT_REGION).add_auth(request)
     try:
         with urllib.request.urlopen(urllib.request.Request(request.url, headers=dict(request.headers)), timeout=5) as response:
             return json.loads(response.read())
@@ -229,7 +230,7 @@ def client_env(info: EngineInfo, region: str | None = None) -> dict[str, str]:
     """Environment variables that point boto3 and both SageMaker SDK majors at the engine."""
     from .redirect import FOLDER
 
-    region = region or settings.DEFAULT_REGION
+    region = region or constants.DEFAULT_REGION
     config = info.data_dir / "sagemaker-sdk-config.yaml"
     if not config.exists() or config.read_text() != SDK_CONFIG:
         config.write_text(SDK_CONFIG)
