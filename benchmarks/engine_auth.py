@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from local_engine import clients, deploy_kmeans, free_port  # noqa: E402
 
-from sm_magics.local import auth, launcher  # noqa: E402
+from sm_magics import launcher  # noqa: E402
+from sm_magics.local import auth  # noqa: E402
 from sm_magics.local.credentials import Credentials, generate  # noqa: E402
 from sm_magics.local.sample_data import mnist_splits  # noqa: E402
 

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     data_dir = args.data_dir.expanduser().resolve()
     # before the heavy imports: a second engine for this data dir exits at once, naming the first
     datadir_lock.hold_or_exit(data_dir, f"http://{settings.HOST}:{args.port}")
-    from .server import serve as run
+    from .gateway import serve as run
 
     run(data_dir, args.port)
 

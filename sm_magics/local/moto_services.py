@@ -10,7 +10,7 @@ and ``iam:SimulatePrincipalPolicy`` (SDK 3.x checks the role with it).
 
 Two things moto's server does are taken away: its global CORS (every answer
 said ``Access-Control-Allow-Origin: *``, letting any web page read the
-engine) and, in ``server.py``, its ``/moto-api`` (dashboard, state dump, reset).
+engine) and, in ``gateway.py``, its ``/moto-api`` (dashboard, state dump, reset).
 The keys moto issues (``issued_key``) are what the engine's signature check
 accepts beside the data dir's own.
 """

@@ -30,7 +30,8 @@ import pytest
 from botocore.config import Config
 from conftest import free_port
 
-from sm_magics.local import http_front, launcher
+from sm_magics import launcher
+from sm_magics.local import http_front
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts the engine's threads in /proc")
 
