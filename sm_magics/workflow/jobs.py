@@ -55,6 +55,7 @@ class Handle:
         self._lock = threading.Lock()
         self._settled = threading.Event()
         self._closed = threading.Event()
+        self._broken: Exception | None = None  # what stopped the poller, if it was not AWS's answer
         self._thread: threading.Thread | None = None
         self._launch: Callable[[], None] | None = None
 
@@ -101,6 +102,15 @@ class Handle:
         self._closed.set()
 
     def _poll_loop(self) -> None:
+        try:
+            self._follow()
+        except Exception as error:  # a fault of ours: said by wait(), never a waiter hanging on a dead thread
+            self._broken = error
+            self.last_error = f"sm_magics stopped following {self.kind} {self.name}: {type(error).__name__}: {error}"
+            self._changed()
+            self._settled.set()
+
+    def _follow(self) -> None:
         if self._launch is not None:
             try:
                 self._launch()
@@ -155,6 +165,8 @@ class Handle:
         self.start_polling()
         if not self._settled.wait(timeout):
             raise TimeoutError(f"{self.kind} {self.name} is still {self.status} after {timeout} s")
+        if self._broken is not None:
+            raise RuntimeError(self.last_error) from self._broken
         return self
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:

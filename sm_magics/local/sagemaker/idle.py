@@ -107,7 +107,7 @@ def _save_invocation(backend: "SageMakerBackend", name: str, now: float, force: 
     if force or now - saved_at.get(name, 0.0) >= PERSIST_EVERY * scale:
         endpoint.doc[LAST_INVOCATION] = seen
         saved_at[name] = now
-        backend._save_quietly(("endpoint", name))
+        backend.save_quietly(("endpoint", name))
 
 
 def save_invocations(backend: "SageMakerBackend") -> None:
@@ -139,7 +139,7 @@ def sweep(backend: "SageMakerBackend", now: dt.datetime, scale: float = 1.0) -> 
             if tags.get(TTL_TAG) == stamp:
                 continue
             try:
-                with backend._changing(("tags", arn)):
+                with backend.changing(("tags", arn)):
                     kept = [t for t in backend.tags.get(arn, []) if t["Key"] != TTL_TAG]
                     backend.tags[arn] = kept + [{"Key": TTL_TAG, "Value": stamp}]
             except Exception as exc:  # the next round tries again
