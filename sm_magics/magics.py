@@ -79,6 +79,17 @@ def _count(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    """A tuning job's RandomSeed: a whole number, 0 or more (SageMaker's own bound)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 or more")
+    return value
+
+
 def _seconds(text: str) -> int:
     value = _count(text)
     if value > MAX_RUNTIME_SECONDS:
@@ -418,6 +429,7 @@ class SMMagics(Magics, Configurable):
     @argument("--max-jobs", metavar="N", type=_count, help="training jobs in all (default 6)")
     @argument("--max-parallel", metavar="N", type=_count, help="training jobs at a time (default 2)")
     @argument("--strategy", help="Bayesian (default), Random, Grid or Hyperband")
+    @argument("--seed", metavar="N", type=_seed, help="the tuning job's RandomSeed: the same seed explores the same way (reproducible)")
     @_name
     @_instance_type
     @_instance_count
@@ -437,7 +449,7 @@ class SMMagics(Magics, Configurable):
             return
         positional = [options["algorithm"]] if "algorithm" in options else []
         if len(positional) != 1 or not options.get("objective"):
-            raise UsageError("usage: %%sm_tune ALGORITHM --objective METRIC [--max-jobs N] [--max-parallel N] [--strategy Bayesian|Random]")
+            raise UsageError("usage: %%sm_tune ALGORITHM --objective METRIC [--max-jobs N] [--max-parallel N] [--strategy Bayesian|Random] [--seed N]")
         body = cell or ""
         strategy = options.get("strategy", "Bayesian").capitalize()
         if strategy not in ("Bayesian", "Random", "Grid", "Hyperband"):
@@ -454,7 +466,7 @@ class SMMagics(Magics, Configurable):
                 raise UsageError("no ranges to tune: write e.g. `learning_rate: 1e-5..1 log` or `optimizer: sgd|adam`")
             training = self._training_spec(positional[0], "\n".join(fixed), options)
             spec = TuningSpec(training, options["objective"], ranges, max_jobs=options.get("max_jobs", 6),
-                              max_parallel=options.get("max_parallel", 2), strategy=strategy)
+                              max_parallel=options.get("max_parallel", 2), strategy=strategy, random_seed=options.get("seed"))
             return start_tuning(self.backend, spec)
 
         self._start(make, body, options)
