@@ -1,4 +1,5 @@
-"""The tutorial notebooks ship in the wheel, and ``sm-magics tutorials`` copies them out.
+"""Packaging: the tutorial notebooks ship in the wheel, ``sm-magics tutorials`` copies them out, and a
+source build without Node.js stops with one line.
 
 The wheel is built for real (pip and the project's own build backend, from a copy of the working
 tree holding every file git would commit, plus the already built panel), unpacked, and the
@@ -27,7 +28,7 @@ def shipped_notebooks() -> list[str]:
     return sorted(str(p.relative_to(NOTEBOOKS)) for p in NOTEBOOKS.glob("*/*.ipynb"))
 
 
-def source_copy(target: Path) -> Path:
+def source_copy(target: Path, *, panel: bool = True) -> Path:
     """The files git would put in a commit (tracked, and untracked but not ignored), plus the built panel."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, check=True,
                             capture_output=True).stdout.decode().split("\0")
@@ -37,8 +38,16 @@ def source_copy(target: Path) -> Path:
             continue
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target / name)
-    shutil.copytree(PANEL, target / "sm_magics" / "labextension", symlinks=False)  # so the build hook does not rebuild it
+    if panel:
+        shutil.copytree(PANEL, target / "sm_magics" / "labextension", symlinks=False)  # so the build hook does not rebuild it
     return target
+
+
+def pip_wheel(source: Path, dist: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), str(source)]
+    if importlib.util.find_spec("hatchling") and importlib.util.find_spec("hatch_jupyter_builder"):
+        command.insert(4, "--no-build-isolation")  # the backend is here: no download
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +59,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # a Jupyter checkpoint lying next to the notebooks must not ship
     (source / "notebooks" / "en" / ".ipynb_checkpoints").mkdir()
     (source / "notebooks" / "en" / ".ipynb_checkpoints" / "01_kmeans_mnist-checkpoint.ipynb").write_text("{}")
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(source)]
-    if importlib.util.find_spec("hatchling") and importlib.util.find_spec("hatch_jupyter_builder"):
-        command.insert(4, "--no-build-isolation")  # the backend is here: no download
-    built = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    built = pip_wheel(source, root / "dist")
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     (path,) = (root / "dist").glob("sm_magics-*.whl")
     return path
@@ -133,3 +139,19 @@ def test_tutorials_from_a_source_checkout(tmp_path: Path) -> None:
     done = sm_magics(["tutorials", "out", "--lang", "en"], tmp_path, REPO)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in (NOTEBOOKS / "en").glob("*.ipynb"))
+
+
+def test_a_source_build_without_node_says_so_in_one_line(tmp_path: Path) -> None:
+    """No panel built yet and no ``node`` on PATH: the build hook's one line, no traceback, no wheel."""
+    source = source_copy(tmp_path / "src", panel=False)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty)}  # pip runs the backend with its own interpreter; only node is looked up
+    env.pop("SKIP_JUPYTER_BUILDER", None)
+    built = pip_wheel(source, tmp_path / "dist", env)
+    output = built.stdout + built.stderr
+    assert built.returncode != 0 and not list(tmp_path.glob("dist/*.whl"))
+    said = [line.strip() for line in output.splitlines() if line.strip().startswith("sm_magics:")]
+    assert said == ["sm_magics: building from source compiles the JupyterLab panel, which needs Node.js 20 or later "
+                    "(no `node` on PATH); install it (Debian/Ubuntu: apt install nodejs), or install sm_magics from its wheel"]
+    assert "Traceback" not in output
