@@ -202,7 +202,7 @@ def assert_same_as_other_languages(run: Run, figures: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_kmeans_tutorial_runs_end_to_end(language: str, engine: Any, sagemaker: Any, tmp_path: Path) -> None:
     run = execute(language, KMEANS, engine, tmp_path)
-    assert "using the local SageMaker engine" in run.text("%load_ext")
+    assert "%sm_backend aws" in run.text("%load_ext")  # the local engine, and how to switch (in the reader's language)
     # the data, read from the public sample bucket that the SDK's S3DataConfig names for the region
     data = run.text("import gzip").splitlines()[-2:]  # after the SDK's own "sagemaker.config INFO" lines
     assert data == ["s3://sagemaker-example-files-prod-us-east-1/datasets/image/MNIST/mnist.pkl.gz",
@@ -210,7 +210,7 @@ def test_kmeans_tutorial_runs_end_to_end(language: str, engine: Any, sagemaker: 
     assert (tmp_path / "mnist.pkl.gz").is_file()
     assert run.shows_picture("import matplotlib")  # one digit, looked at
     # trained on two instances
-    assert run.shows_widget("%%sm_train") and run.text("%%sm_train").startswith("training job kmeans-")
+    assert run.shows_widget("%%sm_train") and re.search(r"^training job kmeans-", run.text("%%sm_train"), re.MULTILINE)
     job = run.widget("job_name")
     assert job["status"] == "Completed" and {"train:msd", "test:msd"} <= set(job["final_metrics"])
     described = sagemaker.describe_training_job(TrainingJobName=job["job_name"])
@@ -246,11 +246,11 @@ def test_linear_learner_tutorial_runs_end_to_end(language: str, engine: Any, sag
     assert run.text("from sm_magics.local.sample_data") == "354 zeros among 3572 training digits (10%)\n"
     assert run.shows_picture("import matplotlib")
     # the baseline, untuned
-    baseline = re.match(r"training job (\S+):", run.text("%%sm_train linear-learner"))
+    baseline = re.search(r"^training job (\S+):", run.text("%%sm_train linear-learner"), re.MULTILINE)
     assert baseline and run.shows_widget("%%sm_train linear-learner")
     assert sagemaker.describe_training_job(TrainingJobName=baseline[1])["TrainingJobStatus"] == "Completed"
     # the tuning: the classic ranges, wd among them, seeded
-    tuning = re.match(r"tuning job (\S+):", run.text("%%sm_tune"))
+    tuning = re.search(r"^tuning job (\S+):", run.text("%%sm_tune"), re.MULTILINE)
     assert tuning and run.shows_widget("%%sm_tune")
     leaderboard = run.widget("tuning_job_name")
     assert leaderboard["status"] == "Completed" and len(leaderboard["leaderboard"]) == 6
