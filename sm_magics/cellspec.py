@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .i18n import _
+
 _LINE = re.compile(r"^\s*(?P<key>[A-Za-z_][\w.-]*)\s*:\s*(?P<value>.*?)\s*$")
 
 
@@ -17,7 +19,7 @@ class CellError(ValueError):
     """A problem in the cell, with its 1-based line number."""
 
     def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}" if line else message)
+        super().__init__(_("line {line}: {message}").format(line=line, message=message) if line else message)
         self.line = line
 
 
@@ -43,10 +45,10 @@ def entries(body: str) -> list[Entry]:
             continue
         match = _LINE.match(text)
         if not match:
-            raise CellError(number, f"expected `name: value`, got {text!r}")
+            raise CellError(number, _("expected `name: value`, got {text}").format(text=repr(text)))
         key = match["key"]
         if key in seen:
-            raise CellError(number, f"'{key}' is already set on line {seen[key]}")
+            raise CellError(number, _("'{key}' is already set on line {line}").format(key=key, line=seen[key]))
         seen[key] = number
         found.append(Entry(number, key, match["value"]))
     return found
@@ -76,7 +78,7 @@ def parse_range(entry: Entry) -> Range | None:
     if "|" in value:
         options = [v.strip() for v in value.split("|")]
         if any(not v for v in options):
-            raise CellError(entry.line, f"empty choice in {value!r}; write choices like `sgd|adam`")
+            raise CellError(entry.line, _("empty choice in {value}; write choices like `sgd|adam`").format(value=repr(value)))
         return Range("Categorical", entry.key, values=options)
     match = re.fullmatch(r"(?P<low>[^\s.][^\s]*?)\s*\.\.\s*(?P<high>[^\s]+)(?P<flags>(\s+\w[\w-]*)*)", value)
     if not match:
@@ -88,16 +90,17 @@ def parse_range(entry: Entry) -> Range | None:
         if flag in _SCALING:
             scaling = _SCALING[flag]
         elif flag != "int":
-            raise CellError(entry.line, f"unknown range option '{flag}'; use int, log, linear or reverse-log")
+            raise CellError(entry.line, _("unknown range option '{flag}'; use int, log, linear or reverse-log").format(flag=flag))
     try:
         low, high = (int(match["low"]), int(match["high"])) if is_int else (float(match["low"]), float(match["high"]))
     except ValueError:
-        kind = "integers" if is_int else "numbers"
-        raise CellError(entry.line, f"range bounds of '{entry.key}' must be {kind}: {value!r}") from None
+        message = (_("range bounds of '{key}' must be integers: {value}") if is_int
+                   else _("range bounds of '{key}' must be numbers: {value}"))
+        raise CellError(entry.line, message.format(key=entry.key, value=repr(value))) from None
     if low > high:
-        raise CellError(entry.line, f"range of '{entry.key}' goes from {low} down to {high}; write low..high")
+        raise CellError(entry.line, _("range of '{key}' goes from {low} down to {high}; write low..high").format(key=entry.key, low=low, high=high))
     if scaling == "Logarithmic" and low <= 0:
-        raise CellError(entry.line, f"a log range needs a lower bound above 0 (got {low})")
+        raise CellError(entry.line, _("a log range needs a lower bound above 0 (got {low})").format(low=low))
     return Range("Integer" if is_int else "Continuous", entry.key, str(low), str(high), scaling)
 
 
@@ -106,6 +109,6 @@ def evaluate_channel(entry: Entry, evaluate: Callable[[str], Any]) -> Any:
     try:
         return evaluate(entry.value)
     except NameError as exc:
-        raise CellError(entry.line, f"{exc} — define it in an earlier cell") from None
+        raise CellError(entry.line, _("{error} — define it in an earlier cell").format(error=exc)) from None
     except Exception as exc:
-        raise CellError(entry.line, f"`{entry.value}` raised {type(exc).__name__}: {exc}") from None
+        raise CellError(entry.line, _("`{expression}` raised {kind}: {error}").format(expression=entry.value, kind=type(exc).__name__, error=exc)) from None

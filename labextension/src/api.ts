@@ -167,24 +167,39 @@ function regionsQuery(regions: string): string {
 
 const enc = encodeURIComponent;
 
-export function listEndpoints(regions: string): Promise<IEndpointList> {
-  return requestAPI<IEndpointList>(`endpoints${regionsQuery(regions)}`);
+/** The server to talk to; the page's own server when left out. */
+type Settings = ServerConnection.ISettings | undefined;
+
+export function listEndpoints(
+  regions: string,
+  settings?: Settings
+): Promise<IEndpointList> {
+  return requestAPI<IEndpointList>(
+    `endpoints${regionsQuery(regions)}`,
+    {},
+    settings
+  );
 }
 
-export function listJobs(regions: string): Promise<IJobList> {
-  return requestAPI<IJobList>(`jobs${regionsQuery(regions)}`);
+export function listJobs(
+  regions: string,
+  settings?: Settings
+): Promise<IJobList> {
+  return requestAPI<IJobList>(`jobs${regionsQuery(regions)}`, {}, settings);
 }
 
 export function deleteEndpoints(
   endpoints: IEndpointRef[],
-  deleteArtifacts: boolean
+  deleteArtifacts: boolean,
+  settings?: Settings
 ): Promise<{ results: IDeleteResult[] }> {
   return requestAPI(
     'endpoints/delete',
     jsonInit('POST', {
       endpoints: endpoints.map(e => ({ region: e.region, name: e.name })),
       delete_artifacts: deleteArtifacts
-    })
+    }),
+    settings
   );
 }
 
@@ -199,41 +214,53 @@ export interface IDeletePlan extends IEndpointRef {
 }
 
 export function planDeletion(
-  endpoints: IEndpointRef[]
+  endpoints: IEndpointRef[],
+  settings?: Settings
 ): Promise<{ plans: IDeletePlan[] }> {
   return requestAPI(
     'endpoints/plan',
     jsonInit('POST', {
       endpoints: endpoints.map(e => ({ region: e.region, name: e.name })),
       delete_artifacts: true
-    })
+    }),
+    settings
   );
 }
 
 export function extendTtl(
   ref: IEndpointRef,
-  minutes: number
+  minutes: number,
+  settings?: Settings
 ): Promise<ITtlAnswer> {
   return requestAPI(
     `endpoints/${enc(ref.region)}/${enc(ref.name)}/ttl`,
-    jsonInit('PUT', { extend_minutes: minutes })
+    jsonInit('PUT', { extend_minutes: minutes }),
+    settings
   );
 }
 
-export function clearTtl(ref: IEndpointRef): Promise<ITtlAnswer> {
+export function clearTtl(
+  ref: IEndpointRef,
+  settings?: Settings
+): Promise<ITtlAnswer> {
   return requestAPI(
     `endpoints/${enc(ref.region)}/${enc(ref.name)}/ttl`,
-    jsonInit('PUT', { expires_at: null })
+    jsonInit('PUT', { expires_at: null }),
+    settings
   );
 }
 
-export function stopJob(job: {
-  region: string;
-  kind: JobKind;
-  name: string;
-}): Promise<IStopAnswer> {
+export function stopJob(
+  job: {
+    region: string;
+    kind: JobKind;
+    name: string;
+  },
+  settings?: Settings
+): Promise<IStopAnswer> {
   return requestAPI(
     `jobs/${enc(job.region)}/${enc(job.kind)}/${enc(job.name)}/stop`,
-    jsonInit('POST', {})
+    jsonInit('POST', {}),
+    settings
   );
 }

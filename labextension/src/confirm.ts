@@ -11,7 +11,7 @@ import { IDeletePlan } from './api';
 import { h } from './dom';
 
 /** The dialog body; its value is whether to delete the model artifacts in S3. */
-class ConfirmBody extends Widget implements Dialog.IBodyWidget<boolean> {
+export class ConfirmBody extends Widget implements Dialog.IBodyWidget<boolean> {
   constructor(plans: IDeletePlan[], trans: TranslationBundle) {
     super();
     this.addClass('sm-magics-confirm');

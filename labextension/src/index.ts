@@ -12,6 +12,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { sagemakerIcon } from './icon';
 import { DEFAULT_SETTINGS, IPanelSettings, SageMakerPanel } from './panel';
+import { widgetFallbackPlugin } from './widgetfallback';
 
 const PLUGIN_ID = 'sm-magics:plugin';
 
@@ -84,4 +85,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, widgetFallbackPlugin];

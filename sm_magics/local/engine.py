@@ -12,6 +12,7 @@ from pathlib import Path
 from . import credentials, moto_services, persistence, sample_data, settings
 from .durable_s3 import DurableS3
 from .runtime.hosting import Hosting
+from .sagemaker import idle
 from .sagemaker.models import SageMakerBackend, utcnow
 from .store import Store
 from .training.runner import TrainingRunner
@@ -42,6 +43,7 @@ class Engine:
         # Set at the stop signal, before the server stops answering: what running jobs report after
         # that (connection errors, mostly) is not their outcome; they are failed at the next start.
         self.stopping = threading.Event()
+        self.idle_scale = idle.idle_scale()  # 1, or a test's shortening of sm_magics:idle-after
         self._ttl_guard = threading.Thread(target=self._ttl_loop, daemon=True, name="ttl guard")
 
     def backend(self, region: str) -> SageMakerBackend:
@@ -91,6 +93,7 @@ class Engine:
         try:
             self._ttl_guard.join(timeout=5)
             for backend in list(self.backends.values()):
+                idle.save_invocations(backend)
                 problems += backend.retry_unsaved()
             if self.logs.unsaved:
                 problems.append(f"{self.logs.unsaved} log line(s): {self.logs.last_failure}")
@@ -137,10 +140,12 @@ class Engine:
                 pool.submit(backend.load_restored, endpoint)
 
     def _ttl_loop(self) -> None:
-        """The TTL guard: endpoints whose ``sm_magics:expires-at`` time has passed are deleted."""
+        """The TTL guard: endpoints whose ``sm_magics:expires-at`` time has passed are deleted, and
+        those idle past their ``sm_magics:idle-after`` (marked expired by ``idle.sweep`` first)."""
         while not self._closing.wait(TTL_INTERVAL):
             for backend in list(self.backends.values()):
                 try:
+                    idle.sweep(backend, utcnow(), self.idle_scale)
                     for name in backend.expire_endpoints(utcnow()):
                         log.info("endpoint %s (%s) reached its sm_magics:expires-at time and was deleted", name, backend.region)
                 except Exception:  # keep guarding; the next round tries again

@@ -16,6 +16,13 @@ Each object is seeded where a reader of it looks:
   the older k-means notebooks;
 * ``s3://sagemaker-example-files-prod-<region>/datasets/image/MNIST/mnist.pkl.gz``:
   the bucket the data config names for a seeded region;
+* ``s3://sagemaker-sample-data-<region>/spark/mnist/train/`` and ``/test/``: the
+  same train and test digits in libsvm (label, then 1-based ``index:value`` of
+  the non-zero pixels), which the SageMaker Spark examples load with
+  ``spark.read.format("libsvm").option("numFeatures", "784")``. The object names
+  under those prefixes are the engine's own (readers load the whole prefix), and
+  gzipped (Spark reads ``.gz`` text as it is) to keep the seeding small: about
+  2 MB each (gzip level 1: about 0.2 s to make, once per data dir), seeded only where missing;
 * ``s3://example-notebooks-data-config/config/data_config.json``: read by the
   SDK's ``S3DataConfig.get_data_bucket()``, which returns ``config[region]``
   (or ``config["default"]``) as a *bucket name* that the notebooks hand
@@ -46,6 +53,8 @@ MNIST_KEYS = (
 PLAIN_PICKLE = (DEFAULT_DATA_BUCKET, "datasets/image/MNIST/mnist.pkl")
 CONFIG_BUCKET, CONFIG_KEY = "example-notebooks-data-config", "config/data_config.json"
 
+SPARK_BUCKET, SPARK_KEYS = "sagemaker-sample-data-{region}", {"train": "spark/mnist/train/part-00000.gz", "test": "spark/mnist/test/part-00000.gz"}
+
 # 5 000 digits, 500 of each, split like the original 50k/10k/10k (5 : 1 : 1).
 SPLIT = (3572, 714)
 
@@ -68,6 +77,32 @@ def mnist_pickle_gz(cache_dir: Path) -> bytes:
         cache_dir.mkdir(parents=True, exist_ok=True)
         data = gzip.compress(pickle.dumps(mnist_splits(), protocol=2), mtime=0)
         path.write_bytes(data)
+    return path.read_bytes()
+
+
+def mnist_libsvm(cache_dir: Path, split: str) -> bytes:
+    """The train or test digits as gzipped libsvm text, cached; Spark's libsvm reader un-gzips ``.gz`` itself.
+
+    Made from the cached pickle, both splits at once. The pixels are k / 255 in float32, so each of the
+    256 values is formatted once (``%.9g``: exact for float32) and the lines are joined from tables.
+    """
+    path = cache_dir / f"mnist_{split}.libsvm.gz"
+    if not path.exists():
+        train, _, test = pickle.loads(gzip.decompress(mnist_pickle_gz(cache_dir)))
+        levels = np.arange(256, dtype=np.float32) / np.float32(255.0)
+        values = np.array([f"{v:.9g}" for v in levels.tolist()], dtype=object)
+        indices = np.array([f"{i + 1}:" for i in range(784)], dtype=object)
+        for name, (images, labels) in (("train", train), ("test", test)):
+            rows, columns = np.nonzero(images)
+            level = np.rint(images[rows, columns] * 255).astype(np.int64)
+            if not np.array_equal(levels[level], images[rows, columns]):  # not k / 255 after all: format each value
+                cells = indices[columns] + np.array([f"{v:.9g}" for v in images[rows, columns].tolist()], dtype=object)
+            else:
+                cells = indices[columns] + values[level]
+            starts = np.searchsorted(rows, np.arange(len(labels) + 1))
+            lines = [" ".join([str(int(label)), *cells[starts[i]:starts[i + 1]]]) for i, label in enumerate(labels)]
+            text = ("\n".join(lines) + "\n").encode()
+            (cache_dir / f"mnist_{name}.libsvm.gz").write_bytes(gzip.compress(text, compresslevel=1, mtime=0))
     return path.read_bytes()
 
 
@@ -96,6 +131,11 @@ def seed(cache_dir: Path, regions: tuple[str, ...] = settings.SAMPLE_REGIONS) ->
     if not moto_services.object_exists(*PLAIN_PICKLE):
         payload = payload or mnist_pickle_gz(cache_dir)
         moto_services.put_object(*PLAIN_PICKLE, gzip.decompress(payload), region="us-east-1")
+    for region in regions:
+        for split, key in SPARK_KEYS.items():
+            bucket = SPARK_BUCKET.format(region=region)
+            if not moto_services.object_exists(bucket, key):
+                moto_services.put_object(bucket, key, mnist_libsvm(cache_dir, split), region=region)
     config = json.dumps(data_config(regions), indent=2).encode()
     try:
         current = moto_services.read_object(CONFIG_BUCKET, CONFIG_KEY)

@@ -21,7 +21,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import threading
 import time
 import traceback
@@ -31,11 +30,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
-from werkzeug.serving import WSGIRequestHandler, make_server
-
 from . import datadir_lock, moto_services, persistence, settings, tagging
 from .auth import Authenticator, Claim, Keyring
 from .browser_guard import BrowserGuard, allowed_origins_from_env
+from .http_front import Front
 from .engine import Engine
 from .refusals import Refusal, answer
 from .runtime import responses as runtime_responses
@@ -264,26 +262,13 @@ class EngineApp:
         return [body]
 
 
-class _NoDelayHandler(WSGIRequestHandler):
-    """Small responses go out at once: without TCP_NODELAY, headers and body written
-    separately wait ~40 ms for the client's delayed ACK on every call."""
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if log.isEnabledFor(logging.DEBUG):
-            super().log_request(code, size)
-
-
 def serve(data_dir: Path, port: int) -> None:
     """Run the engine in this process until SIGTERM / SIGINT; then write its state and exit."""
     # before anything opens the dir; held until this process has ended (the kernel drops it then), which `stop` waits for
     datadir_lock.hold_or_exit(data_dir, f"http://{settings.HOST}:{port}")
     engine = Engine(data_dir, port)
     try:
-        server = make_server(settings.HOST, port, EngineApp(engine), threaded=True, request_handler=_NoDelayHandler)
+        server = Front(settings.HOST, port, EngineApp(engine))
     except OSError as exc:
         raise SystemExit(f"sm-magics local engine: cannot listen on {settings.HOST}:{port} ({exc.strerror}); pass another --port") from None
     try:
@@ -301,7 +286,7 @@ def serve(data_dir: Path, port: int) -> None:
     signal.signal(signal.SIGINT, shutdown)
     log.info("local SageMaker engine listening on %s (data in %s)", engine.url, data_dir)
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.serve_forever()
     finally:
         problems = engine.close()
         try:

@@ -37,6 +37,12 @@ def view_for(handle: Any) -> Any:
         from .endpoint import EndpointWidget
 
         return EndpointWidget(handle)
+    from ..workflow.transform import TransformJob
+
+    if isinstance(handle, TransformJob):
+        from .transform_job import TransformJobWidget
+
+        return TransformJobWidget(handle)
     from .text import TextProgress
 
     return TextProgress(handle)

@@ -21,7 +21,8 @@ import numpy as np
 from traitlets import Float, List, TraitError, Unicode, observe, validate
 
 from . import montage as mt
-from .i18n import LANGUAGES, TRANSLATIONS, resolve_language, translate  # noqa: F401  (re-exported)
+from .snapshot import StaticRendering, png_base64
+from .i18n import LANGUAGES, resolve_language, translate  # noqa: F401  (re-exported)
 
 # ----------------------------------------------------------------------------- inputs
 
@@ -84,7 +85,7 @@ def _hex(rgb: tuple[int, int, int]) -> str:
     return "#%02x%02x%02x" % rgb
 
 
-class ConfusionMatrix(w.VBox):
+class ConfusionMatrix(StaticRendering, w.VBox):
     """A confusion matrix with accuracy and per-class precision, recall and F1.
 
     ``y_true``: true labels (ints, strings or 0.0 / 1.0 floats). Predictions as one of:
@@ -297,6 +298,22 @@ class ConfusionMatrix(w.VBox):
 
     def _render(self) -> None:
         self._table.value = self.to_html()
+        self.publish_static()
+
+    STATIC_FOOTER = False  # a result, true whenever it is read
+    STATIC_EAGER = False
+
+    def static_key(self) -> str:
+        return f"{self.threshold} {self.language}"
+
+    def static_html(self) -> str:
+        return self._table.value
+
+    def static_text(self) -> str:
+        return self.summary()
+
+    def static_data(self) -> dict[str, str]:
+        return {**super().static_data(), "image/png": png_base64(self.to_png())}
 
     def summary(self) -> str:
         """The figures as plain text: matrix, accuracy, then one line per class."""

@@ -9,10 +9,12 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Float, Unicode
 
-from .common import SummaryFallback, badge, duration
+from ..workflow.idle import describe as describe_idle
+from .common import badge, duration
+from .snapshot import StaticRendering
 
 
-class EndpointWidget(SummaryFallback, w.VBox):
+class EndpointWidget(StaticRendering, w.VBox):
     endpoint_name = Unicode().tag(sync=True)
     status = Unicode("Pending").tag(sync=True)
     elapsed_seconds = Float(0).tag(sync=True)
@@ -77,10 +79,14 @@ class EndpointWidget(SummaryFallback, w.VBox):
 
     def _render(self) -> None:
         ttl = f" · TTL {duration(self.ttl_seconds_left)} left" if self.ttl_seconds_left >= 0 else ""
+        guard = getattr(self.handle, "idle_seconds", None)
+        if guard and self.status != "Deleted":
+            ttl += (f" · <span title='deleted once nobody invoked it for this long (sm_magics:idle-after)'>"
+                    f"{describe_idle(guard)}</span>")
         local = " (local engine: not billed)" if self.handle.backend.kind == "local" else ""
         spent = "final cost" if self.status == "Deleted" else "so far"
         cost = (f" · <span title='{html.escape(self.price_source)}'>${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} {spent}{local}</span>"
-                if self.usd_per_hour >= 0 else " · price unknown")
+                if self.usd_per_hour >= 0 else " · price not in the bundled table")
         self._header.value = (
             f"<b>{html.escape(self.endpoint_name)}</b> {badge(self.status)} "
             f"<span style='color:#57606a'>{duration(self.elapsed_seconds)} · "
@@ -89,6 +95,25 @@ class EndpointWidget(SummaryFallback, w.VBox):
             + (f"<div style='color:#57606a'>{html.escape(self.message)}</div>" if self.message else "")
         )
         self._delete.disabled = self.status == "Deleted"
+        self.publish_static()
+
+    def static_key(self) -> str:
+        return f"{self.status} {self.message} {self.failure_reason}"
+
+    def static_html(self) -> str:
+        return self._header.value
+
+    def static_text(self) -> str:
+        text = f"endpoint {self.endpoint_name}: {self.status} ({self.handle.instance_count} x {self.handle.instance_type})"
+        if self.usd_per_hour >= 0:
+            spent = "final cost" if self.status == "Deleted" else "so far"
+            text += f", ${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} {spent}"
+        if self.ttl_seconds_left >= 0:
+            text += f", TTL {duration(self.ttl_seconds_left)} left"
+        guard = getattr(self.handle, "idle_seconds", None)
+        if guard and self.status != "Deleted":
+            text += f", {describe_idle(guard)}"
+        return text
 
     def close(self) -> None:
         self.handle.unobserve(self._update)

@@ -33,6 +33,7 @@ from traitlets import Enum, Float, Int, List, TraitError, Unicode, observe, vali
 from . import montage as mt
 from .confusion import as_labels
 from .i18n import resolve_language, translate
+from .snapshot import StaticRendering, png_base64
 
 LAYOUTS = ("overview", "tabs")
 
@@ -122,7 +123,7 @@ def cluster_assignments(source: Any) -> tuple[np.ndarray, np.ndarray | None]:
 # ----------------------------------------------------------------------------- the widget
 
 
-class ClusterGallery(w.VBox):
+class ClusterGallery(StaticRendering, w.VBox):
     """One panel per cluster: its size, its images (one PNG) and, with true labels, its
     majority label and purity; images that disagree with the majority get a red frame.
 
@@ -302,6 +303,7 @@ class ClusterGallery(w.VBox):
         for cluster, (old, new) in enumerate(zip(change["old"], change["new"])):
             if old != new:
                 self._render_cluster(cluster)
+        self.publish_static()
 
     @observe("language")
     def _on_language(self, change: Any) -> None:
@@ -354,6 +356,17 @@ class ClusterGallery(w.VBox):
         self._header.value = f"<b>{html.escape(self._headline())}</b>"
         for cluster in range(self.k):
             self._render_cluster(cluster)
+        self.publish_static()
+
+    STATIC_FOOTER = False  # a result, true whenever it is read
+    STATIC_EAGER = False  # one PNG of every panel: drawn once the gallery is on screen
+
+    def static_key(self) -> str:
+        return f"{self.shown} {self.language} {self.layout_mode}"
+
+    def static_data(self) -> dict[str, str]:
+        """The panels as drawn now, as one PNG (a saved notebook's fallback), and the figures as text."""
+        return {"image/png": png_base64(self.to_png()), "text/plain": self.summary()}
 
     def _render_cluster(self, cluster: int) -> None:
         size, shown = self.sizes[cluster], self.shown[cluster]

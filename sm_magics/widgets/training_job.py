@@ -8,10 +8,11 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Dict, Float, List, Unicode
 
-from .common import SummaryFallback, badge, duration, sparkline
+from .common import badge, duration, sparkline
+from .snapshot import StaticRendering
 
 
-class TrainingJobWidget(SummaryFallback, w.VBox):
+class TrainingJobWidget(StaticRendering, w.VBox):
     """Observes a TrainingJob handle; its traits are the model tests read."""
 
     job_name = Unicode().tag(sync=True)
@@ -75,7 +76,12 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
         resources = handle.description.get("ResourceConfig", {})
         instances = f"{resources.get('InstanceCount', '?')} x {resources.get('InstanceType', '?')}" if resources else ""
         if self.usd_so_far >= 0:
-            instances += f" · ${self.usd_so_far:.4f} so far" + (" (local engine: not billed)" if handle.backend.kind == "local" else "")
+            price = handle.price  # the figure used, and where it comes from, on hover
+            rate = f"${price.usd_per_hour:.3f}/h, " if price is not None else ""
+            instances += (f" · <span title='{html.escape(price.source if price is not None else '')}'>{rate}${self.usd_so_far:.4f} so far</span>"
+                          + (" (local engine: not billed)" if handle.backend.kind == "local" else ""))
+        elif resources:
+            instances += " · price not in the bundled table"
         if self.spot_savings:
             instances += f" · {self.spot_savings}"
         self._header.value = (
@@ -100,6 +106,16 @@ class TrainingJobWidget(SummaryFallback, w.VBox):
         self._metrics.value = f"<table style='font-size:90%'>{''.join(rows)}</table>" if rows else ""
         tail = "\n".join(handle.log_lines[-30:])
         self._log.value = f"<pre style='font-size:80%;max-height:300px;overflow:auto'>{html.escape(tail)}</pre>"
+        self.publish_static()
+
+    def static_key(self) -> str:
+        return f"{self.status} {self.secondary_status} {self.error}"
+
+    def static_html(self) -> str:
+        return self._header.value + self._timeline.value + self._metrics.value
+
+    def static_text(self) -> str:
+        return self.handle.summary()
 
     def close(self) -> None:
         self.handle.unobserve(self._update)

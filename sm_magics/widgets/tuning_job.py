@@ -8,10 +8,11 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Dict, List, Unicode
 
-from .common import SummaryFallback, badge
+from .common import badge
+from .snapshot import StaticRendering
 
 
-class TuningJobWidget(SummaryFallback, w.VBox):
+class TuningJobWidget(StaticRendering, w.VBox):
     tuning_job_name = Unicode().tag(sync=True)
     status = Unicode("Pending").tag(sync=True)
     counters = Dict().tag(sync=True)
@@ -75,6 +76,20 @@ class TuningJobWidget(SummaryFallback, w.VBox):
                      *(html.escape(str(row["hyperparameters"].get(n, ""))) for n in names)]
             rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         self._table.value = f"<table style='font-size:90%'><tr>{head}</tr>{''.join(rows)}</table>" if rows else ""
+        self.publish_static()
+
+    def static_key(self) -> str:
+        return f"{self.status} {sorted(self.counters.items())} {self.best} {self.error}"
+
+    def static_html(self) -> str:
+        return self._header.value + self._table.value
+
+    def static_text(self) -> str:
+        lines = [self.handle.summary()]
+        for rank, row in enumerate(self.leaderboard, start=1):
+            value = "" if row["objective"] is None else f"{row['objective']:.5g}"
+            lines.append(f"{rank:>3}  {row['name']}  {row['status']}  {value}")
+        return "\n".join(lines)
 
     def close(self) -> None:
         self.handle.unobserve(self._update)

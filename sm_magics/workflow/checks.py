@@ -4,6 +4,8 @@ The rules come from botocore's SageMaker service model (the same constraints
 the service validates: name patterns and lengths, instance-type enums), so a
 cell with a bad name or a typo in an instance type fails in a line, with the
 closest valid value, and never after its data was uploaded or a model created.
+The data checks below (labels against predictor_type / objective, k against
+rows) stop what the algorithm containers would fail a started job for.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from typing import Any
+from typing import Any, Iterable
+
+import numpy as np
 
 # use -> the service model's enum shape for that kind of instance
 INSTANCE_SHAPES = {
@@ -20,7 +24,7 @@ INSTANCE_SHAPES = {
     "transform": "TransformInstanceType",
 }
 NAME_SHAPES = {"training job": "TrainingJobName", "tuning job": "HyperParameterTuningJobName", "endpoint": "EndpointName",
-               "model": "ModelName"}
+               "model": "ModelName", "transform job": "TransformJobName"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,3 +51,72 @@ def check_instance_type(use: str, instance_type: str) -> None:
     close = difflib.get_close_matches(instance_type, allowed, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]}?" if close else " (for example ml.m5.large)"
     raise ValueError(f"{instance_type!r} is not a SageMaker {use} instance type{hint}")
+
+
+# ------------------------------------------------------------------ data against hyperparameters
+#
+# What the algorithm containers refuse once a job has started (and billed its instances), checked
+# on the notebook's own arrays before anything is uploaded. The rules and their wording follow the
+# containers' (see local/algorithms: Linear Learner's label checks, XGBoost's objective checks,
+# k-means' k against records); an s3:// channel is not read here, so it is not checked.
+
+def _first_bad(labels: np.ndarray, bad: np.ndarray) -> str:
+    at = int(np.argmax(bad))
+    return f"label {labels[at]:g} at row {at} ({int(bad.sum())} such rows)"
+
+
+def _integer(hyperparameters: dict[str, str], key: str) -> int | None:
+    try:
+        return int(float(hyperparameters[key]))
+    except (KeyError, ValueError):
+        return None
+
+
+def check_labels(algorithm: str, hyperparameters: dict[str, str], channel: str, labels: np.ndarray, tuned: Iterable[str] = ()) -> None:
+    """Labels the algorithm accepts for its predictor_type (Linear Learner) or objective (XGBoost); ValueError names the row.
+
+    A hyperparameter being tuned has no single value yet; what depends on it is left to the jobs.
+    """
+    tuned = set(tuned)
+    if algorithm == "linear-learner" and "predictor_type" not in tuned:
+        kind = hyperparameters.get("predictor_type")
+        if kind == "binary_classifier":
+            bad = (labels != 0) & (labels != 1)
+            if bad.any():
+                raise ValueError(f"channel '{channel}': predictor_type binary_classifier needs labels 0 or 1; it has "
+                                 f"{_first_bad(labels, bad)}. Encode the classes as 0/1 or use multiclass_classifier")
+        elif kind == "multiclass_classifier" and "num_classes" not in tuned:
+            classes = _integer(hyperparameters, "num_classes")
+            if classes is None:
+                raise ValueError("predictor_type multiclass_classifier needs num_classes: add a line like "
+                                 f"`num_classes: {int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 3}`")
+            bad = (labels < 0) | (labels != np.floor(labels)) | (labels >= classes)
+            if bad.any():
+                raise ValueError(f"channel '{channel}': multiclass_classifier with num_classes {classes} needs labels "
+                                 f"0 ... {classes - 1}; it has {_first_bad(labels, bad)}")
+    elif algorithm == "xgboost" and "objective" not in tuned:
+        objective = hyperparameters.get("objective", "reg:squarederror")
+        if objective in ("binary:logistic", "binary:logitraw", "reg:logistic"):
+            bad = (labels < 0) | (labels > 1)
+            if bad.any():
+                raise ValueError(f"channel '{channel}': objective {objective} needs labels in [0, 1]; it has {_first_bad(labels, bad)}")
+        elif objective.startswith("multi:") and "num_class" not in tuned:
+            classes = _integer(hyperparameters, "num_class")
+            if classes is None:
+                raise ValueError(f"objective {objective} needs num_class: add a line like "
+                                 f"`num_class: {int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 3}`")
+            bad = (labels < 0) | (labels != np.floor(labels)) | (labels >= classes)
+            if bad.any():
+                raise ValueError(f"channel '{channel}': objective {objective} with num_class {classes} needs labels "
+                                 f"0 ... {classes - 1}; it has {_first_bad(labels, bad)}")
+        elif objective in ("count:poisson", "reg:tweedie"):
+            bad = labels < 0
+            if bad.any():
+                raise ValueError(f"channel '{channel}': objective {objective} needs labels of 0 or more; it has {_first_bad(labels, bad)}")
+
+
+def check_k(rows: int, k: int, *, tuned: bool = False) -> None:
+    """k-means finds k centres among the training rows: k must not exceed them."""
+    if k > rows:
+        what = f"the range of k goes up to {k}" if tuned else f"k is {k}"
+        raise ValueError(f"{what} but channel 'train' has {rows} rows; k-means needs at least k rows: lower k or add data")

@@ -13,12 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from ..formats import recordio
+from ..formats import csv_text, recordio
 from .algorithms import AlgorithmInfo
 
 
 class DataError(ValueError):
-    """Data that cannot be trained on, with what to fix."""
+    """Data that cannot be trained on or scored, with what to fix."""
+
+    def _render_traceback_(self) -> list[str]:
+        """One line in the notebook (``predictor.predict`` raises it from the user's own code)."""
+        return [f"{type(self).__name__}: {self}"]
 
 
 @dataclass
@@ -29,6 +33,7 @@ class PreparedChannel:
     content_type: str
     rows: int | None
     features: int | None
+    labels: np.ndarray | None = None  # the float32 labels, for the checks against predictor_type / objective
 
 
 def as_matrix(value: Any, what: str) -> np.ndarray:
@@ -38,8 +43,8 @@ def as_matrix(value: Any, what: str) -> np.ndarray:
     elif hasattr(value, "to_numpy"):
         value = value.to_numpy()
     array = np.asarray(value)
-    if array.dtype == object:
-        raise DataError(f"{what} holds non-numeric values; convert or drop those columns first")
+    if array.dtype == object:  # e.g. `frame.values` of a frame mixing bool (pd.get_dummies) and float columns
+        array = _numbers_only(array, what)
     if array.ndim == 1:
         raise DataError(f"{what} is 1-D with {array.shape[0]} values; pass a 2-D array (rows x features), e.g. x.reshape(-1, 1)")
     if array.ndim > 2:
@@ -54,6 +59,21 @@ def as_matrix(value: Any, what: str) -> np.ndarray:
         row, col = (int(i) for i in np.argwhere(bad)[0])
         raise DataError(f"{what} contains {int(bad.sum())} NaN/infinite value(s), first at row {row}, column {col}; impute or drop them")
     return array
+
+
+NUMBER_TYPES = (bool, int, float, np.bool_, np.number)
+
+
+def _numbers_only(array: np.ndarray, what: str) -> np.ndarray:
+    """An object array whose cells are all numbers or booleans, as floats; any other cell is named in the error.
+
+    The types are looked at, not parsed: the string "1.5" is not a number here, as it is not to SageMaker.
+    """
+    kinds = set(map(type, array.flat))
+    if not all(issubclass(kind, NUMBER_TYPES) for kind in kinds):
+        other = sorted(kind.__name__ for kind in kinds if not issubclass(kind, NUMBER_TYPES))
+        raise DataError(f"{what} holds non-numeric values ({', '.join(other)}); convert or drop those columns first")
+    return array.astype(np.float64)
 
 
 def _frame_as_floats(frame: Any, what: str) -> np.ndarray:
@@ -108,7 +128,7 @@ def prepare_channel(info: AlgorithmInfo, name: str, data: Any, labels: Any = Non
     y = as_labels(labels, matrix.shape[0], f"channel '{name}'") if labels is not None else None
     if info.data_format == "csv":
         table = matrix if y is None else np.column_stack([y, matrix])
-        lines = "\n".join(",".join(f"{v:.9g}" for v in row) for row in table)
-        return PreparedChannel(name, lines.encode() + b"\n", None, "text/csv", matrix.shape[0], matrix.shape[1])
+        # each cell as f"{v:.9g}": nine significant digits bring every float32 back exactly
+        return PreparedChannel(name, csv_text.format_rows(table), None, "text/csv", matrix.shape[0], matrix.shape[1], y)
     body = recordio.encode_dense(matrix, y) if y is not None else recordio.encode_dense(matrix)
-    return PreparedChannel(name, body, None, "application/x-recordio-protobuf", matrix.shape[0], matrix.shape[1])
+    return PreparedChannel(name, body, None, "application/x-recordio-protobuf", matrix.shape[0], matrix.shape[1], y)

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from ..formats import csv_text
 from . import algorithms
-from .data import as_matrix
+from .data import DataError, as_matrix
 from .fleet import TAG_CREATED_BY, TAG_EXPIRES, TAG_NOTEBOOK  # noqa: F401  (re-exported: the magics tag with them)
 from .checks import check_instance_type, check_name
 from .errors import SageMakerError
@@ -171,6 +172,12 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
             ttl.unschedule(backend, region, name)
         except ClientError:
             pass  # a leftover one-time schedule fails harmlessly and deletes itself
+        from . import idle
+
+        try:
+            idle.disarm(backend, region, name)
+        except (ClientError, BotoCoreError):
+            pass  # a leftover alarm sees no instance of a deleted endpoint report, so it never fires
     if backend._fleet is not None:
         backend._fleet.forget(region, name)
     return report
@@ -189,9 +196,11 @@ class Endpoint(Handle):
         self.instance_type = instance_type
         self.instance_count = instance_count
         self.expires_at: dt.datetime | None = None
+        self.idle_seconds: float | None = None  # the idle guard's limit (sm_magics:idle-after), if any
         self.warning: str | None = None  # e.g. the TTL could not be scheduled on AWS
         self.price: Any = None  # pricing.Price once known
         self.deleted_at: dt.datetime | None = None  # when this handle first saw it gone: the cost stops there
+        self.feature_count: int | None = None  # features per row its model was trained on, when known
 
     @property
     def cost_so_far(self) -> float | None:
@@ -242,14 +251,21 @@ class Endpoint(Handle):
         ``accept`` picks the wire format (JSON, JSON Lines, CSV, RecordIO-protobuf); the answer has the
         same arrays whichever travelled. ``.to_frame()`` makes it a DataFrame.
         """
+        from .spark import is_spark_dataframe
+
+        if is_spark_dataframe(data):
+            return self._predict_spark(data, accept)
         self.wait()
         if self.status != "InService":
             raise SageMakerError(f"endpoint {self.name} is {self.status}; it cannot predict")
         matrix = as_matrix(data if np.ndim(data) != 1 else [data], "predict input")
+        if self.feature_count is not None and matrix.shape[1] != self.feature_count:
+            raise DataError(f"predict input has {matrix.shape[1]} features per row but the model behind {self.name} was "
+                            f"trained on {self.feature_count}; pass rows of {self.feature_count} values")
         info = self.info or algorithms.ALGORITHMS["kmeans"]
         accept = accept or info.accept
         runtime = self.backend.client("sagemaker-runtime")
-        rows = [",".join(f"{v:.9g}" for v in row) for row in matrix]
+        rows = csv_text.format_rows(matrix).decode("ascii").split("\n")[:-1]  # each cell as f"{v:.9g}"
         parts: list[Predictions] = []
         chunk: list[str] = []
         size = 0
@@ -262,6 +278,30 @@ class Endpoint(Handle):
                 chunk.append(row)
                 size += len(row) + 1
         return Predictions.concat(parts)
+
+    def _predict_spark(self, frame: Any, accept: str | None) -> Any:
+        """A Spark DataFrame: its rows with the answers' columns, each partition sent by its own executor.
+
+        The frame is checked first (one aggregation); the output columns are learnt from one row answered
+        here. The executors call the endpoint with the backend's credentials, as they write channels.
+        """
+        import functools
+
+        from . import spark
+
+        spark.inspect(frame, "predict input", labels="none")
+        self.wait()
+        if self.status != "InService":
+            raise SageMakerError(f"endpoint {self.name} is {self.status}; it cannot predict")
+        info = self.info or algorithms.ALGORITHMS["kmeans"]
+        target = spark.S3Target.of(self.backend, "", "")  # only its credentials, region and endpoint URL are used
+        answer = functools.partial(spark.invoke_answers, endpoint=self.name, target=target, accept=accept or info.accept,
+                                   outputs=info.outputs, json_root=info.json_root, max_bytes=MAX_PAYLOAD)
+        try:
+            sample = answer(0, [frame.select(spark.FEATURES).first()])
+        except ClientError as error:
+            raise SageMakerError(f"endpoint {self.name} refused the request: {explain(error, retrying=False)}") from None
+        return spark.attach(frame, answer, sample)
 
     def _invoke(self, runtime: Any, content_type: str, accept: str, body: str) -> dict[str, Any]:
         try:
@@ -319,8 +359,14 @@ def deploy(
     tags: list[dict[str, str]] | None = None,
     role: str | None = None,
     expires_at: dt.datetime | None = None,
+    feature_count: int | None = None,
+    idle_after: dt.timedelta | None = None,
 ) -> Endpoint:
     """Model + endpoint config + endpoint; if a later step fails, the earlier ones are removed again.
+
+    With ``idle_after`` the endpoint carries the ``sm_magics:idle-after`` tag (the local engine acts
+    on it) and, on AWS, gets its idle guard (``idle.arm``); a guard that cannot be made leaves the
+    endpoint with ``Endpoint.warning``, as an expiry does.
 
     With ``expires_at`` the endpoint carries the expiry tag and, on AWS, gets
     its deletion schedules; if those cannot be made the endpoint stays and
@@ -330,11 +376,16 @@ def deploy(
     if name is not None:
         check_name("endpoint", name)
     check_instance_type("hosting", instance_type)
+    from . import idle
+
+    idle_seconds = idle.check_idle(idle_after) if idle_after is not None else None
     sagemaker = backend.client("sagemaker")
     name = name or f"{algorithms.lookup(algorithm).name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     image = algorithms.image_uri(algorithm, backend.region)
     role = role or default_role(backend)
-    tags = [t for t in (tags or []) if t["Key"] != TAG_EXPIRES]
+    tags = [t for t in (tags or []) if t["Key"] not in (TAG_EXPIRES, idle.IDLE_TAG)]
+    if idle_seconds is not None:
+        tags.append({"Key": idle.IDLE_TAG, "Value": str(idle_seconds)})
     if expires_at is not None:
         tags.append({"Key": TAG_EXPIRES, "Value": expires_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds")})
     created: list[tuple[str, Any]] = []
@@ -359,6 +410,7 @@ def deploy(
     endpoint = Endpoint(backend, name, algorithms.lookup(algorithm).name, instance_type, instance_count)
     endpoint.price = backend.prices.hourly(instance_type, backend.region)  # known before the first view renders
     endpoint.expires_at = expires_at
+    endpoint.feature_count = feature_count  # predict then refuses rows of another width in one line
     if expires_at is not None and backend.kind == "aws":
         from .ttl import TtlError, schedule_deletion
 
@@ -366,6 +418,12 @@ def deploy(
             schedule_deletion(backend, backend.region, name, expires_at)
         except TtlError as error:
             endpoint.warning = f"{error}; the expiry tag is set, but nothing will act on it"
+    endpoint.idle_seconds = idle_seconds
+    if idle_seconds is not None and backend.kind == "aws":
+        try:
+            idle.arm(backend, backend.region, name, idle_seconds, tags=[t for t in tags if t["Key"].startswith("sm_magics:")])
+        except idle.IdleError as error:
+            endpoint.warning = "; ".join(filter(None, [endpoint.warning, f"{error}; the idle tag is set, but nothing on AWS will act on it"]))
     endpoint.start_polling()
     return endpoint
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .idle import describe as describe_idle, idle_of
 from .jobs import explain
 from .session import Backend
 
@@ -69,6 +70,7 @@ class EndpointRow:
     notebook: str | None = None
     expires_at: dt.datetime | None = None
     ttl_seconds_left: float | None = None
+    idle_seconds: float | None = None  # the idle guard: deleted after this long without an invocation (sm_magics:idle-after)
     config_name: str | None = None
     models: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
@@ -79,6 +81,8 @@ class EndpointRow:
         rate = f"${self.usd_per_hour:.3f}/h" if self.usd_per_hour is not None else "price ?"
         so_far = f"${self.usd_so_far:.2f}" if self.usd_so_far is not None else "?"
         ttl = f" ttl {int(self.ttl_seconds_left // 60)}m" if self.ttl_seconds_left is not None else ""
+        if self.idle_seconds:
+            ttl += f" {describe_idle(self.idle_seconds)}"
         return (f"{self.name:<44} {self.status:<10} {self.region:<14} {self.instance_count} x {self.instance_type:<14} "
                 f"{rate:>10} {so_far:>8} up {int(self.age_seconds // 60)}m{ttl} {self.notebook or ''}")
 
@@ -288,6 +292,7 @@ class Fleet:
             created_at=created, age_seconds=max(0.0, (now - created).total_seconds()), tags=tags,
             notebook=tags.get(TAG_NOTEBOOK) or None,
         )
+        row.idle_seconds = idle_of(tags)
         expires = parse_expiry(tags.get(TAG_EXPIRES))
         if expires is not None:
             row.expires_at = expires

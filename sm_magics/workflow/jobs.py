@@ -195,6 +195,7 @@ class TrainingJob(Handle):
     def __init__(self, backend: Backend, name: str, algorithm: str | None = None) -> None:
         super().__init__(backend, name)
         self.algorithm = algorithm
+        self._feature_count: int | None = None  # what the model was trained on, when the cell's data said so
         self.metrics: dict[str, list[tuple[float, float]]] = {}  # name -> [(seconds since start, value)]
         self.price: Any = None  # pricing.Price of one training instance, once known
         self._priced = False
@@ -288,6 +289,18 @@ class TrainingJob(Handle):
         return self.price.cost(seconds, doc.get("ResourceConfig", {}).get("InstanceCount", 1))
 
     @property
+    def feature_count(self) -> int | None:
+        """Features per row the model was trained on: from the cell's data, else the job's feature_dim."""
+        if self._feature_count is not None:
+            return self._feature_count
+        dim = self.description.get("HyperParameters", {}).get("feature_dim", "")
+        return int(dim) if str(dim).isdigit() else None
+
+    @feature_count.setter
+    def feature_count(self, value: int | None) -> None:
+        self._feature_count = value
+
+    @property
     def model_artifact(self) -> str | None:
         return self.description.get("ModelArtifacts", {}).get("S3ModelArtifacts") if self.status == "Completed" else None
 
@@ -319,14 +332,15 @@ class TuningJob(Handle):
     def __init__(self, backend: Backend, name: str, algorithm: str | None = None) -> None:
         super().__init__(backend, name)
         self.algorithm = algorithm
+        self.feature_count: int | None = None  # features per row of its training data, when the cell's data said so
         self.leaderboard: list[dict[str, Any]] = []
 
     def refresh(self) -> None:
         sagemaker = self.backend.client("sagemaker")
         self.describe_calls += 1
         doc = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=self.name)
-        self.description = doc
-        self.status = doc["HyperParameterTuningJobStatus"]
+        # The status is taken only together with the job list fetched after it: a "Completed" seen
+        # before its final list (a list call throttled under load) would show an empty leaderboard.
         rows: list[dict[str, Any]] = []
         for page in sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job").paginate(HyperParameterTuningJobName=self.name):
             rows += page["TrainingJobSummaries"]
@@ -339,7 +353,13 @@ class TuningJob(Handle):
                 return (1, 0.0)
             return (0, -metric["Value"] if maximize else metric["Value"])
 
+        status = doc["HyperParameterTuningJobStatus"]
+        counted = sum(doc.get("TrainingJobStatusCounters", {}).values())
+        if status in self.terminal and len(rows) < counted:
+            status = self.status if self.status not in self.terminal else "InProgress"  # the list lags: ask again
         self.leaderboard = sorted(rows, key=rank)
+        self.description = doc
+        self.status = status
 
     @property
     def objective(self) -> dict[str, str]:
@@ -354,6 +374,7 @@ class TuningJob(Handle):
         if not self.best_job_name:
             raise RuntimeError(f"tuning job {self.name} is {self.status} with no completed training job to deploy")
         job = TrainingJob(self.backend, self.best_job_name, self.algorithm)
+        job.feature_count = self.feature_count
         job.start_polling()
         return job.wait()
 

@@ -1,7 +1,9 @@
 """Starting training and tuning jobs from a declarative spec: validate everything, upload, create.
 
-All checks (algorithm, hyperparameter names, data shapes, NaN, labels) run
-before the first upload, so a bad cell creates nothing; if CreateTrainingJob
+All checks (algorithm, hyperparameter names, data shapes, NaN, labels against
+predictor_type / objective / num_class, k against rows) run before the first
+upload, so a bad cell creates nothing; then the most the job can cost is
+announced (costs.py), and only then is anything uploaded. If CreateTrainingJob
 itself is refused, the data just uploaded is removed again.
 """
 
@@ -10,12 +12,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
 from . import algorithms
-from .checks import check_instance_type, check_name
+from .checks import check_instance_type, check_k, check_labels, check_name
+from .costs import training_line, tuning_line
 from .data import PreparedChannel, prepare_channel
 from .endpoints import default_role
 from .jobs import Handle, TrainingJob, TuningJob
@@ -59,7 +62,11 @@ def prepare(spec: TrainingSpec, tuned: set[str] = frozenset()) -> tuple[algorith
         algorithms.check_hyperparameter(info, key)
     if "train" not in spec.channels:
         raise ValueError(f"no training data: add a line `train: <array, DataFrame or s3:// URI>` ({info.name} reads {', '.join(info.channels)})")
-    prepared = [prepare_channel(info, name, value) for name, value in spec.channels.items()]
+    prepared = [_prepare_channel(info, name, value) for name, value in spec.channels.items()]
+    for channel in prepared:
+        if getattr(channel, "partitions", 0) and channel.name == "train" and spec.instance_count > channel.partitions:
+            raise ValueError(f"channel 'train' has {channel.partitions} Spark partition(s) for {spec.instance_count} instances, "
+                             f"which each need a shard: .repartition({spec.instance_count}) it or use fewer instances")
     train = next(c for c in prepared if c.name == "train")
     hyperparameters: dict[str, str] = {}
     if train.rows is not None and train.features is not None:
@@ -73,19 +80,63 @@ def prepare(spec: TrainingSpec, tuned: set[str] = frozenset()) -> tuple[algorith
         raise ValueError(f"{info.name} needs {', '.join(missing)}: add a line like `{missing[0]}: <value>`")
     if not tuned:
         check_values(info, hyperparameters)
+    for channel in prepared:
+        if channel.labels is not None:
+            check_labels(info.name, hyperparameters, channel.name, channel.labels, tuned)
+    if info.name == "kmeans" and train.rows is not None and "k" not in tuned and str(hyperparameters.get("k", "")).isdigit():
+        check_k(train.rows, int(hyperparameters["k"]))
     if spec.spot and spec.max_wait is not None and spec.max_wait < spec.max_runtime:
         raise ValueError(f"--max-wait ({spec.max_wait} s) must be at least the maximum run time ({spec.max_runtime} s)")
     return info, hyperparameters, prepared
 
 
-def _upload(backend: Backend, bucket: str, name: str, prepared: list[PreparedChannel]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Upload the channels the notebook supplied; returns InputDataConfig and the keys written."""
-    s3 = backend.client("s3")
+def _prepare_channel(info: algorithms.AlgorithmInfo, name: str, value: Any) -> PreparedChannel:
+    """A channel's data checked and encoded; a Spark DataFrame is only checked (its executors write it at upload)."""
+    from .spark import is_spark_dataframe
+
+    if is_spark_dataframe(value):
+        from . import spark
+
+        return spark.prepare_channel(info, name, value)
+    return prepare_channel(info, name, value)
+
+
+def _upload(backend: Backend, bucket: str, name: str, prepared: list[PreparedChannel],
+            instance_count: int = 1) -> tuple[list[dict[str, Any]], list[str]]:
+    """Upload the channels the notebook supplied; returns InputDataConfig and the keys written.
+
+    If one channel fails, what the others already wrote is removed again.
+    """
     uploaded: list[str] = []
+    try:
+        return _upload_all(backend, bucket, name, prepared, instance_count, uploaded)
+    except Exception:
+        s3 = backend.client("s3")
+        for key in uploaded:
+            s3.delete_object(Bucket=bucket, Key=key)
+        raise
+
+
+def _upload_all(backend: Backend, bucket: str, name: str, prepared: list[PreparedChannel], instance_count: int,
+                uploaded: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    s3 = backend.client("s3")
     channels = []
     for channel in prepared:
         uri = channel.s3_uri
-        if channel.body is not None:
+        distribution = "FullyReplicated"
+        if getattr(channel, "frame", None) is not None:  # a Spark DataFrame: one object per partition, by the executors
+            from . import spark
+
+            target = spark.S3Target.of(backend, bucket, f"sm_magics/{name}/{channel.name}")
+            keys = spark.write(channel, target)  # type: ignore[arg-type]
+            uploaded += keys
+            uri = target.uri
+            if channel.name == "train":
+                distribution = "ShardedByS3Key"  # the shards are spread over the instances, as SageMaker Spark does
+                if len(keys) < instance_count:
+                    raise ValueError(f"channel 'train' has {len(keys)} non-empty Spark partition(s) for {instance_count} "
+                                     f"instances: .repartition({instance_count}) it or use fewer instances")
+        elif channel.body is not None:
             key = f"sm_magics/{name}/{channel.name}/data.{'csv' if channel.content_type == 'text/csv' else 'pbr'}"
             s3.put_object(Bucket=bucket, Key=key, Body=channel.body)
             uploaded.append(key)
@@ -93,7 +144,7 @@ def _upload(backend: Backend, bucket: str, name: str, prepared: list[PreparedCha
         channels.append({
             "ChannelName": channel.name,
             "ContentType": channel.content_type,
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}},
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": distribution}},
         })
     return channels, uploaded
 
@@ -130,12 +181,15 @@ def check_values(info: algorithms.AlgorithmInfo, hyperparameters: dict[str, str]
         raise ValueError(str(exc).replace(" (caused by ValidationError)", "")) from None
 
 
-def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:
+def start_training(backend: Backend, spec: TrainingSpec, announce: Callable[[str], None] | None = None) -> TrainingJob:
+    """Check everything, say the most it can cost (``announce``), then upload and create the job."""
     info, hyperparameters, prepared = prepare(spec)
+    if announce is not None:
+        announce(training_line(backend, spec.instance_type, spec.instance_count, spec.max_runtime, spot=spec.spot))
     name = spec.name or f"{info.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     role = spec.role or default_role(backend)
     bucket = default_bucket(backend)
-    channels, uploaded = _upload(backend, bucket, name, prepared)
+    channels, uploaded = _upload(backend, bucket, name, prepared, spec.instance_count)
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": spec.max_runtime}
     if spec.spot:
         stopping["MaxWaitTimeInSeconds"] = spec.max_wait or spec.max_runtime
@@ -152,6 +206,7 @@ def start_training(backend: Backend, spec: TrainingSpec) -> TrainingJob:
         "Tags": spec.tags,
     }
     job = TrainingJob(backend, name, info.name)
+    job.feature_count = next((c.features for c in prepared if c.name == "train"), None)
     _launch(job, "create_training_job", request, bucket, uploaded)
     return job
 
@@ -172,7 +227,8 @@ class TuningSpec:
 _MINIMIZED = ("loss", "msd", "ssd", "mse", "rmse", "mae", "error", "merror", "mlogloss", "logloss", "absolute_loss")
 
 
-def start_tuning(backend: Backend, spec: TuningSpec) -> TuningJob:
+def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], None] | None = None) -> TuningJob:
+    """Check everything (ranges against the data too), say the most it can cost (``announce``), then upload and create."""
     base = spec.training
     if base.name is not None:
         check_name("tuning job", base.name)
@@ -184,10 +240,16 @@ def start_tuning(backend: Backend, spec: TuningSpec) -> TuningJob:
         hyperparameters.pop(tuned.name, None)
     if spec.max_parallel > spec.max_jobs:
         raise ValueError(f"--max-parallel ({spec.max_parallel}) cannot exceed --max-jobs ({spec.max_jobs})")
+    train = next(c for c in prepared if c.name == "train")
+    for tuned in spec.ranges:
+        if info.name == "kmeans" and tuned.name == "k" and tuned.kind == "Integer" and train.rows is not None:
+            check_k(train.rows, int(tuned.high), tuned=True)
+    if announce is not None:
+        announce(tuning_line(backend, base.instance_type, base.instance_count, base.max_runtime, spec.max_jobs, spec.max_parallel))
     objective_type = spec.objective_type or ("Minimize" if spec.objective.split(":")[-1].endswith(_MINIMIZED) else "Maximize")
     name = base.name or f"{info.name[:10]}-{time.strftime('%y%m%d-%H%M%S')}"
     bucket = default_bucket(backend)
-    channels, uploaded = _upload(backend, bucket, name, prepared)
+    channels, uploaded = _upload(backend, bucket, name, prepared, base.instance_count)
     ranges: dict[str, list[dict[str, Any]]] = {"IntegerParameterRanges": [], "ContinuousParameterRanges": [], "CategoricalParameterRanges": []}
     for tuned in spec.ranges:
         ranges[f"{tuned.kind}ParameterRanges"].append(tuned.to_api())
@@ -214,6 +276,7 @@ def start_tuning(backend: Backend, spec: TuningSpec) -> TuningJob:
     if spec.random_seed is not None:
         request["HyperParameterTuningJobConfig"]["RandomSeed"] = spec.random_seed
     job = TuningJob(backend, name, info.name)
+    job.feature_count = train.features
     _launch(job, "create_hyper_parameter_tuning_job", request, bucket, uploaded)
     return job
 

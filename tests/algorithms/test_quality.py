@@ -186,6 +186,70 @@ def test_linear_learner_tuned_with_the_tutorials_ranges_scores_like_scikit_learn
     assert any(m["MetricName"] == "validation:binary_f_beta" and 0.85 < m["Value"] <= 1 for m in objective)
 
 
+# the tutorial notebook 02's own %%sm_tune cell (notebooks/en/02_linear_learner_zero_or_not.ipynb), as the magic sends it
+NOTEBOOK_02_STATIC = {"feature_dim": "784", "predictor_type": "binary_classifier", "epochs": "5"}
+NOTEBOOK_02_RANGES = {
+    "ContinuousParameterRanges": [{"Name": "learning_rate", "MinValue": "0.0001", "MaxValue": "1", "ScalingType": "Logarithmic"}],
+    "IntegerParameterRanges": [{"Name": "mini_batch_size", "MinValue": "100", "MaxValue": "1000", "ScalingType": "Auto"}],
+    "CategoricalParameterRanges": [{"Name": "optimizer", "Values": ["sgd", "adam"]}],
+}
+
+
+@pytest.fixture(scope="module")
+def notebook_02_tuning(engine_clients: Clients, runtime: Any, mnist: tuple) -> dict[str, Any]:
+    """Notebook 02's tuning job (6 jobs, 2 at a time, validation:binary_f_beta), its best job asked for every test digit."""
+    aws = engine_clients
+    (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = mnist
+    stem = unique("q-ll02")
+    train_uri = recordio_prefix(aws, f"{stem}/train", x_train, is_zero(y_train))
+    valid_uri = recordio_prefix(aws, f"{stem}/validation", x_valid, is_zero(y_valid))
+    name = "q-ll-notebook-02"
+    aws.sagemaker.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name,
+        HyperParameterTuningJobConfig={
+            "Strategy": "Bayesian",
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:binary_f_beta"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": NOTEBOOK_02_RANGES,
+        },
+        TrainingJobDefinition={
+            "StaticHyperParameters": NOTEBOOK_02_STATIC,
+            "AlgorithmSpecification": {"TrainingImage": LL_IMAGE, "TrainingInputMode": "File"},
+            "RoleArn": job_request("", LL_IMAGE, [], {})["RoleArn"],
+            "InputDataConfig": [channel("train", train_uri), channel("validation", valid_uri)],
+            "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/quality/{stem}/output"},
+            "ResourceConfig": {"InstanceType": "ml.c4.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        },
+    )
+    tuning = wait_until(
+        lambda: aws.sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
+        "HyperParameterTuningJobStatus",
+        timeout=600,
+    )
+    assert tuning["HyperParameterTuningJobStatus"] == "Completed", tuning.get("FailureReason")
+    best = aws.sagemaker.describe_training_job(TrainingJobName=tuning["BestTrainingJob"]["TrainingJobName"])
+    endpoint = deploy(aws, best["ModelArtifacts"]["S3ModelArtifacts"], image=LL_IMAGE)
+    try:
+        answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=csv_rows(x_test))
+        predicted = [p["predicted_label"] for p in json.loads(answer["Body"].read())["predictions"]]
+    finally:
+        aws.sagemaker.delete_endpoint(EndpointName=endpoint)
+    return {"f1": f1_of_positive(np.array(predicted), is_zero(y_test)), "tuned": best["HyperParameters"]}
+
+
+def test_linear_learner_tuned_as_notebook_02_tunes_it_scores_like_scikit_learn(notebook_02_tuning: dict[str, Any], mnist: tuple) -> None:
+    """The tutorial's ranges unmodified (learning_rate 1e-4..1 log, mini_batch_size 100..1000, sgd|adam, 5 epochs).
+    Measured over other RandomSeeds the best job's test F1 still varies (0.900 to 0.949 over 4 seeds): see the
+    issue 11 notes; this fixed request is one of them."""
+    c, reference = sklearn_zero_f1(mnist)
+    engine_f1 = notebook_02_tuning["f1"]
+    print(f"\nLinear Learner as notebook 02 tunes it: test F1 {engine_f1:.4f} ({notebook_02_tuning['tuned']}); scikit-learn C={c:g}: {reference:.4f}")
+    assert engine_f1 >= reference - 0.02, (
+        f"notebook 02's tuned Linear Learner's test F1 {engine_f1:.4f} is more than 0.02 below scikit-learn's {reference:.4f}"
+    )
+
+
 # ----------------------------------------------------------------------------- k-means
 
 

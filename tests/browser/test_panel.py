@@ -39,11 +39,11 @@ REGIONS = "us-east-1,eu-west-1"
 
 @pytest.fixture(scope="module")
 def endpoints(engine, engine_clients, engine_env, mnist):
-    """Three endpoints made by the SDK: two in us-east-1 (one of 2 instances), one in eu-west-1."""
+    """Three endpoints made by the SDK: two in us-east-1 (one of 3 instances), one in eu-west-1."""
     (x, _), _, _ = mnist
     model_data = train_kmeans(engine_clients, x[:300], k=3)["ModelArtifacts"]["S3ModelArtifacts"]
     made = {}
-    for key, region, instance_type, count in (("cheap", "us-east-1", "ml.m5.large", 1), ("dear", "us-east-1", "ml.c5.xlarge", 2),
+    for key, region, instance_type, count in (("cheap", "us-east-1", "ml.m5.large", 1), ("dear", "us-east-1", "ml.m5.large", 3),
                                               ("far", "eu-west-1", "ml.m5.large", 1)):
         name = unique(f"panel-{key}")
         subprocess.run([sys.executable, "-c", SDK_DEPLOY, name, region, instance_type, str(count), model_data, f"{key}.ipynb",
@@ -77,10 +77,10 @@ def test_panel_lists_costs_and_one_click_deletes_endpoint_config_and_model(jupyt
             for key, (name, region) in endpoints.items()}
     for row in rows.values():
         row.wait_for(timeout=60_000)
-    assert "$0.408" in rows["dear"].locator(".sm-magics-rate").inner_text()  # 2 x ml.c5.xlarge at $0.204
+    assert "$0.345" in rows["dear"].locator(".sm-magics-rate").inner_text()  # 3 x ml.m5.large at the bundled $0.115
     assert "$0.115" in rows["cheap"].locator(".sm-magics-rate").inner_text()
     assert "—" in rows["far"].locator(".sm-magics-rate").inner_text()  # no bundled price outside us-east-1
-    assert "dear.ipynb" in rows["dear"].inner_text() and "ml.c5.xlarge × 2" in rows["dear"].inner_text()
+    assert "dear.ipynb" in rows["dear"].inner_text() and "ml.m5.large × 3" in rows["dear"].inner_text()
     order = [panel.locator(".sm-magics-endpoint").nth(i).get_attribute("data-name") for i in range(panel.locator(".sm-magics-endpoint").count())]
     mine = [name for name in order if name in {n for n, _ in endpoints.values()}]
     assert mine == [endpoints["dear"][0], endpoints["cheap"][0], endpoints["far"][0]]  # most expensive first

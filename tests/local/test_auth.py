@@ -381,7 +381,8 @@ def test_moto_api_is_not_served_even_to_a_signed_request(engine: launcher.Engine
     for method, path in (("GET", "/moto-api/"), ("GET", "/moto-api/data.json"), ("POST", "/moto-api/reset"),
                          ("POST", "/moto-api/seed?a=42"), ("GET", "/moto-api%2Fdata.json"), ("GET", "//moto-api/data.json")):
         status, _, body = raw(engine, method, path, signed_headers(engine, method, path, "s3"), b"")
-        assert status in (403, 404), (method, path, status)
+        # "//host/..." is an absolute-form request target: the HTTP server refuses it (400) before the engine sees it
+        assert status in ((403, 404, 400) if path.startswith("//") else (403, 404)), (method, path, status)
         assert b"sagemaker" not in body.lower() and BUCKET.encode() not in body
     assert BUCKET in {bucket["Name"] for bucket in aws.s3.list_buckets()["Buckets"]}  # not reset
 

@@ -1,4 +1,4 @@
-"""AWS-only paths (no local equivalent): the Pricing API, throttling.
+"""AWS-only paths (no local equivalent): throttling, expired credentials (the Price List API: tests/workflow/test_pricing.py).
 
 botocore's Stubber checks every stubbed request and response against the
 service model, so these shapes are the real API's.
@@ -7,7 +7,6 @@ service model, so these shapes are the real API's.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import boto3
 import pytest
@@ -24,51 +23,6 @@ def aws_backend(region: str = "eu-west-1") -> Backend:
     backend = Backend("aws", region, "test")
     backend._session = boto3.Session(region_name=region, **CREDENTIALS)
     return backend
-
-
-def price_list_item(instance: str, usd: str) -> str:
-    return json.dumps({
-        "product": {"productFamily": "ML Instance", "attributes": {"instanceType": instance, "operation": "RunInstance"}},
-        "terms": {"OnDemand": {"SKU.TERM": {"priceDimensions": {"SKU.TERM.DIM": {"unit": "Hrs", "pricePerUnit": {"USD": usd}}}}}},
-    })
-
-
-def test_pricing_api_answer_is_used_and_cached():
-    client = boto3.client("pricing", region_name="us-east-1", **CREDENTIALS)
-    book = pricing.PriceBook(client)
-    with Stubber(client) as stub:
-        stub.add_response(
-            "get_products",
-            {"FormatVersion": "aws_v1", "PriceList": [price_list_item("ml.m5.large-Hosting", "0.1280000000")]},
-            {"ServiceCode": "AmazonSageMaker", "MaxResults": 10, "Filters": [
-                {"Type": "TERM_MATCH", "Field": "instanceType", "Value": "ml.m5.large-Hosting"},
-                {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "eu-west-1"},
-            ]},
-        )
-        price = book.hourly("ml.m5.large", "eu-west-1")
-        again = book.hourly("ml.m5.large", "eu-west-1")  # cached: no second call (the Stubber would refuse it)
-        stub.assert_no_pending_responses()
-    assert price == again == pricing.Price(0.128, "pricing-api")
-    assert price.cost(1800, count=2) == pytest.approx(0.128)
-
-
-def test_pricing_api_refusal_falls_back_to_the_bundled_table():
-    client = boto3.client("pricing", region_name="us-east-1", **CREDENTIALS)
-    book = pricing.PriceBook(client)
-    with Stubber(client) as stub:
-        stub.add_client_error("get_products", "AccessDeniedException", "not allowed")
-        stub.add_client_error("get_products", "ThrottlingException", "slow down")
-        in_table = book.hourly("ml.m5.xlarge", "us-east-1")
-        elsewhere = book.hourly("ml.m5.xlarge", "ap-south-1")
-    assert in_table.usd_per_hour == pricing.bundled()["hosting_usd_per_hour"]["ml.m5.xlarge"]
-    assert in_table.source.startswith("bundled table (us-east-1")
-    assert elsewhere is None  # the table only knows us-east-1; no made-up price elsewhere
-
-
-def test_local_engine_prices_come_from_the_table_only():
-    book = pricing.PriceBook(None)
-    assert book.hourly("ml.m5.large", "us-east-1").usd_per_hour == 0.115
-    assert book.hourly("ml.m5.large", "us-east-1", use="Training") is None
 
 
 def test_training_job_poller_survives_throttling():
@@ -107,8 +61,8 @@ def test_expired_credentials_are_one_explained_line():
 
     start_ipython()
     magics = SMMagics(shell=IPython.get_ipython())
-    magics._backend = aws_backend("us-east-1")
-    client = magics._backend.client("sagemaker")
+    magics.choice.current = aws_backend("us-east-1")
+    client = magics.choice.current.client("sagemaker")
     with Stubber(client) as stub:
         stub.add_client_error("list_training_jobs", "ExpiredTokenException", "The security token included in the request is expired")
         stub.add_client_error("list_endpoints", "AccessDeniedException", "User is not authorized to perform: sagemaker:ListEndpoints")

@@ -31,9 +31,7 @@ def loaded_in(shell, engine):
         yield shell
     finally:
         magics = [m for m in shell.configurables if type(m).__name__ == "SMMagics"][-1]  # the one reload_ext made
-        magics._backend_ready.wait()
-        if magics._backend is not None:
-            magics._backend.release()
+        magics.choice.release()
         os.environ.clear()
         os.environ.update(saved)
 
@@ -290,6 +288,11 @@ def test_jobs_and_endpoints_are_dataframes(ip):
         ("--as 2x", "--as '2x' is not a Python name"),
         ("--name bad_name", "endpoint name 'bad_name' is not allowed"),
         ("--instance-type ml.m5.huge", "'ml.m5.huge' is not a SageMaker hosting instance type"),
+        ("--idle 0m", "--idle: '0m': give between 5m and 1d"),
+        ("--idle 99999999999d", "give between 5m and 1d (longer than a day: use --ttl)"),
+        ("--idle 90s", "--idle: '90s': give between 5m and 1d"),
+        ("--idle 7.5m", "--idle: '7.5m': give whole minutes"),
+        ("--idle soon", "--idle: 'soon': write a duration like 30m or 2h"),
     ],
 )
 def test_bad_deploys_are_one_line_and_create_nothing(ip, line, message):
@@ -303,6 +306,26 @@ def test_bad_deploys_are_one_line_and_create_nothing(ip, line, message):
     after = ({m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]},
              {e["EndpointName"] for e in sagemaker.list_endpoints(MaxResults=100)["Endpoints"]})
     assert after == before
+
+
+def test_deploy_with_an_idle_guard_shows_it_everywhere(ip):
+    """`%sm_deploy --idle 5m`: the tag the engine acts on, `%sm_endpoints`' column, the widget's line."""
+    from sm_magics.widgets.endpoint import EndpointWidget
+
+    run(ip, "sm_train", "kmeans --as idle_job --wait", "k: 3\ntrain: x[:200]\n")
+    run(ip, "sm_deploy", "idle_job --as guarded --idle 5m --wait")
+    endpoint = ip.user_ns["guarded"]
+    sagemaker = endpoint.backend.client("sagemaker")
+    arn = sagemaker.describe_endpoint(EndpointName=endpoint.name)["EndpointArn"]
+    assert {"Key": "sm_magics:idle-after", "Value": "300"} in sagemaker.list_tags(ResourceArn=arn)["Tags"]
+    listing = run(ip, "sm_endpoints", "")
+    assert listing.set_index("name").loc[endpoint.name, "idle_seconds"] == 300
+    view = EndpointWidget(endpoint)
+    try:
+        assert "idle 5m" in view.static_bundle["text/plain"] and "idle 5m" in view.static_bundle["text/html"]
+    finally:
+        endpoint.unobserve(view._update)
+    run(ip, "sm_delete", f"{endpoint.name}")
 
 
 def test_dummies_and_nullable_integer_columns_are_numbers(ip):
@@ -328,13 +351,13 @@ def test_a_stopped_engine_says_how_to_start_it(ip, engine):
     from sm_magics.workflow.session import Backend
 
     magics = ip.find_magic("sm_jobs").__self__
-    saved = magics._backend
+    saved = magics.choice.current
     held = socket.socket()  # bound, never listening: nothing else can take the port while the test runs
     held.bind(("127.0.0.1", 0))
-    magics._backend = Backend("local", "us-east-1", "test", endpoint_url=f"http://127.0.0.1:{held.getsockname()[1]}", engine=engine)
+    magics.choice.current = Backend("local", "us-east-1", "test", endpoint_url=f"http://127.0.0.1:{held.getsockname()[1]}", engine=engine)
     try:
         with pytest.raises(UsageError, match=r"the local SageMaker engine at 127\.0\.0\.1:\d+ is not running: start it with `sm-magics local start`"):
             run(ip, "sm_jobs", "")
     finally:
-        magics._backend = saved
+        magics.choice.current = saved
         held.close()

@@ -211,6 +211,8 @@ def test_kmeans_tutorial_runs_end_to_end(language: str, engine: Any, sagemaker: 
     assert run.shows_picture("import matplotlib")  # one digit, looked at
     # trained on two instances
     assert run.shows_widget("%%sm_train") and re.search(r"^training job kmeans-", run.text("%%sm_train"), re.MULTILINE)
+    if language == "en":  # said before it starts (in the reader's language)
+        assert run.text("%%sm_train").startswith("sm_magics: on AWS this training job would cost at most $")
     job = run.widget("job_name")
     assert job["status"] == "Completed" and {"train:msd", "test:msd"} <= set(job["final_metrics"])
     described = sagemaker.describe_training_job(TrainingJobName=job["job_name"])
@@ -250,6 +252,8 @@ def test_linear_learner_tutorial_runs_end_to_end(language: str, engine: Any, sag
     assert baseline and run.shows_widget("%%sm_train linear-learner")
     assert sagemaker.describe_training_job(TrainingJobName=baseline[1])["TrainingJobStatus"] == "Completed"
     # the tuning: the classic ranges, wd among them, seeded
+    if language == "en":
+        assert "on AWS this tuning job would cost at most $" in run.text("%%sm_tune")
     tuning = re.search(r"^tuning job (\S+):", run.text("%%sm_tune"), re.MULTILINE)
     assert tuning and run.shows_widget("%%sm_tune")
     leaderboard = run.widget("tuning_job_name")

@@ -12,6 +12,7 @@ from tornado.httpclient import HTTPClientError
 
 from conftest import engine_session
 from helpers import KMEANS_IMAGE, ROLE, assert_object_absent, error_of, train_kmeans, unique
+from sm_magics.workflow.pricing import bundled_price
 
 pytestmark = pytest.mark.usefixtures("jp_serverapp")
 
@@ -47,24 +48,25 @@ async def get_json(jp_fetch, *path: str, **kwargs: Any) -> Any:
 
 async def test_lists_endpoints_of_several_regions_with_cost_notebook_and_ttl(jp_fetch, engine, model_uri):
     expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).isoformat(timespec="seconds")
-    big = make_endpoint(engine, model_uri, instance_type="ml.c5.2xlarge", count=2, tags={"sm_magics:notebook": "big.ipynb"})
+    big = make_endpoint(engine, model_uri, instance_type="ml.m5.large", count=2, tags={"sm_magics:notebook": "big.ipynb"})
     small = make_endpoint(engine, model_uri, instance_type="ml.m5.large", tags={"sm_magics:expires-at": expires})
     far = make_endpoint(engine, model_uri, region="eu-west-1")
     listed = await get_json(jp_fetch, "endpoints")
     assert listed["regions"] == ["us-east-1", "eu-west-1"] and listed["billed"] is False and listed["region_errors"] == []
     rows = {r["name"]: r for r in listed["endpoints"]}
     assert {big, small, far} <= set(rows)
-    assert (rows[big]["instance_type"], rows[big]["instance_count"], rows[big]["usd_per_hour"]) == ("ml.c5.2xlarge", 2, pytest.approx(0.816))
+    hourly = bundled_price("ml.m5.large", "us-east-1").usd_per_hour  # one of the bundled table's figures
+    assert (rows[big]["instance_type"], rows[big]["instance_count"], rows[big]["usd_per_hour"]) == ("ml.m5.large", 2, pytest.approx(2 * hourly))
     assert rows[big]["notebook"] == "big.ipynb" and rows[big]["models"] == [big] and rows[big]["config_name"] == big
-    assert rows[big]["usd_so_far"] == pytest.approx(0.816 * rows[big]["age_seconds"] / 3600, rel=0.05, abs=1e-4)
+    assert rows[big]["usd_so_far"] == pytest.approx(2 * hourly * rows[big]["age_seconds"] / 3600, rel=0.05, abs=1e-4)
     assert 3500 < rows[small]["ttl_seconds_left"] <= 3600 and rows[small]["expires_at"] == expires
-    assert rows[far]["region"] == "eu-west-1" and rows[far]["usd_per_hour"] is None  # no bundled price outside us-east-1
+    assert rows[far]["region"] == "eu-west-1" and rows[far]["usd_per_hour"] is None  # not in the bundled table
     order = [r["name"] for r in listed["endpoints"]]
     assert order.index(big) < order.index(small) < order.index(far)  # most expensive first, unknown prices last
     assert listed["usd_per_hour"] == pytest.approx(sum(r["usd_per_hour"] or 0 for r in listed["endpoints"]))
 
     detail = await get_json(jp_fetch, "endpoints", "us-east-1", big)
-    assert detail["config"]["ProductionVariants"][0]["InstanceType"] == "ml.c5.2xlarge"
+    assert detail["config"]["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
     assert [m["ModelName"] for m in detail["models"]] == [big] and detail["tags"] == {"sm_magics:notebook": big and "big.ipynb"}
 
 

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from sm_magics.workflow import ttl
+from sm_magics.workflow import idle, ttl
 from sm_magics.workflow.endpoints import delete_endpoint_cascade
 from sm_magics.workflow.fleet import Fleet
 from sm_magics.workflow.pricing import PriceBook
@@ -26,10 +26,16 @@ CREATED = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.timezone.utc)
 NOW = CREATED + dt.timedelta(hours=2)
 
 
+# Test data in the bundled table's shape (not SageMaker's prices): us-east-1 hosting only.
+PRICES = {"sources": {"t": {"label": "test table", "stated_date": "2001-02-03"}}, "prices": [
+    {"region": "us-east-1", "use": "Hosting", "instance_type": "ml.c5.xlarge", "usd_per_hour": 0.5, "source": "t"},
+    {"region": "us-east-1", "use": "Hosting", "instance_type": "ml.m5.large", "usd_per_hour": 0.25, "source": "t"}]}
+
+
 def aws_backend(region: str = "us-east-1") -> Backend:
     backend = Backend("aws", region, "test")
     backend._session = boto3.Session(region_name=region, **CREDENTIALS)
-    backend._prices = PriceBook(None)  # the bundled us-east-1 table only; the Pricing API has its own tests
+    backend._prices = PriceBook(None, table=PRICES)  # a table of test figures; the Price List API has its own tests
     return backend
 
 
@@ -81,8 +87,8 @@ def test_all_regions_are_listed_with_cost_and_a_warm_refresh_costs_two_calls_per
     rows = {(r.region, r.name): r for r in listing.rows}
     big = rows[("us-east-1", "big")]
     assert (big.instance_type, big.instance_count, big.config_name, big.models, big.notebook) == ("ml.c5.xlarge", 2, "big-cfg", ["big-model"], "big.ipynb")
-    assert big.usd_per_hour == pytest.approx(2 * 0.204) and big.usd_so_far == pytest.approx(2 * 0.204 * 2)  # two hours, two instances
-    assert rows[("eu-west-1", "far")].usd_per_hour is None  # no price known outside the bundled region without the Pricing API
+    assert big.usd_per_hour == pytest.approx(2 * 0.5) and big.usd_so_far == pytest.approx(2 * 0.5 * 2)  # two hours, two instances
+    assert rows[("eu-west-1", "far")].usd_per_hour is None  # no price in the table for eu-west-1, and no Price List API here
     assert rows[("eu-west-1", "far")].notebook == "far.ipynb"  # tags through ListTags where tag:GetResources is refused
     assert [r.name for r in listing.rows] == ["big", "small", "far"]  # most expensive first, unknown prices last
     assert listing.calls == 1 + 1 + 2 * 2 + 1 + 1 + 2  # us-east-1: list, tags, 2 x (describe, config); eu-west-1: list, list_tags, describes
@@ -165,9 +171,10 @@ def test_ttl_that_cannot_be_scheduled_changes_nothing_and_says_why(monkeypatch):
         sagemaker.assert_no_pending_responses()
 
 
-def test_deleting_on_aws_also_removes_the_ttl_schedules():
+def test_deleting_on_aws_also_removes_the_ttl_schedules_and_the_idle_guard():
     backend = aws_backend()
     sagemaker, scheduler = Stubber(backend.client("sagemaker")), Stubber(backend.client("scheduler"))
+    events, cloudwatch = Stubber(backend.client("events")), Stubber(backend.client("cloudwatch"))
     prefix = ttl.schedule_prefix("us-east-1", "ep")
     _describe_for_ttl(sagemaker, "ep")
     sagemaker.add_response("list_monitoring_schedules", {"MonitoringScheduleSummaries": []}, {"EndpointName": "ep"})
@@ -177,9 +184,15 @@ def test_deleting_on_aws_also_removes_the_ttl_schedules():
     scheduler.add_response("list_schedules", {"Schedules": [{"Name": f"{prefix}-endpoint", "GroupName": "default"}]},
                            {"NamePrefix": prefix, "GroupName": "default"})
     scheduler.add_response("delete_schedule", {}, {"Name": f"{prefix}-endpoint", "GroupName": "default"})
-    with sagemaker, scheduler:
+    rule = idle.rule_name("us-east-1", "ep")  # this endpoint had no idle guard: nothing to find, no error
+    events.add_client_error("remove_targets", "ResourceNotFoundException", f"Rule {rule} does not exist.",
+                            expected_params={"Rule": rule, "Ids": [idle.TARGET_ID]})
+    cloudwatch.add_response("delete_alarms", {}, {"AlarmNames": ["sm-magics-idle-ep"]})
+    with sagemaker, scheduler, events, cloudwatch:
         report = delete_endpoint_cascade(backend, "ep")
         scheduler.assert_no_pending_responses()
+        events.assert_no_pending_responses()
+        cloudwatch.assert_no_pending_responses()
     assert report.ok and report.deleted == ["endpoint ep"]  # its config was already gone: not an error
 
 

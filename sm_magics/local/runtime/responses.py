@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from .. import settings
 from ..algorithms.base import ModelRequestError
+from ..sagemaker.idle import note_invocation
 
 if TYPE_CHECKING:
     from ..sagemaker.models import SageMakerBackend
@@ -33,6 +34,7 @@ def invoke(backend: "SageMakerBackend", path: str, headers: dict[str, str], body
         else:
             message = f"Endpoint {name} of account {settings.ACCOUNT_ID} not found."
         return _error(400, "ValidationError", {"message": message})
+    note_invocation(backend, name)  # the idle guard's clock (sagemaker/idle.py)
     content_type = headers.get("content-type") or "application/octet-stream"
     try:
         payload, response_type = model.invoke(body, content_type, headers.get("accept"))

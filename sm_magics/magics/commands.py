@@ -1,4 +1,4 @@
-"""The IPython magics: parse a cell, hand a spec to the workflow layer, show a live view.
+"""The magics themselves: each parses its line and body, hands a spec to the workflow, shows the handle.
 
 Nothing here talks to AWS directly; ``workflow/`` does, and ``widgets/``
 observe its handles. Errors a user can fix are one line (IPython's
@@ -7,22 +7,24 @@ UsageError) naming the cell line, and nothing is created.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import functools
-import keyword
 import os
 import re
-import threading
 from typing import Any, Callable
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Unicode
+from traitlets import TraitError, Unicode, observe, validate
 from traitlets.config import Configurable
 
-from . import cellspec
+from .. import cellspec
+from .backend import BackendChoice
+from .options import (as_option as _as, count as _count, duration as _duration, help_option as _help, idle as _idle,
+                      instance_count_option as _instance_count, instance_type_option as _instance_type,
+                      name_option as _name, parse as _parse, seconds as _seconds, seed as _seed,
+                      wait_option as _wait)
 
 
 def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,7 +39,7 @@ def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if not type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):
                 raise
-            from .workflow.jobs import explain  # imports botocore: only on this path
+            from ..workflow.jobs import explain  # imports botocore: only on this path
 
             raise UsageError(explain(exc)) from None
 
@@ -53,97 +55,6 @@ def _notebook_id() -> str:
     return os.environ.get("JPY_SESSION_NAME") or f"ipython:{os.getcwd()}:{os.getpid()}"
 
 
-MAX_TTL = dt.timedelta(days=365)
-MAX_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's own limit on MaxRuntimeInSeconds
-
-
-def _duration(text: str) -> dt.timedelta:
-    """``--ttl``: a duration like 90s, 30m, 2h or 1d, more than nothing and at most a year."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r}: write a duration like 30m, 2h or 1d")
-    seconds = float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
-    if seconds <= 0 or seconds > MAX_TTL.total_seconds():
-        raise argparse.ArgumentTypeError(f"{text!r}: give a time between 1s and 365d")
-    return dt.timedelta(seconds=seconds)
-
-
-def _count(text: str) -> int:
-    """A whole number of instances, jobs or seconds: 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
-    return value
-
-
-def _seed(text: str) -> int:
-    """A tuning job's RandomSeed: a whole number, 0 or more (SageMaker's own bound)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 0 or more")
-    return value
-
-
-def _seconds(text: str) -> int:
-    value = _count(text)
-    if value > MAX_RUNTIME_SECONDS:
-        raise argparse.ArgumentTypeError(f"{text!r}: SageMaker allows at most {MAX_RUNTIME_SECONDS} seconds (28 days)")
-    return value
-
-
-def _parse(magic: Callable[..., Any], line: str) -> dict[str, Any] | None:
-    """A magic line's options as a dict (options not given are left out); None once ``--help`` is printed.
-
-    The options are declared with IPython's ``magic_arguments`` on each magic, which is also what
-    ``%sm_train?`` shows. Abbreviations are refused (a typo must not pick an option silently) and an
-    unknown option gets a did-you-mean, all as one line.
-    """
-    parser = magic.parser  # type: ignore[attr-defined]
-    parser.allow_abbrev = False
-    try:
-        args = parser.parse_argstring(line)
-    except ValueError as exc:
-        raise UsageError(f"cannot read the magic line: {exc}") from None
-    except UsageError as exc:
-        raise UsageError(_explain_option_error(parser, str(exc))) from None
-    if args.help:
-        print(parser.format_help().removeprefix("::\n\n"))  # the docstring's reST literal marker is for `%sm_train?`
-        return None
-    options = {key: value for key, value in vars(args).items() if value not in (None, False, []) and key != "help"}
-    variable = options.get("as")
-    if variable is not None and (not variable.isidentifier() or keyword.iskeyword(variable)):
-        raise UsageError(f"--as {variable!r} is not a Python name: use letters, digits and _, not starting with a digit")
-    return options
-
-
-def _explain_option_error(parser: argparse.ArgumentParser, message: str) -> str:
-    if message.startswith("unrecognized arguments: "):
-        import difflib
-
-        word = message.split(": ", 1)[1].split()[0]
-        if word.startswith("-"):
-            known = sorted(o for o in parser._option_string_actions if o.startswith("--") and o != "--help")
-            name = word.split("=", 1)[0]
-            close = [o for o in known if o.startswith(name)] or difflib.get_close_matches(name, known, n=1)
-            return f"unknown option {word}" + (f"; did you mean {' or '.join(close)}?" if close else f" (options: {', '.join(known)})")
-        return f"unexpected {word!r} on the magic line ({parser.format_usage().strip()})"
-    return message.replace("argument ", "", 1)
-
-
-_help = argument("-h", "--help", action="store_true", help="show this help")
-_as = argument("--as", dest="as", metavar="VAR", help="the notebook variable that gets the job or endpoint handle")
-_wait = argument("--wait", action="store_true", help="block the cell until it has finished (by default it returns at once)")
-_name = argument("--name", help="the name to give it in SageMaker (default: algorithm-date-time)")
-_instance_type = argument("--instance-type", metavar="TYPE", help="e.g. ml.m5.large (default: %%config SMMagics.instance_type)")
-_instance_count = argument("--instance-count", metavar="N", type=_count, help="how many instances (default 1)")
-
-
 @magics_class
 class SMMagics(Magics, Configurable):
     """``%%sm_train``, ``%%sm_deploy``, ``%sm_endpoints`` and friends."""
@@ -152,54 +63,43 @@ class SMMagics(Magics, Configurable):
     region = Unicode(None, allow_none=True, config=True, help="AWS region (default: the profile's, or us-east-1 locally)")
     profile = Unicode(None, allow_none=True, config=True, help="AWS profile for the aws backend")
     instance_type = Unicode("ml.m5.large", config=True, help="default instance type for training and endpoints")
+    language = Unicode("", config=True, help="en, fr or zh_TW for what the magics and widgets say (default: JupyterLab's language)")
+
+    @validate("language")
+    def _valid_language(self, proposal: Any) -> str:
+        from ..i18n import code_of, LANGUAGES
+
+        value = proposal["value"].strip()
+        if value and code_of(value) is None:
+            raise TraitError(f"SMMagics.language {value!r} is not provided; use one of {', '.join(LANGUAGES)}")
+        return value
+
+    @observe("language")
+    def _language_changed(self, change: Any) -> None:
+        from ..i18n import set_language
+
+        set_language(change["new"] or None)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._backend: Any = None
-        self._backend_error: Exception | None = None
-        self._backend_ready = threading.Event()
-        self._backend_ready.set()
+        self.choice = BackendChoice()
         self.handles: dict[str, Any] = {}
+
+    def _preference(self) -> str | None:
+        return os.environ.get("SM_MAGICS_BACKEND") if self.backend_name == "auto" else self.backend_name
 
     def prepare_backend_in_background(self) -> None:
         """Choose (and for the local engine, start) the backend without holding up %load_ext."""
-        self._backend_ready.clear()
-
-        def prepare() -> None:
-            try:
-                self._choose()
-            except Exception as exc:  # reported by the first magic that needs the backend
-                self._backend_error = exc
-            finally:
-                self._backend_ready.set()
-
-        threading.Thread(target=prepare, daemon=True, name="sm_magics backend").start()
-
-    def _choose(self) -> None:
-        from .workflow.session import choose_backend
-
-        preference = os.environ.get("SM_MAGICS_BACKEND") if self.backend_name == "auto" else self.backend_name
-        self._backend = choose_backend(preference, self.profile, self.region)
+        self.choice.prepare_in_background(self._preference(), self.profile, self.region)
 
     # ---------------------------------------------------------------- helpers
 
     @property
     def backend(self) -> Any:
-        self._backend_ready.wait()
-        if self._backend is None:
-            from .workflow.session import BackendError
-
-            try:
-                if self._backend_error is not None:
-                    error, self._backend_error = self._backend_error, None
-                    raise error
-                self._choose()
-            except (BackendError, OSError, RuntimeError) as exc:
-                raise UsageError(str(exc)) from None
-        return self._backend
+        return self.choice.get(self._preference(), self.profile, self.region)
 
     def _tags(self, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
-        from .workflow.endpoints import TAG_CREATED_BY, TAG_NOTEBOOK
+        from ..workflow.endpoints import TAG_CREATED_BY, TAG_NOTEBOOK
 
         tags = {TAG_CREATED_BY: "sm_magics", TAG_NOTEBOOK: _notebook_id()[:256], **(extra or {})}
         return [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -207,8 +107,8 @@ class SMMagics(Magics, Configurable):
     def _show(self, handle: Any, var: str | None) -> None:
         from IPython.display import display
 
-        from .widgets import view_for
-        from .widgets.text import TextProgress
+        from ..widgets import view_for
+        from ..widgets.text import TextProgress
 
         self.handles[handle.name] = handle
         if var:  # (a Python name: _parse checked it before anything was created)
@@ -224,7 +124,7 @@ class SMMagics(Magics, Configurable):
             return value
         if word in self.handles:
             return self.handles[word]
-        from .workflow.training import attach_training_job
+        from ..workflow.training import attach_training_job
 
         try:
             return attach_training_job(self.backend, word)
@@ -232,7 +132,7 @@ class SMMagics(Magics, Configurable):
             raise UsageError(f"'{word}' is neither a variable of this notebook nor a training job name") from None
 
     def _mark_deleted(self, endpoint_name: str) -> None:
-        from .workflow.endpoints import Endpoint
+        from ..workflow.endpoints import Endpoint
 
         handle = self.handles.get(endpoint_name)
         if isinstance(handle, Endpoint):
@@ -252,7 +152,7 @@ class SMMagics(Magics, Configurable):
     def _fail(self, exc: Exception) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from .workflow.jobs import explain
+        from ..workflow.jobs import explain
 
         if isinstance(exc, (ClientError, BotoCoreError)):
             raise UsageError(explain(exc)) from None
@@ -269,26 +169,14 @@ class SMMagics(Magics, Configurable):
     @_help
     def sm_backend(self, line: str) -> None:
         """Choose where SageMaker runs: the local engine or AWS."""
-        from .workflow.session import BackendError, choose_backend
-
         options = _parse(self.sm_backend, line)
         if options is None:
             return
         positional = [options["where"]] if "where" in options else []
         if len(positional) != 1 or positional[0] not in ("local", "aws", "auto"):
             raise UsageError("usage: %sm_backend local|aws|auto [--profile P] [--region R]")
-        self._backend_ready.wait()  # a choice still being made in the background would land after this one
-        previous, self._backend = self._backend, None
-        if previous is not None:
-            previous.release()  # the kernel's own AWS environment back before the new choice reads it
-        try:
-            self._backend = choose_backend(positional[0], options.get("profile") or self.profile, options.get("region") or self.region)
-        except BackendError as exc:
-            if previous is not None:
-                previous.activate()
-                self._backend = previous
-            raise UsageError(f"{exc} (still using {previous.kind if previous else 'no backend'})") from None
-        print(self._backend.describe())
+        backend = self.choice.switch(positional[0], options.get("profile") or self.profile, options.get("region") or self.region)
+        print(backend.describe())
 
     @line_cell_magic
     @_explained
@@ -321,9 +209,9 @@ class SMMagics(Magics, Configurable):
             if cellspec.is_declarative(body):
                 raise UsageError("name the algorithm on the magic line, e.g. %%sm_train kmeans")
             return self._run_tracked(body)
-        from .workflow.training import start_training
+        from ..workflow.training import start_training
 
-        self._start(lambda: start_training(self.backend, self._training_spec(positional[0], body, options)), body, options)
+        self._start(lambda: start_training(self.backend, self._training_spec(positional[0], body, options), announce=print), body, options)
 
     def _start(self, make: Callable[[], Any], body: str, options: dict[str, Any]) -> None:
         """Create a job from the cell, show it, and wait only when asked (--wait)."""
@@ -339,8 +227,8 @@ class SMMagics(Magics, Configurable):
             job.wait()
 
     def _training_spec(self, algorithm: str, body: str, options: dict[str, Any]) -> Any:
-        from .workflow import algorithms
-        from .workflow.training import TrainingSpec
+        from ..workflow import algorithms
+        from ..workflow.training import TrainingSpec
 
         info = algorithms.lookup(algorithm)
         spec = TrainingSpec(info.name, name=options.get("name"), instance_type=options.get("instance_type") or self.instance_type)
@@ -349,6 +237,8 @@ class SMMagics(Magics, Configurable):
             spec.max_runtime = options["max_runtime"]
         if options.get("max_wait"):
             spec.max_wait = options["max_wait"]
+            if not options.get("max_runtime"):  # the wait includes the training: a shorter wait caps the run too
+                spec.max_runtime = min(spec.max_runtime, spec.max_wait)
         spec.spot = bool(options.get("spot"))
         if spec.max_wait and not spec.spot:
             raise UsageError("--max-wait only applies with --spot")
@@ -366,60 +256,9 @@ class SMMagics(Magics, Configurable):
 
     def _run_tracked(self, body: str) -> None:
         """Run the user's own code; show a widget for each training job and endpoint it creates."""
-        from IPython.display import display
+        from .tracked import run_tracked
 
-        from .widgets import view_for
-        from .workflow.endpoints import Endpoint
-        from .workflow.jobs import TrainingJob
-        from .workflow.tracking import tracking
-
-        import contextlib
-
-        from .widgets import widgets_available
-
-        backend = self.backend
-        created: list[Any] = []
-        board = capture = folder = None
-        if widgets_available():
-            # Live widgets on top; the SDK's own progress dots and log lines folded away underneath.
-            import ipywidgets as w
-
-            board, capture = w.VBox(), w.Output()
-            folder = w.Accordion(children=[capture], titles=("Output of the cell's code (SDK progress, logs, prints)",))
-            folder.selected_index = None
-            display(board)
-            display(folder)
-
-        def on_created(item: Any) -> None:
-            handle = None
-            if item.kind == "training-job":
-                image = item.params.get("AlgorithmSpecification", {}).get("TrainingImage", "")
-                handle = TrainingJob(backend, item.name, image.rsplit("/", 1)[-1].split(":")[0] or None)
-            elif item.kind == "endpoint":
-                handle = Endpoint(backend, item.name)
-            arn_kind = {"training-job": "training-job", "model": "model", "endpoint-config": "endpoint-config", "endpoint": "endpoint"}.get(item.kind)
-            if arn_kind:
-                try:
-                    account = backend.account
-                    arn = f"arn:aws:sagemaker:{item.region}:{account}:{arn_kind}/{item.name.lower()}"
-                    backend.client("sagemaker", item.region).add_tags(ResourceArn=arn, Tags=self._tags())
-                except Exception:
-                    pass  # tagging is a convenience for %sm_cleanup; never break the user's code for it
-            created.append(item)
-            if handle is not None and board is not None:
-                self.handles[handle.name] = handle
-                board.children += (view_for(handle),)
-            elif handle is not None:
-                self._show(handle, None)
-
-        with tracking(on_created), (capture if capture is not None else contextlib.nullcontext()):
-            result = self.shell.run_cell(body, store_history=False)
-        if folder is not None and not result.success:
-            folder.selected_index = 0  # the traceback must be seen
-        if created:
-            print(f"sm_magics tracked {len(created)} resource(s): " + ", ".join(f"{c.kind} {c.name}" for c in created))
-        if not result.success:
-            print("sm_magics: the cell raised; resources it created before that are listed above and stay tracked")
+        run_tracked(self.shell, self.backend, body, self._tags(), self.handles, self._show)
 
     @line_cell_magic
     @_explained
@@ -442,7 +281,7 @@ class SMMagics(Magics, Configurable):
         Ranges are written plainly: ``learning_rate: 1e-5..1 log``, ``mini_batch_size: 100..2000 int``,
         ``optimizer: sgd|adam``; fixed hyperparameters and channels as in %%sm_train.
         """
-        from .workflow.training import TuningSpec, start_tuning
+        from ..workflow.training import TuningSpec, start_tuning
 
         options = _parse(self.sm_tune, line)
         if options is None:
@@ -467,7 +306,7 @@ class SMMagics(Magics, Configurable):
             training = self._training_spec(positional[0], "\n".join(fixed), options)
             spec = TuningSpec(training, options["objective"], ranges, max_jobs=options.get("max_jobs", 6),
                               max_parallel=options.get("max_parallel", 2), strategy=strategy, random_seed=options.get("seed"))
-            return start_tuning(self.backend, spec)
+            return start_tuning(self.backend, spec, announce=print)  # prints the most it can cost before creating
 
         self._start(make, body, options)
 
@@ -479,13 +318,14 @@ class SMMagics(Magics, Configurable):
     @_instance_count
     @_name
     @argument("--ttl", metavar="DURATION", type=_duration, help="delete the endpoint after this long: 30m, 2h, 1d")
+    @argument("--idle", metavar="DURATION", type=_idle, help="delete the endpoint once nobody invoked it for this long: 30m, 2h")
     @_wait
     @_as
     @_help
     def sm_deploy(self, line: str, cell: str | None = None) -> None:
         """Deploy a trained model behind an endpoint (waiting for the job if it still runs), shown live with its cost."""
-        from .workflow.endpoints import deploy
-        from .workflow.jobs import TrainingJob, TuningJob
+        from ..workflow.endpoints import deploy
+        from ..workflow.jobs import TrainingJob, TuningJob
 
         options = _parse(self.sm_deploy, line)
         if options is None:
@@ -504,7 +344,7 @@ class SMMagics(Magics, Configurable):
         expires_at = dt.datetime.now(dt.timezone.utc) + options["ttl"] if options.get("ttl") else None
         count = options.get("instance_count", 1)
         instance_type = options.get("instance_type") or self.instance_type
-        from .workflow.checks import check_instance_type, check_name
+        from ..workflow.checks import check_instance_type, check_name
 
         try:  # before waiting for the job: a typo is said at once, not after training ends
             check_instance_type("hosting", instance_type)
@@ -512,6 +352,9 @@ class SMMagics(Magics, Configurable):
                 check_name("endpoint", options["name"])
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+        from ..workflow.costs import endpoint_line
+
+        print(endpoint_line(self.backend, instance_type, count, options.get("ttl")))
         handle.wait()
         if handle.status != "Completed" or not handle.model_artifact:
             raise UsageError(f"training job {handle.name} is {handle.status}; only a completed job can be deployed"
@@ -519,7 +362,8 @@ class SMMagics(Magics, Configurable):
         try:
             endpoint = deploy(self.backend, handle.model_artifact, handle.algorithm or "kmeans", name=options.get("name"),
                               instance_type=instance_type, instance_count=count,
-                              tags=self._tags(), expires_at=expires_at)
+                              tags=self._tags(), expires_at=expires_at, idle_after=options.get("idle"),
+                              feature_count=handle.feature_count)
         except Exception as exc:
             self._fail(exc)
             return
@@ -532,11 +376,63 @@ class SMMagics(Magics, Configurable):
     @line_magic
     @_explained
     @magic_arguments()
+    @argument("job", nargs="?", help="a training or tuning job: its variable or its name (a tuner transforms with its best job)")
+    @argument("data", nargs="?", help="the input: a variable (numpy array, pandas or Spark DataFrame) or an s3:// URI")
+    @_instance_type
+    @_instance_count
+    @_name
+    @_wait
+    @_as
+    @_help
+    def sm_transform(self, line: str) -> Any:
+        """Score a whole data set with a batch transform job (no endpoint left running), shown live with its cost.
+
+        The answers come back as the input's kind: named arrays for an array, a DataFrame for a pandas
+        DataFrame, the rows with the output columns added for a Spark DataFrame, the output prefix for
+        an s3:// URI. With --wait the cell returns them; otherwise ``VAR.result()`` (--as VAR) does.
+        """
+        from ..workflow.jobs import TrainingJob, TuningJob
+        from ..workflow.transform import start_transform
+
+        options = _parse(self.sm_transform, line)
+        if options is None:
+            return None
+        if "job" not in options or "data" not in options:
+            raise UsageError("usage: %sm_transform JOB DATA [--instance-type T] [--instance-count N] [--name N] [--wait] [--as VAR]")
+        source = self._resolve(options["job"])
+        if not isinstance(source, (TrainingJob, TuningJob)):
+            raise UsageError(f"'{options['job']}' is a {type(source).__name__}, not a training or tuning job")
+        word = options["data"]
+        if word.startswith("s3://"):
+            data: Any = word
+        elif word in self.shell.user_ns:
+            data = self.shell.user_ns[word]
+        else:
+            raise UsageError(f"'{word}' is neither a variable of this notebook nor an s3:// URI")
+        try:
+            job = start_transform(self.backend, source, data, instance_type=options.get("instance_type") or self.instance_type,
+                                  instance_count=options.get("instance_count", 1), name=options.get("name"), tags=self._tags())
+        except UsageError:
+            raise
+        except Exception as exc:
+            self._fail(exc)
+            return None
+        self._show(job, options.get("as"))
+        if options.get("wait"):
+            try:
+                return job.result()
+            except Exception as exc:
+                self._fail(exc)
+        return None
+
+    @line_magic
+    @_explained
+    @magic_arguments()
     @argument("--all-regions", action="store_true", help="every region the account has enabled, not only the notebook's")
     @_help
     def sm_endpoints(self, line: str) -> Any:
         """The live endpoints with what they cost, most expensive first."""
-        from .workflow.fleet import fleet_of
+        from ..workflow.fleet import fleet_of
 
         options = _parse(self.sm_endpoints, line)
         if options is None:
@@ -553,7 +449,7 @@ class SMMagics(Magics, Configurable):
         import pandas as pd
 
         columns = ["name", "status", "region", "instance_type", "instance_count", "usd_per_hour", "usd_so_far",
-                   "created_at", "expires_at", "notebook"]
+                   "created_at", "expires_at", "idle_seconds", "notebook"]
         return pd.DataFrame([{c: getattr(row, c) for c in columns} for row in listing.rows], columns=columns)
 
     @line_magic
@@ -564,7 +460,7 @@ class SMMagics(Magics, Configurable):
     @_help
     def sm_delete(self, line: str) -> None:
         """Delete endpoints with their endpoint configs and models (what another endpoint still uses stays)."""
-        from .workflow.endpoints import delete_endpoint_cascade
+        from ..workflow.endpoints import delete_endpoint_cascade
 
         options = _parse(self.sm_delete, line)
         if options is None:
@@ -586,8 +482,8 @@ class SMMagics(Magics, Configurable):
     @_help
     def sm_cleanup(self, line: str) -> None:
         """Delete every endpoint this notebook created (found by its tags), with configs and models; lists them first."""
-        from .workflow.endpoints import delete_endpoint_cascade
-        from .workflow.fleet import fleet_of
+        from ..workflow.endpoints import delete_endpoint_cascade
+        from ..workflow.fleet import fleet_of
 
         options = _parse(self.sm_cleanup, line)
         if options is None:
@@ -644,8 +540,8 @@ class SMMagics(Magics, Configurable):
     @_help
     def sm_attach(self, line: str) -> None:
         """Show a live view of an existing training job or endpoint again (after a kernel restart)."""
-        from .workflow.endpoints import Endpoint
-        from .workflow.training import attach_training_job
+        from ..workflow.endpoints import Endpoint
+        from ..workflow.training import attach_training_job
 
         options = _parse(self.sm_attach, line)
         if options is None:
@@ -670,39 +566,3 @@ class SMMagics(Magics, Configurable):
             except Exception:
                 raise UsageError(f"no training job or endpoint named {name!r} in {self.backend.region}") from None
         self._show(handle, options.get("as"))
-
-
-def _credentials_hint() -> str | None:
-    """Where AWS credentials would come from, judged without importing boto3 (keeps %load_ext fast)."""
-    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                 "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        if os.environ.get(name):
-            return f"${name} is set"
-    for path in ("~/.aws/credentials", "~/.aws/config"):
-        if os.path.exists(os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE" if "credentials" in path else "AWS_CONFIG_FILE", path))):
-            return f"{path} exists"
-    return None
-
-
-def load(shell: Any) -> None:
-    magics = SMMagics(shell=shell, parent=shell)
-    shell.register_magics(magics)
-    shell.configurables.append(magics)  # %config SMMagics.region = "eu-west-1"
-    preference = (os.environ.get("SM_MAGICS_BACKEND") or magics.backend_name).lower()
-    hint = _credentials_hint()
-    if preference == "local" or (preference == "auto" and hint is None):
-        reason = "chosen explicitly" if preference == "local" else "no AWS credentials found"
-        print(f"sm_magics: using the local SageMaker engine ({reason}); it is starting in the background. "
-              "Switch with %sm_backend aws.")
-    else:
-        print(f"sm_magics: using AWS SageMaker ({hint or 'chosen explicitly'}). Switch with %sm_backend local.")
-    magics.prepare_backend_in_background()
-
-    def wait_for_backend(*_: Any) -> None:
-        """The next cell runs once the backend is ready, so a plain boto3 call there finds the engine's environment."""
-        magics._backend_ready.wait()
-        shell.events.unregister("pre_run_cell", wait_for_backend)
-        if magics._backend_error is not None:
-            print(f"sm_magics: {magics._backend_error}")
-
-    shell.events.register("pre_run_cell", wait_for_backend)

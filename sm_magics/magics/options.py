@@ -1,0 +1,121 @@
+"""Reading a magic's line: IPython's ``magic_arguments`` parsers, the value types, one-line errors.
+
+Every magic declares its options with ``magic_arguments`` (which is also what ``%sm_train?`` and
+``--help`` show); this module turns a line into a dict of the options given, refuses abbreviations
+(a typo must not pick an option silently) and words every mistake as one line that says what to write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import difflib
+import keyword
+import re
+from typing import Any, Callable
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument
+
+from ..i18n import _
+
+MAX_TTL = dt.timedelta(days=365)
+MAX_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's own limit on MaxRuntimeInSeconds
+
+
+def duration(text: str) -> dt.timedelta:
+    """``--ttl``: a duration like 90s, 30m, 2h or 1d, more than nothing and at most a year."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(_("{value}: write a duration like 30m, 2h or 1d").format(value=repr(text)))
+    seconds = float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+    if seconds <= 0 or seconds > MAX_TTL.total_seconds():
+        raise argparse.ArgumentTypeError(_("{value}: give a time between 1s and 365d").format(value=repr(text)))
+    return dt.timedelta(seconds=seconds)
+
+
+def idle(text: str) -> dt.timedelta:
+    """``--idle``: whole minutes from 5m to 1d (workflow/idle.py says why), checked before anything is made."""
+    from ..workflow.idle import check_idle
+
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(_("{value}: write a duration like 30m or 2h").format(value=repr(text)))
+    try:
+        return dt.timedelta(seconds=check_idle(float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]))
+    except ValueError as exc:  # "--idle 0s: give ..." said with the user's own words
+        raise argparse.ArgumentTypeError(f"{text!r}: {str(exc).split(': ', 1)[1]}") from None
+
+
+def count(text: str) -> int:
+    """A whole number of instances, jobs or seconds: 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("{value} is not a whole number").format(value=repr(text))) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(_("{value}: give 1 or more").format(value=repr(text)))
+    return value
+
+
+def seed(text: str) -> int:
+    """A tuning job's RandomSeed: a whole number, 0 or more (SageMaker's own bound)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("{value} is not a whole number").format(value=repr(text))) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(_("{value}: give 0 or more").format(value=repr(text)))
+    return value
+
+
+def seconds(text: str) -> int:
+    """A runtime in seconds, within SageMaker's 28-day limit (checked here, before any upload)."""
+    value = count(text)
+    if value > MAX_RUNTIME_SECONDS:
+        raise argparse.ArgumentTypeError(_("{value}: SageMaker allows at most {limit} seconds (28 days)").format(value=repr(text), limit=MAX_RUNTIME_SECONDS))
+    return value
+
+
+def parse(magic: Callable[..., Any], line: str) -> dict[str, Any] | None:
+    """A magic line's options as a dict (options not given are left out); None once ``--help`` is printed."""
+    parser = magic.parser  # type: ignore[attr-defined]
+    parser.allow_abbrev = False
+    try:
+        args = parser.parse_argstring(line)
+    except ValueError as exc:
+        raise UsageError(_("cannot read the magic line: {error}").format(error=exc)) from None
+    except UsageError as exc:
+        raise UsageError(explain_option_error(parser, str(exc))) from None
+    if args.help:
+        print(parser.format_help().removeprefix("::\n\n"))  # the docstring's reST literal marker is for `%sm_train?`
+        return None
+    options = {key: value for key, value in vars(args).items() if value not in (None, False, []) and key != "help"}
+    variable = options.get("as")
+    if variable is not None and (not variable.isidentifier() or keyword.iskeyword(variable)):
+        raise UsageError(_("--as {name} is not a Python name: use letters, digits and _, not starting with a digit").format(name=repr(variable)))
+    return options
+
+
+def explain_option_error(parser: argparse.ArgumentParser, message: str) -> str:
+    """argparse's message made useful: a did-you-mean for an unknown option, the usage for a stray word."""
+    if message.startswith("unrecognized arguments: "):
+        word = message.split(": ", 1)[1].split()[0]
+        if word.startswith("-"):
+            known = sorted(o for o in parser._option_string_actions if o.startswith("--") and o != "--help")
+            name = word.split("=", 1)[0]
+            close = [o for o in known if o.startswith(name)] or difflib.get_close_matches(name, known, n=1)
+            if close:
+                return _("unknown option {option}; did you mean {choices}?").format(option=word, choices=_(" or ").join(close))
+            return _("unknown option {option} (options: {choices})").format(option=word, choices=", ".join(known))
+        return _("unexpected {word} on the magic line ({usage})").format(word=repr(word), usage=parser.format_usage().strip())
+    return message.replace("argument ", "", 1)
+
+
+# Options several magics share, declared once so that their help reads the same everywhere.
+help_option = argument("-h", "--help", action="store_true", help="show this help")
+as_option = argument("--as", dest="as", metavar="VAR", help="the notebook variable that gets the job or endpoint handle")
+wait_option = argument("--wait", action="store_true", help="block the cell until it has finished (by default it returns at once)")
+name_option = argument("--name", help="the name to give it in SageMaker (default: algorithm-date-time)")
+instance_type_option = argument("--instance-type", metavar="TYPE", help="e.g. ml.m5.large (default: %%config SMMagics.instance_type)")
+instance_count_option = argument("--instance-count", metavar="N", type=count, help="how many instances (default 1)")

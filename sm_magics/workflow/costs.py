@@ -1,0 +1,100 @@
+"""The most a training job, a tuning job or an endpoint can cost, said in one line before it is created.
+
+A ceiling, not a forecast: instances x on-demand price x the longest the job
+may run (SageMaker stops it at MaxRuntimeInSeconds), times the number of jobs
+for tuning; an endpoint bills per hour for as long as it lives, so its line
+gives per hour and per day (and the total its TTL allows). Prices come from
+``pricing.PriceBook``; where it has none the line says so rather than guess,
+and managed spot is shown as its on-demand upper bound because the discount
+is only known once AWS bills the job. On the local engine nothing is billed:
+the line says what it would cost on AWS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from .pricing import Price
+
+
+def usd(amount: float) -> str:
+    """$1,234 / $12.34 / $0.23 / $0.0575: cents where they matter, up to four decimals under a dollar."""
+    if amount >= 100:
+        return f"${amount:,.0f}"
+    if amount >= 1:
+        return f"${amount:,.2f}"
+    text = f"{amount:.4f}".rstrip("0")
+    return f"${text}{'0' * max(0, 4 - len(text))}"  # $0.23, $0.115, $0.0575, $0.00
+
+
+def span(seconds: float) -> str:
+    """86400 -> '24 h', 5400 -> '1.5 h', 1800 -> '30 min', 45 -> '45 s'."""
+    if seconds >= 3600:
+        hours = seconds / 3600
+        return f"{hours:g} h" if hours == int(hours) else f"{hours:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:g} min" if seconds % 60 == 0 else f"{seconds / 60:.1f} min"
+    return f"{seconds:g} s"
+
+
+def rate(amount: float) -> str:
+    """An hourly price as the price list gives it: $0.115, $3.825, $14.688."""
+    return f"${amount:.6g}"
+
+
+def _lookup(backend: Any, instance_type: str, use: str) -> Price | None:
+    return backend.prices.hourly(instance_type, backend.region, use=use)
+
+
+def _missing(backend: Any, instance_type: str, use: str) -> str:
+    kind = {"Training": "training", "Hosting": "real-time inference", "BatchTransform": "batch transform"}[use]
+    api = " and the AWS Price List API gave none" if backend.kind == "aws" else ""
+    return f"sm_magics: cost unknown: price not in the bundled table for {instance_type} {kind} in {backend.region}{api}"
+
+
+def _say(backend: Any, what: str, figure: str, detail: str, price: Price) -> str:
+    """One line: '<what> costs <figure> (<detail>)', or on the local engine what it would cost on AWS."""
+    if backend.kind == "local":
+        return f"sm_magics: on AWS {what} would cost {figure} ({detail}); the local engine bills nothing · price: {price.source}"
+    return f"sm_magics: {what} costs {figure} ({detail}) · price: {price.source}"
+
+
+def training_line(backend: Any, instance_type: str, instance_count: int, max_runtime: int, *, spot: bool = False) -> str:
+    """The most one training job can cost: instances x price x max runtime."""
+    price = _lookup(backend, instance_type, "Training")
+    if price is None:
+        return _missing(backend, instance_type, "Training")
+    detail = f"{instance_count} x {instance_type} at {rate(price.usd_per_hour)}/h x {span(max_runtime)} max runtime"
+    if spot:
+        detail += "; managed spot bills less, by a discount known only afterwards: this on-demand figure is the upper bound"
+    return _say(backend, "this training job", f"at most {usd(price.cost(max_runtime, instance_count))}", detail, price)
+
+
+def tuning_line(backend: Any, instance_type: str, instance_count: int, max_runtime: int, max_jobs: int, max_parallel: int) -> str:
+    """The most a tuning job can cost: every one of its jobs running to its max runtime.
+
+    Running jobs in parallel changes how long the tuning takes, not what it can cost: each job
+    bills its own instances, so the ceiling is max jobs x one job's ceiling whatever the parallelism.
+    """
+    price = _lookup(backend, instance_type, "Training")
+    if price is None:
+        return _missing(backend, instance_type, "Training")
+    waves = math.ceil(max_jobs / max(1, max_parallel))
+    detail = (f"{max_jobs} jobs x {instance_count} x {instance_type} at {rate(price.usd_per_hour)}/h x {span(max_runtime)} "
+              f"max runtime each; {max_parallel} at a time, so up to {span(waves * max_runtime)} in all")
+    return _say(backend, "this tuning job", f"at most {usd(max_jobs * price.cost(max_runtime, instance_count))}", detail, price)
+
+
+def endpoint_line(backend: Any, instance_type: str, instance_count: int, ttl: dt.timedelta | None = None) -> str:
+    """What an endpoint costs while it lives: per hour, per day, and in all when a TTL ends it."""
+    price = _lookup(backend, instance_type, "Hosting")
+    if price is None:
+        return _missing(backend, instance_type, "Hosting")
+    hourly = price.usd_per_hour * instance_count
+    figure = f"{usd(hourly)}/h, {usd(hourly * 24)}/day"
+    detail = f"{instance_count} x {instance_type} at {rate(price.usd_per_hour)}/h until deleted"
+    if ttl is not None:
+        detail += f"; at most {usd(price.cost(ttl.total_seconds(), instance_count))} before its TTL of {span(ttl.total_seconds())} deletes it"
+    return _say(backend, "this endpoint", figure, detail, price)
