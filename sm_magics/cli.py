@@ -116,6 +116,21 @@ def _endpoints_delete(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _tutorials(args: argparse.Namespace) -> int:
+    from . import tutorials
+
+    try:
+        written = tutorials.copy(args.dir, args.lang, force=args.force)
+    except (tutorials.TutorialError, OSError) as exc:
+        print(f"sm-magics tutorials: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    notebooks = sum(path.suffix == ".ipynb" for path in written)
+    print(f"{notebooks} notebooks in {args.dir}; open them with: jupyter lab {shlex.quote(str(args.dir))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sm-magics", description="Amazon SageMaker from notebooks and terminals.")
     groups = parser.add_subparsers(dest="group", required=True)
@@ -156,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--yes", action="store_true", help="do not ask")
             sub.add_argument("--keep-model", action="store_true")
             sub.add_argument("--delete-artifacts", action="store_true", help="also delete the models' artifacts in S3")
+
+    tutorials = groups.add_parser("tutorials", help="copy the tutorial notebooks into a folder, to open them in Jupyter")
+    tutorials.add_argument("dir", nargs="?", type=Path, default=Path("sm-magics-tutorials"),
+                           help="where to put them (default: ./sm-magics-tutorials)")
+    tutorials.add_argument("--lang", default=None, metavar="LANG",
+                           help="only this language (en, fr or zh-TW), its notebooks directly in DIR; default: all, one folder each")
+    tutorials.add_argument("--force", action="store_true", help="overwrite notebooks already there")
+    tutorials.set_defaults(handler=_tutorials)
     return parser
 
 

@@ -23,7 +23,8 @@ from .. import cellspec
 from .backend import BackendChoice
 from .options import (as_option as _as, count as _count, duration as _duration, help_option as _help, idle as _idle,
                       instance_count_option as _instance_count, instance_type_option as _instance_type,
-                      name_option as _name, parse as _parse, seconds as _seconds, wait_option as _wait)
+                      name_option as _name, parse as _parse, seconds as _seconds, seed as _seed,
+                      wait_option as _wait)
 
 
 def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -267,6 +268,7 @@ class SMMagics(Magics, Configurable):
     @argument("--max-jobs", metavar="N", type=_count, help="training jobs in all (default 6)")
     @argument("--max-parallel", metavar="N", type=_count, help="training jobs at a time (default 2)")
     @argument("--strategy", help="Bayesian (default), Random, Grid or Hyperband")
+    @argument("--seed", metavar="N", type=_seed, help="the tuning job's RandomSeed: the same seed explores the same way (reproducible)")
     @_name
     @_instance_type
     @_instance_count
@@ -286,7 +288,7 @@ class SMMagics(Magics, Configurable):
             return
         positional = [options["algorithm"]] if "algorithm" in options else []
         if len(positional) != 1 or not options.get("objective"):
-            raise UsageError("usage: %%sm_tune ALGORITHM --objective METRIC [--max-jobs N] [--max-parallel N] [--strategy Bayesian|Random]")
+            raise UsageError("usage: %%sm_tune ALGORITHM --objective METRIC [--max-jobs N] [--max-parallel N] [--strategy Bayesian|Random] [--seed N]")
         body = cell or ""
         strategy = options.get("strategy", "Bayesian").capitalize()
         if strategy not in ("Bayesian", "Random", "Grid", "Hyperband"):
@@ -303,7 +305,7 @@ class SMMagics(Magics, Configurable):
                 raise UsageError("no ranges to tune: write e.g. `learning_rate: 1e-5..1 log` or `optimizer: sgd|adam`")
             training = self._training_spec(positional[0], "\n".join(fixed), options)
             spec = TuningSpec(training, options["objective"], ranges, max_jobs=options.get("max_jobs", 6),
-                              max_parallel=options.get("max_parallel", 2), strategy=strategy)
+                              max_parallel=options.get("max_parallel", 2), strategy=strategy, random_seed=options.get("seed"))
             return start_tuning(self.backend, spec, announce=print)  # prints the most it can cost before creating
 
         self._start(make, body, options)

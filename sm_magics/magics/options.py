@@ -58,6 +58,17 @@ def count(text: str) -> int:
     return value
 
 
+def seed(text: str) -> int:
+    """A tuning job's RandomSeed: a whole number, 0 or more (SageMaker's own bound)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("{value} is not a whole number").format(value=repr(text))) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(_("{value}: give 0 or more").format(value=repr(text)))
+    return value
+
+
 def seconds(text: str) -> int:
     """A runtime in seconds, within SageMaker's 28-day limit (checked here, before any upload)."""
     value = count(text)

@@ -220,6 +220,7 @@ class TuningSpec:
     max_parallel: int = 2
     strategy: str = "Bayesian"
     early_stopping: str = "Off"
+    random_seed: int | None = None  # TuningJobConfig.RandomSeed: on AWS too, the same seed explores the same way
 
 
 _MINIMIZED = ("loss", "msd", "ssd", "mse", "rmse", "mae", "error", "merror", "mlogloss", "logloss", "absolute_loss")
@@ -271,6 +272,8 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
         },
         "Tags": base.tags,
     }
+    if spec.random_seed is not None:
+        request["HyperParameterTuningJobConfig"]["RandomSeed"] = spec.random_seed
     job = TuningJob(backend, name, info.name)
     job.feature_count = train.features
     _launch(job, "create_hyper_parameter_tuning_job", request, bucket, uploaded)

@@ -263,6 +263,8 @@ def test_every_magic_explains_itself(ip, capsys, magic):
         ("sm_deploy", "job --ttl 99999999999d", "--ttl: '99999999999d': give a time between 1s and 365d"),
         ("sm_deploy", "job --ttl soon", "--ttl: 'soon': write a duration like 30m, 2h or 1d"),
         ("sm_tune", "kmeans --objective test:msd --max-jobs 0", "--max-jobs: '0': give 1 or more"),
+        ("sm_tune", "kmeans --objective test:msd --seed -1", "--seed: '-1': give 0 or more"),
+        ("sm_tune", "kmeans --objective test:msd --seed x", "--seed: 'x' is not a whole number"),
         ("sm_delete", "x --keep-models", "unknown option --keep-models; did you mean --keep-model?"),
     ],
 )
