@@ -226,8 +226,8 @@ def test_pca_then_kmeans_runs_by_batch_transform_and_leaves_nothing(language: st
 
     run = execute(language, PCA_KMEANS, engine, tmp_path)
     sagemaker, s3 = clients["sagemaker"], clients["s3"]
-    pca_job = re.match(r"training job (pca-\S+):", run.text("%%sm_train pca"))
-    kmeans_job = re.match(r"training job (kmeans-\S+):", run.text("%%sm_train kmeans"))
+    pca_job = re.search(r"^training job (pca-\S+):", run.text("%%sm_train pca"), re.M)
+    kmeans_job = re.search(r"^training job (kmeans-\S+):", run.text("%%sm_train kmeans"), re.M)
     assert pca_job and kmeans_job, (run.text("%%sm_train pca"), run.text("%%sm_train kmeans"))
     # the projections came from one transform job with two input files, one output line per digit
     projected = run.text("projected = batch_transform")
@@ -268,13 +268,13 @@ def test_xgboost_caravan_runs_and_its_clean_up_deletes_everything(language: str,
     assert run.text("from sm_magics.datasets").startswith("5822 customers, 85 columns; bought a caravan policy: 348\n")
     assert run.text("import pandas") == "133 feature columns after one-hot encoding\n"
     assert run.text("shuffled = ") == "train: 4075 customers, 250 buyers; test: 1747 customers, 98 buyers\n"
-    trained = re.match(r"training job (xgboost-\S+):", run.text("%%sm_train xgboost"))
+    trained = re.search(r"^training job (xgboost-\S+):", run.text("%%sm_train xgboost"), re.M)
     assert trained, run.text("%%sm_train xgboost")
     job = sagemaker.describe_training_job(TrainingJobName=trained[1])
     assert job["TrainingJobStatus"] == "Completed" and job["EnableManagedSpotTraining"] is True
     assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 900, "MaxWaitTimeInSeconds": 1800}
     assert [c["DataSource"]["S3DataSource"]["S3Uri"].rsplit("/", 1)[-1] for c in job["InputDataConfig"]] == ["train.csv", "test.csv"]
-    endpoint = re.match(r"endpoint (\S+): \w+ \(1 x ml\.m5\.large\)", run.text("%sm_deploy"))
+    endpoint = re.search(r"^endpoint (\S+): \w+ \(1 x ml\.m5\.large\)", run.text("%sm_deploy"), re.M)  # after the cost line
     assert endpoint, run.text("%sm_deploy")
     first = run.text("answer = predictor.predict").splitlines()
     assert first[0].split() == ["score", "bought"] and len(first) == 6
