@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from . import tracebacks
 from .backend import announce, wait_before_next_cell
 from .commands import SMMagics
 
@@ -25,3 +26,4 @@ def load(shell: Any) -> None:
     print(announce(preference))
     magics.prepare_backend_in_background()
     wait_before_next_cell(shell, magics.choice)
+    tracebacks.install(shell)

@@ -81,10 +81,14 @@ def test_config_reaches_the_magics(engine, monkeypatch):
     start_ipython()
     shell = IPython.get_ipython()
     shell.run_line_magic("reload_ext", "sm_magics")
-    shell.run_line_magic("config", "SMMagics.instance_type = 'ml.c5.xlarge'")
-    magics = shell.find_magic("sm_train").__self__
-    magics.choice.release()  # chosen in the background: settled inside this test, then taken back
-    assert magics.instance_type == "ml.c5.xlarge"
+    try:
+        shell.run_line_magic("config", "SMMagics.instance_type = 'ml.c5.xlarge'")
+        magics = shell.find_magic("sm_train").__self__
+        magics.choice.release()  # chosen in the background: settled inside this test, then taken back
+        assert magics.instance_type == "ml.c5.xlarge"
+    finally:  # the shell's config outlives this test: every later %load_ext would train on ml.c5.xlarge
+        shell.config.SMMagics.pop("instance_type", None)
+        magics.instance_type = "ml.m5.large"
 
 
 def test_training_cost_uses_billable_seconds_and_instance_count():

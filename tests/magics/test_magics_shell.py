@@ -364,3 +364,28 @@ def test_a_stopped_engine_says_how_to_start_it(ip, engine):
     finally:
         magics.choice.current = saved
         held.close()
+
+
+def test_one_line_errors_stay_one_line_after_rich_takes_over_tracebacks(ip, capsys):
+    """`import sagemaker` installs rich's traceback display (through sagemaker-core); our errors keep their one line."""
+    import sys
+
+    rich_traceback = pytest.importorskip("rich.traceback")
+    saved = {name: ip.__dict__.get(name) for name in ("_showtraceback", "showtraceback")}
+    saved_hook = sys.excepthook
+    try:
+        rich_traceback.install()
+        ip.run_cell("pass")  # the next cell: the one-liners are taken back before it runs
+        capsys.readouterr()
+        ip.run_cell("from sm_magics.workflow.data import DataError\nraise DataError('pass rows of 23 values')")
+        assert [line for line in capsys.readouterr().out.splitlines() if line.strip()] == ["DataError: pass rows of 23 values"]
+        ip.run_cell("1 / 0")  # anything else is still drawn by the library that asked to draw it
+        drawn = capsys.readouterr()
+        assert "Traceback (most recent call last)" in drawn.err and "ZeroDivisionError" in drawn.err
+    finally:
+        sys.excepthook = saved_hook
+        for name, value in saved.items():
+            if value is None:
+                ip.__dict__.pop(name, None)
+            else:
+                setattr(ip, name, value)

@@ -38,5 +38,5 @@ def test_a_result_publishes_once_shown_and_a_bundle_carries_view_html_and_text()
     shown.publish_static()  # not displayed yet: a costly rendering waits
     assert shown.static_bundle == {} and Shown.calls == 0
     shown.publish_static(force=True)
-    assert shown.static_bundle["text/html"].startswith("<div class='sm-magics-static'><b>state</b>")
+    assert shown.static_bundle["text/html"].startswith("<div class='sm-magics-static mathjax_ignore tex2jax_ignore'><b>state</b>")
     assert shown.static_bundle["text/plain"].startswith("state\n(last seen ")
