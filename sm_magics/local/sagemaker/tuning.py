@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from ...algorithms import KNOWN, parse_image, spec_for
+from ...algorithms.range_rules import KINDS, RangeError, check_range, schema_of
 from ...algorithms.tuning_ranges import autotune_ranges
 from .paging import decode_token, encode_token, paginate
 from .records import failure_reason, utcnow
@@ -212,6 +213,29 @@ def _seed_params(ranges: dict[str, Any], hyperparameters: dict[str, str]) -> dic
     return params
 
 
+def validate_against_algorithm(algorithm: str, version: str, ranges: dict[str, Any], static: dict[str, str]) -> None:
+    """Each range against the algorithm's hyperparameter schema, before any child is started.
+
+    A range on a name the algorithm does not have, of the wrong type, or reaching a value the
+    container refuses would fail every child that draws that value; the service refuses such a
+    request instead, and so does the engine (rules: ``sm_magics.algorithms.range_rules``).
+    """
+    tuned = set(_range_kinds(ranges))
+    both = sorted(tuned & set(static))
+    if both:
+        raise ValidationException(
+            f"Hyperparameter(s) {', '.join(both)} are given both as static hyperparameters and as parameter ranges; "
+            "remove them from StaticHyperParameters or from ParameterRanges"
+        )
+    schema = schema_of(algorithm, version)
+    for kind in KINDS:
+        for item in ranges[f"{kind}ParameterRanges"]:
+            try:
+                check_range(schema, kind, item)
+            except RangeError as exc:
+                raise ValidationException(str(exc)) from None
+
+
 def _range_kinds(ranges: dict[str, Any]) -> dict[str, str]:
     return {item["Name"]: kind[: -len("ParameterRanges")] for kind, items in ranges.items() for item in items}
 
@@ -337,6 +361,7 @@ class TuningService:
             raise ValidationException("The tuning job needs at least one hyperparameter range to search (or Autotune enabled).")
         if config["Strategy"] == "Grid" and (config["ParameterRanges"]["IntegerParameterRanges"] or config["ParameterRanges"]["ContinuousParameterRanges"]):
             raise ValidationException("The Grid strategy needs categorical parameter ranges only")
+        validate_against_algorithm(parsed[0], parsed[1], config["ParameterRanges"], static)
         metrics = [m["Name"] for m in spec_for(*parsed).metric_definitions]
         objective = config.get("HyperParameterTuningJobObjective") or {}
         if objective.get("MetricName") not in metrics:
