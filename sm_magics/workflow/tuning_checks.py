@@ -91,7 +91,8 @@ def check_objective(schema: range_rules.Schema, objective: str, channels: Iterab
         raise ValueError(f"{algorithm} reports no metric that tuning can optimise (SageMaker documents none for it): "
                          f"train it with %%sm_train instead")
     if objective not in documented:
-        close = difflib.get_close_matches(objective, documented, n=1)
+        same_metric = [name for name in documented if name.split(":")[-1] == objective.split(":")[-1]]
+        close = same_metric[:1] or difflib.get_close_matches(objective, documented, n=1)
         hint = f"did you mean --objective {close[0]}? " if close else ""
         raise ValueError(f"{algorithm} cannot be tuned on {objective}: {hint}its objectives are {', '.join(documented)}")
     channel = objective.split(":", 1)[0]
