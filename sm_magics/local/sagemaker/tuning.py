@@ -346,6 +346,8 @@ class TuningService:
             )
         static = dict(definition.get("StaticHyperParameters") or {})
         config["ParameterRanges"] = _ranges_with_defaults(config.get("ParameterRanges"))
+        # the request's own ranges (Autotune's come from the algorithm's table)
+        validate_against_algorithm(parsed[0], parsed[1], config["ParameterRanges"], static)
         autotune = request.get("Autotune")
         if autotune and autotune.get("Mode") == "Enabled":
             # Autotune: what the request left unset, the engine chooses (and Describe shows the choice)
@@ -361,7 +363,6 @@ class TuningService:
             raise ValidationException("The tuning job needs at least one hyperparameter range to search (or Autotune enabled).")
         if config["Strategy"] == "Grid" and (config["ParameterRanges"]["IntegerParameterRanges"] or config["ParameterRanges"]["ContinuousParameterRanges"]):
             raise ValidationException("The Grid strategy needs categorical parameter ranges only")
-        validate_against_algorithm(parsed[0], parsed[1], config["ParameterRanges"], static)
         metrics = [m["Name"] for m in spec_for(*parsed).metric_definitions]
         objective = config.get("HyperParameterTuningJobObjective") or {}
         if objective.get("MetricName") not in metrics:
