@@ -230,6 +230,8 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
     base = spec.training
     if base.name is not None:
         check_name("tuning job", base.name)
+    if spec.max_parallel > spec.max_jobs:
+        raise ValueError(f"--max-parallel ({spec.max_parallel}) cannot exceed --max-jobs ({spec.max_jobs})")
     # ranges and objective first (cheap, and each names its cell line), then the data, then the rules across them
     algorithm = algorithms.lookup(base.algorithm).name
     schema = tuning_checks.check_ranges(algorithm, default_version(algorithm), spec.ranges, base.hyperparameters)
@@ -239,8 +241,6 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
         hyperparameters.pop(tuned.name, None)
     tuning_checks.check_strategy(spec.strategy, spec.ranges, hyperparameters)
     tuning_checks.check_combinations(schema, hyperparameters, spec.ranges, spec.objective)
-    if spec.max_parallel > spec.max_jobs:
-        raise ValueError(f"--max-parallel ({spec.max_parallel}) cannot exceed --max-jobs ({spec.max_jobs})")
     train = next(c for c in prepared if c.name == "train")
     for tuned in spec.ranges:
         if info.name == "kmeans" and tuned.name == "k" and tuned.kind == "Integer" and train.rows is not None:

@@ -94,7 +94,7 @@ def check_objective(schema: range_rules.Schema, objective: str, channels: Iterab
         same_metric = [name for name in documented if name.split(":")[-1] == objective.split(":")[-1]]
         close = same_metric[:1] or difflib.get_close_matches(objective, documented, n=1)
         hint = f"did you mean --objective {close[0]}? " if close else ""
-        raise ValueError(f"{algorithm} cannot be tuned on {objective}: {hint}its objectives are {', '.join(documented)}")
+        raise ValueError(f"{algorithm} cannot be tuned on '{objective}': {hint}its objectives are {', '.join(documented)}")
     channel = objective.split(":", 1)[0]
     given = set(channels)
     if channel not in given:

@@ -60,7 +60,7 @@ def ip(engine, mnist):
          "The objective metric 'validation:mse' is not supported for predictor_type binary_classifier"),
         # the objective against the algorithm and the channels
         ("kmeans --objective train:msd", "k: 2..5 int\ntrain: x\ntest: tx\n",
-         "kmeans cannot be tuned on train:msd: did you mean --objective test:msd? its objectives are test:msd, test:ssd"),
+         "kmeans cannot be tuned on 'train:msd': did you mean --objective test:msd? its objectives are test:msd, test:ssd"),
         ("pca --objective test:msd", "num_components: 2..5 int\ntrain: x\ntest: tx\n",
          "pca reports no metric that tuning can optimise (SageMaker documents none for it): train it with %%sm_train instead"),
         ("kmeans --objective test:msd", "k: 2..5 int\ntrain: x\n",
