@@ -3,7 +3,7 @@
 The containers' contracts (channels, hyperparameter rules, metrics) and the image registry are
 the neutral ``sm_magics.algorithms``; this adds what only a client needs: the data format the
 magics upload, the hyperparameters the data decides (feature_dim, mini_batch_size), the names
-offered as hints, the tuning objectives, and how to read each algorithm's answers.
+offered as hints, and how to read each algorithm's answers.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class AlgorithmInfo:
     labels: str  # "none", "required", "optional"
     required: tuple[str, ...]
     hyperparameters: tuple[str, ...]
-    objectives: tuple[str, ...] = ()
     json_root: str = "predictions"
     derived: Callable[[int, int], dict[str, str]] = field(default=lambda rows, dim: {})
     accept: str = "application/json"
@@ -39,7 +38,6 @@ ALGORITHMS: dict[str, AlgorithmInfo] = {
         "kmeans", "recordio", contracts.spec_for("kmeans").channels, "none", ("k",),
         ("k", "feature_dim", "mini_batch_size", "epochs", "init_method", "extra_center_factor", "local_lloyd_max_iter",
          "local_lloyd_tol", "local_lloyd_init_method", "local_lloyd_num_trials", "half_life_time_size", "eval_metrics"),
-        objectives=("test:msd", "test:ssd"),
         derived=lambda rows, dim: {"feature_dim": str(dim), "mini_batch_size": str(min(5000, rows)), "force_dense": "True"},
         outputs=("closest_cluster", "distance_to_cluster"),
     ),
@@ -59,9 +57,6 @@ ALGORITHMS: dict[str, AlgorithmInfo] = {
          "accuracy_top_k", "huber_delta", "quantile", "margin", "loss_insensitivity", "unbias_data", "unbias_label",
          "use_lr_scheduler", "lr_scheduler_step", "lr_scheduler_factor", "lr_scheduler_minimum_lr", "num_calibration_samples",
          "num_point_for_scaler", "init_scale", "init_sigma", "init_bias", "bias_lr_mult", "bias_wd_mult"),
-        objectives=("validation:binary_f_beta", "validation:objective_loss", "validation:binary_classification_accuracy",
-                    "validation:precision", "validation:recall", "validation:roc_auc_score", "validation:multiclass_accuracy",
-                    "validation:mse", "validation:rmse", "validation:absolute_loss", "test:binary_f_beta", "test:objective_loss"),
         derived=lambda rows, dim: {"feature_dim": str(dim), "mini_batch_size": str(max(1, min(1000, rows)))},
         outputs=("score", "predicted_label"),
     ),
@@ -71,8 +66,6 @@ ALGORITHMS: dict[str, AlgorithmInfo] = {
          "colsample_bytree", "colsample_bylevel", "colsample_bynode", "lambda", "alpha", "tree_method", "eval_metric",
          "early_stopping_rounds", "num_class", "booster", "scale_pos_weight", "seed", "verbosity", "base_score",
          "max_bin", "grow_policy", "max_leaves", "num_parallel_tree", "csv_weights", "tweedie_variance_power"),
-        objectives=("validation:auc", "validation:rmse", "validation:logloss", "validation:error", "validation:accuracy",
-                    "validation:f1", "validation:mae", "validation:merror", "validation:mlogloss", "validation:aucpr"),
         accept="text/csv",
     ),
 }

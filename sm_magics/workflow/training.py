@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from .. import algorithms as contracts
 from ..algorithms.images import algorithm_of_image, default_version
-from . import algorithms
+from . import algorithms, tuning_checks
 from .checks import check_instance_type, check_k, check_labels, check_name
 from .costs import training_line, tuning_line
 from .data import PreparedChannel, prepare_channel
@@ -231,14 +231,17 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
     base = spec.training
     if base.name is not None:
         check_name("tuning job", base.name)
-    info, hyperparameters, prepared = prepare(base, tuned={r.name for r in spec.ranges})
-    if info.objectives and spec.objective not in info.objectives:
-        raise ValueError(f"{info.name} cannot be tuned on '{spec.objective}'; objectives: {', '.join(info.objectives)}")
-    for tuned in spec.ranges:
-        algorithms.check_hyperparameter(info, tuned.name)
-        hyperparameters.pop(tuned.name, None)
     if spec.max_parallel > spec.max_jobs:
         raise ValueError(f"--max-parallel ({spec.max_parallel}) cannot exceed --max-jobs ({spec.max_jobs})")
+    # ranges and objective first (cheap, and each names its cell line), then the data, then the rules across them
+    algorithm = algorithms.lookup(base.algorithm).name
+    schema = tuning_checks.check_ranges(algorithm, default_version(algorithm), spec.ranges, base.hyperparameters)
+    tuning_checks.check_objective(schema, spec.objective, base.channels)
+    info, hyperparameters, prepared = prepare(base, tuned={r.name for r in spec.ranges})
+    for tuned in spec.ranges:
+        hyperparameters.pop(tuned.name, None)
+    tuning_checks.check_strategy(spec.strategy, spec.ranges, hyperparameters)
+    tuning_checks.check_combinations(schema, hyperparameters, spec.ranges, spec.objective)
     train = next(c for c in prepared if c.name == "train")
     for tuned in spec.ranges:
         if info.name == "kmeans" and tuned.name == "k" and tuned.kind == "Integer" and train.rows is not None:

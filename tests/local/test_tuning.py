@@ -343,12 +343,57 @@ def _unknown_image(channels: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _with_range(kind: str, item: dict[str, Any]) -> Callable[[dict[str, str]], dict[str, Any]]:
+    """The k-means request with one more range: a range every child would draw a refused value from."""
+
+    def build(channels: dict[str, str]) -> dict[str, Any]:
+        ranges = copy.deepcopy(RANGES)
+        ranges[f"{kind}ParameterRanges"] = [r for r in ranges[f"{kind}ParameterRanges"] if r["Name"] != item["Name"]] + [item]
+        return {"HyperParameterTuningJobConfig": config("Random", ParameterRanges=ranges), "TrainingJobDefinition": definition(channels)}
+
+    return build
+
+
+def _linear_learner_negative_learning_rate(channels: dict[str, str]) -> dict[str, Any]:
+    """Linear Learner's learning_rate must be > 0: a range from -5 fails each child that draws a value below 0."""
+    request = definition(channels, image=KMEANS_IMAGE.replace("kmeans:1", "linear-learner:1"))
+    request["StaticHyperParameters"] = {"predictor_type": "regressor", "feature_dim": "784"}
+    ranges = {"IntegerParameterRanges": [], "CategoricalParameterRanges": [], "ContinuousParameterRanges": [
+        {"Name": "learning_rate", "MinValue": "-5", "MaxValue": "1", "ScalingType": "Linear"}]}
+    return {
+        "HyperParameterTuningJobConfig": config(
+            "Random", ParameterRanges=ranges,
+            HyperParameterTuningJobObjective={"Type": "Minimize", "MetricName": "test:objective_loss"},
+        ),
+        "TrainingJobDefinition": request,
+    }
+
+
+def _static_and_tuned(channels: dict[str, str]) -> dict[str, Any]:
+    request = _with_range("Integer", {"Name": "k", "MinValue": "5", "MaxValue": "10", "ScalingType": "Auto"})(channels)
+    assert "k" in request["TrainingJobDefinition"]["StaticHyperParameters"]
+    return request
+
+
 BAD_CREATES: dict[str, tuple[Callable[[dict[str, str]], dict[str, Any]], list[str]]] = {
     "objective metric not emitted": (_bad_objective, ["validation:accuracy", "test:msd", "test:ssd"]),
     "MaxParallel above MaxNumber": (_parallel_above_total, ["MaxParallelTrainingJobs"]),
     "MinValue above MaxValue": (_min_above_max, ["MinValue", "mini_batch_size"]),
     "Logarithmic from 0": (_logarithmic_from_zero, ["Logarithmic", "local_lloyd_tol"]),
     "unknown image": (_unknown_image, ["my-own-algo"]),
+    "range below the schema's minimum": (_linear_learner_negative_learning_rate, ["'-5'", "learning_rate", "linear-learner", "> 0"]),
+    "range on an unknown hyperparameter": (
+        _with_range("Continuous", {"Name": "learning_rate", "MinValue": "0.1", "MaxValue": "1", "ScalingType": "Auto"}),
+        ["learning_rate", "not a hyperparameter of kmeans"]),
+    "integer hyperparameter, continuous range": (
+        _with_range("Continuous", {"Name": "epochs", "MinValue": "1", "MaxValue": "5", "ScalingType": "Auto"}),
+        ["epochs", "IntegerParameterRange"]),
+    "categorical value not offered": (
+        _with_range("Categorical", {"Name": "init_method", "Values": ["random", "forgy"]}), ["'forgy'", "init_method"]),
+    "mini_batch_size from 0": (
+        _with_range("Integer", {"Name": "mini_batch_size", "MinValue": "0", "MaxValue": "2000", "ScalingType": "Auto"}),
+        ["'0'", "mini_batch_size", "kmeans", ">= 1"]),
+    "static and tuned": (_static_and_tuned, ["k", "StaticHyperParameters", "ParameterRanges"]),
 }
 
 

@@ -228,7 +228,8 @@ def _other_image(data: dict[str, str], parent: str) -> dict[str, Any]:
 def _type_changed(data: dict[str, str], parent: str) -> dict[str, Any]:
     ranges = copy.deepcopy(RANGES)
     ranges["IntegerParameterRanges"] = []
-    ranges["ContinuousParameterRanges"].append({"Name": "max_depth", "MinValue": "1", "MaxValue": "6", "ScalingType": "Auto"})
+    # Integer -> Categorical (a Continuous range on the integer max_depth is refused before warm start is looked at)
+    ranges["CategoricalParameterRanges"].append({"Name": "max_depth", "Values": ["1", "3", "6"]})
     return {"HyperParameterTuningJobConfig": config("Bayesian", 1, 1, ranges), "TrainingJobDefinition": definition(data), "WarmStartConfig": _warm_from([parent])}
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import settings
 from ...algorithms import KNOWN, parse_image, spec_for
+from ...algorithms.range_rules import KINDS, RangeError, check_range, schema_of
 from ...algorithms.tuning_ranges import autotune_ranges
 from .paging import decode_token, encode_token, paginate
 from .records import failure_reason, utcnow
@@ -212,6 +213,29 @@ def _seed_params(ranges: dict[str, Any], hyperparameters: dict[str, str]) -> dic
     return params
 
 
+def validate_against_algorithm(algorithm: str, version: str, ranges: dict[str, Any], static: dict[str, str]) -> None:
+    """Each range against the algorithm's hyperparameter schema, before any child is started.
+
+    A range on a name the algorithm does not have, of the wrong type, or reaching a value the
+    container refuses would fail every child that draws that value; the service refuses such a
+    request instead, and so does the engine (rules: ``sm_magics.algorithms.range_rules``).
+    """
+    tuned = set(_range_kinds(ranges))
+    both = sorted(tuned & set(static))
+    if both:
+        raise ValidationException(
+            f"Hyperparameter(s) {', '.join(both)} are given both as static hyperparameters and as parameter ranges; "
+            "remove them from StaticHyperParameters or from ParameterRanges"
+        )
+    schema = schema_of(algorithm, version)
+    for kind in KINDS:
+        for item in ranges[f"{kind}ParameterRanges"]:
+            try:
+                check_range(schema, kind, item)
+            except RangeError as exc:
+                raise ValidationException(str(exc)) from None
+
+
 def _range_kinds(ranges: dict[str, Any]) -> dict[str, str]:
     return {item["Name"]: kind[: -len("ParameterRanges")] for kind, items in ranges.items() for item in items}
 
@@ -322,6 +346,8 @@ class TuningService:
             )
         static = dict(definition.get("StaticHyperParameters") or {})
         config["ParameterRanges"] = _ranges_with_defaults(config.get("ParameterRanges"))
+        # the request's own ranges (Autotune's come from the algorithm's table)
+        validate_against_algorithm(parsed[0], parsed[1], config["ParameterRanges"], static)
         autotune = request.get("Autotune")
         if autotune and autotune.get("Mode") == "Enabled":
             # Autotune: what the request left unset, the engine chooses (and Describe shows the choice)
