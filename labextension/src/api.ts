@@ -20,6 +20,8 @@ export interface IEndpoint {
   notebook: string | null;
   expires_at: string | null;
   ttl_seconds_left: number | null;
+  /** the idle guard (`%sm_deploy --idle`): deleted after this long without an invocation */
+  idle_seconds?: number | null;
   config_name: string | null;
   models: string[];
   error: string | null;

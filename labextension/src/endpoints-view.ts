@@ -226,6 +226,16 @@ export function renderEndpoint(ctx: IViewContext, endpoint: IEndpoint): HTMLElem
         },
         ttlText
       ),
+      endpoint.idle_seconds
+        ? h(
+            'span',
+            {
+              className: 'sm-magics-idle',
+              title: trans.__('deleted once nobody has invoked it for %1', duration(endpoint.idle_seconds, trans))
+            },
+            trans.__('idle %1', duration(endpoint.idle_seconds, trans))
+          )
+        : null,
       h(
         'span',
         { className: 'sm-magics-ttl-actions' },

@@ -135,6 +135,15 @@ describe('costs, regions and TTLs', () => {
     expect(text(f.querySelector('.sm-magics-region'))).toBe('eu-west-1');
   });
 
+  it('shows the idle guard where the endpoint has one', async () => {
+    const guarded = endpoint({ name: 'guarded', idle_seconds: 30 * 60 });
+    const root = draw(await loadedContext(serverWith([guarded, dear])));
+    const g = row(root, 'guarded').querySelector('.sm-magics-idle');
+    expect(text(g)).toBe('idle 30 min');
+    expect(g?.getAttribute('title')).toBe('deleted once nobody has invoked it for 30 min');
+    expect(row(root, 'dear').querySelector('.sm-magics-idle')).toBeNull();
+  });
+
   it('offers +1 h on every endpoint and clear only where a TTL is set', async () => {
     const none = endpoint({ name: 'none' });
     const root = draw(await loadedContext(serverWith([dear, none])));
