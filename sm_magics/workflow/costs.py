@@ -49,8 +49,12 @@ def _lookup(backend: Any, instance_type: str, use: str) -> Price | None:
     return backend.prices.hourly(instance_type, backend.region, use=use)
 
 
-def _missing(backend: Any, instance_type: str, use: str) -> str:
-    kind = _({"Training": N_("training"), "Hosting": N_("real-time inference"), "BatchTransform": N_("batch transform")}[use])
+_USE_WORDS = {"Training": N_("training"), "Hosting": N_("real-time inference"), "BatchTransform": N_("batch transform")}
+
+
+def _missing(
+backend: Any, instance_type: str, use: str) -> str:
+    kind = _(_USE_WORDS[use])
     if backend.kind == "aws":
         return _("sm_magics: cost unknown: price not in the bundled table for {instance_type} {kind} in {region} "
                  "and the AWS Price List API gave none").format(instance_type=instance_type, kind=kind, region=backend.region)
