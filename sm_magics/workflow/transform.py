@@ -108,7 +108,7 @@ class TransformJob(Handle):
 
     def refresh(self) -> None:
         if self.price is None:
-            self.price = self.backend.prices.hourly(self.instance_type, self.backend.region, use="Transform")
+            self.price = self.backend.prices.hourly(self.instance_type, self.backend.region, use="BatchTransform")
         sagemaker = self.backend.client("sagemaker")
         self.describe_calls += 1
         self.description = sagemaker.describe_transform_job(TransformJobName=self.name)
