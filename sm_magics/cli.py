@@ -10,39 +10,41 @@ import sys
 from pathlib import Path
 
 from . import launcher
+from .i18n import _, ngettext
 
 
 def _local_start(args: argparse.Namespace) -> int:
     info, started = launcher.start_or_find(port=args.port, data_dir=args.data_dir)
-    state = "started" if started else "already running"
-    print(f"local SageMaker engine {state} at {info.url} (pid {info.pid}, data in {info.data_dir})")
+    message = (_("local SageMaker engine started at {url} (pid {pid}, data in {data_dir})") if started
+               else _("local SageMaker engine already running at {url} (pid {pid}, data in {data_dir})"))
+    print(message.format(url=info.url, pid=info.pid, data_dir=info.data_dir))
     if args.port and args.port != info.port:
-        print(f"(not on port {args.port}: one engine serves a data dir; stop it first to move it to another port)")
+        print(_("(not on port {port}: one engine serves a data dir; stop it first to move it to another port)").format(port=args.port))
     found = launcher.durability(info).get("recovery") or []
     for line in found:
-        print(f"recovered with a loss: {line}")
+        print(_("recovered with a loss: {problem}").format(problem=line))
     return 1 if found else 0
 
 
 def _local_stop(args: argparse.Namespace) -> int:
     outcome = launcher.stop_engine(args.data_dir)
     if not outcome.was_running:
-        print("no local SageMaker engine is running for", args.data_dir or launcher.default_data_dir())
+        print(_("no local SageMaker engine is running for {data_dir}").format(data_dir=args.data_dir or launcher.default_data_dir()))
     elif outcome.problems:
         for problem in outcome.problems:
-            print(f"local SageMaker engine stopped, but it reported that it {problem}")
+            print(_("local SageMaker engine stopped, but it reported that it {problem}").format(problem=problem))
         return 1
     else:
-        print("local SageMaker engine stopped; every change it acknowledged is saved")
+        print(_("local SageMaker engine stopped; every change it acknowledged is saved"))
     return 0
 
 
 def _local_status(args: argparse.Namespace) -> int:
     info = launcher.status(args.data_dir)
     if info is None:
-        print("not running (start it with `sm-magics local start`)")
+        print(_("not running (start it with `sm-magics local start`)"))
         return 1
-    print(f"running at {info.url} (pid {info.pid}, data in {info.data_dir})")
+    print(_("running at {url} (pid {pid}, data in {data_dir})").format(url=info.url, pid=info.pid, data_dir=info.data_dir))
     return 0
 
 
@@ -59,7 +61,7 @@ def _local_env(args: argparse.Namespace) -> int:
 def _local_run(args: argparse.Namespace) -> int:
     command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not command:
-        raise SystemExit("sm-magics local run: name a command after --, e.g. `sm-magics local run -- python train.py`")
+        raise SystemExit(_("sm-magics local run: name a command after --, e.g. `sm-magics local run -- python train.py`"))
     info = launcher.start(port=args.port, data_dir=args.data_dir)
     env = {k: v for k, v in os.environ.items() if k not in launcher.CLEARED_ENV}
     env.update(launcher.client_env(info, args.region))
@@ -67,7 +69,7 @@ def _local_run(args: argparse.Namespace) -> int:
     try:
         os.execvpe(command[0], command, env)
     except FileNotFoundError:
-        raise SystemExit(f"sm-magics local run: command not found: {command[0]}") from None
+        raise SystemExit(_("sm-magics local run: command not found: {command}").format(command=command[0])) from None
 
 
 def _backend(args: argparse.Namespace):
@@ -87,10 +89,11 @@ def _endpoints_list(args: argparse.Namespace) -> int:
     for problem in listing.region_errors:
         print(f"{problem['region']}: {problem['message']}", file=sys.stderr)
     if not listing.rows:
-        print("no endpoints")
+        print(_("no endpoints"))
         return 0
-    burning = listing.usd_per_hour or 0.0
-    print(f"{len(listing.rows)} endpoint(s), ${burning:.3f}/h together" + (" (local engine: not billed)" if backend.kind == "local" else ""))
+    burning = f"${listing.usd_per_hour or 0.0:.3f}"
+    print(_("{count} endpoint(s), {rate}/h together").format(count=len(listing.rows), rate=burning)
+          + (_(" (local engine: not billed)") if backend.kind == "local" else ""))
     for row in listing.rows:
         print(row.text_line())
     return 0
@@ -101,11 +104,11 @@ def _endpoints_delete(args: argparse.Namespace) -> int:
 
     if not args.yes:
         if not sys.stdin.isatty():
-            print("sm-magics endpoints delete: pass --yes to delete without a prompt (no terminal to ask on)", file=sys.stderr)
+            print(_("sm-magics endpoints delete: pass --yes to delete without a prompt (no terminal to ask on)"), file=sys.stderr)
             return 2
-        answer = input(f"Delete {', '.join(args.names)} with their endpoint configs and models? [y/N] ")
+        answer = input(_("Delete {names} with their endpoint configs and models? [y/N] ").format(names=", ".join(args.names)))
         if answer.strip().lower() not in ("y", "yes"):
-            print("nothing deleted")
+            print(_("nothing deleted"))
             return 1
     backend = _backend(args)
     failed = False
@@ -127,57 +130,59 @@ def _tutorials(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     notebooks = sum(path.suffix == ".ipynb" for path in written)
-    print(f"{notebooks} notebooks in {args.dir}; open them with: jupyter lab {shlex.quote(str(args.dir))}")
+    print(ngettext("{n} notebook in {folder}; open it with: jupyter lab {quoted}",
+                   "{n} notebooks in {folder}; open them with: jupyter lab {quoted}", notebooks).format(
+        n=notebooks, folder=args.dir, quoted=shlex.quote(str(args.dir))))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sm-magics", description="Amazon SageMaker from notebooks and terminals.")
+    parser = argparse.ArgumentParser(prog="sm-magics", description=_("Amazon SageMaker from notebooks and terminals."))
     groups = parser.add_subparsers(dest="group", required=True)
-    local = groups.add_parser("local", help="the embedded local SageMaker engine (no AWS account needed)")
+    local = groups.add_parser("local", help=_("the embedded local SageMaker engine (no AWS account needed)"))
     commands = local.add_subparsers(dest="command", required=True)
 
     def add(name: str, handler, help_text: str, *, port: bool = True, region: bool = False) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--data-dir", type=Path, default=None, help="where the engine keeps its state (default: the user cache dir)")
+        sub.add_argument("--data-dir", type=Path, default=None, help=_("where the engine keeps its state (default: the user cache dir)"))
         if port:
-            sub.add_argument("--port", type=int, default=None, help=f"loopback port (default {launcher.default_port()})")
+            sub.add_argument("--port", type=int, default=None, help=_("loopback port (default {port})").format(port=launcher.default_port()))
         if region:
-            sub.add_argument("--region", default=None, help="AWS region the clients use (default us-east-1)")
+            sub.add_argument("--region", default=None, help=_("AWS region the clients use (default us-east-1)"))
         sub.set_defaults(handler=handler)
         return sub
 
-    add("start", _local_start, "start the engine in the background (does nothing if it runs)")
-    add("stop", _local_stop, "stop the engine (every change it acknowledged is already on disk)", port=False)
-    add("status", _local_status, "say whether the engine runs, and where", port=False)
-    add("env", _local_env, "print `export` lines that point boto3 and the SageMaker SDKs at the engine", region=True)
-    run = add("run", _local_run, "run a command with boto3 and the SDKs pointed at the engine", region=True)
+    add("start", _local_start, _("start the engine in the background (does nothing if it runs)"))
+    add("stop", _local_stop, _("stop the engine (every change it acknowledged is already on disk)"), port=False)
+    add("status", _local_status, _("say whether the engine runs, and where"), port=False)
+    add("env", _local_env, _("print `export` lines that point boto3 and the SageMaker SDKs at the engine"), region=True)
+    run = add("run", _local_run, _("run a command with boto3 and the SDKs pointed at the engine"), region=True)
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
 
-    endpoints = groups.add_parser("endpoints", help="live endpoints: what they cost, and deleting them properly")
+    endpoints = groups.add_parser("endpoints", help=_("live endpoints: what they cost, and deleting them properly"))
     verbs = endpoints.add_subparsers(dest="command", required=True)
-    for verb, handler, text in (("list", _endpoints_list, "list endpoints with their cost, most expensive first"),
-                                ("delete", _endpoints_delete, "delete endpoints with their endpoint configs and models")):
+    for verb, handler, text in (("list", _endpoints_list, _("list endpoints with their cost, most expensive first")),
+                                ("delete", _endpoints_delete, _("delete endpoints with their endpoint configs and models"))):
         sub = verbs.add_parser(verb, help=text)
-        sub.add_argument("--backend", choices=("auto", "local", "aws"), default=None, help="as %%sm_backend (default: auto)")
+        sub.add_argument("--backend", choices=("auto", "local", "aws"), default=None, help=_("as %%sm_backend (default: auto)"))
         sub.add_argument("--profile", default=None)
         sub.add_argument("--region", default=None)
         sub.set_defaults(handler=handler)
         if verb == "list":
-            sub.add_argument("--all-regions", action="store_true", help="every region the account has enabled")
+            sub.add_argument("--all-regions", action="store_true", help=_("every region the account has enabled"))
             sub.add_argument("--json", action="store_true")
         else:
             sub.add_argument("names", nargs="+", metavar="NAME")
-            sub.add_argument("--yes", action="store_true", help="do not ask")
+            sub.add_argument("--yes", action="store_true", help=_("do not ask"))
             sub.add_argument("--keep-model", action="store_true")
-            sub.add_argument("--delete-artifacts", action="store_true", help="also delete the models' artifacts in S3")
+            sub.add_argument("--delete-artifacts", action="store_true", help=_("also delete the models' artifacts in S3"))
 
-    tutorials = groups.add_parser("tutorials", help="copy the tutorial notebooks into a folder, to open them in Jupyter")
+    tutorials = groups.add_parser("tutorials", help=_("copy the tutorial notebooks into a folder, to open them in Jupyter"))
     tutorials.add_argument("dir", nargs="?", type=Path, default=Path("sm-magics-tutorials"),
-                           help="where to put them (default: ./sm-magics-tutorials)")
+                           help=_("where to put them (default: ./sm-magics-tutorials)"))
     tutorials.add_argument("--lang", default=None, metavar="LANG",
-                           help="only this language (en, fr or zh-TW), its notebooks directly in DIR; default: all, one folder each")
-    tutorials.add_argument("--force", action="store_true", help="overwrite notebooks already there")
+                           help=_("only this language (en, fr or zh-TW), its notebooks directly in DIR; default: all, one folder each"))
+    tutorials.add_argument("--force", action="store_true", help=_("overwrite notebooks already there"))
     tutorials.set_defaults(handler=_tutorials)
     return parser
 

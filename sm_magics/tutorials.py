@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .i18n import _
+
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -47,7 +49,7 @@ def plan(destination: Path, language: str | None = None) -> list[Copy]:
     source = notebooks_dir()
     choices = languages(source)
     if language is not None and language not in choices:
-        raise TutorialError(f"no tutorials in {language!r}; choose one of: {', '.join(choices)}")
+        raise TutorialError(_("no tutorials in {language}; choose one of: {choices}").format(language=repr(language), choices=", ".join(choices)))
     copies = []
     if language is None:
         if (source / "README.md").is_file():
@@ -63,15 +65,17 @@ def copy(destination: Path, language: str | None = None, *, force: bool = False)
     """Copy the notebooks into ``destination``; refuses (copying nothing) when a target exists, unless ``force``."""
     copies = plan(destination, language)
     if destination.exists() and not destination.is_dir():
-        raise TutorialError(f"{destination} exists and is not a folder")
+        raise TutorialError(_("{path} exists and is not a folder").format(path=destination))
     if not force:
         existing = [c.target for c in copies if c.target.exists() or c.target.is_symlink()]
         if existing:
-            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-            raise TutorialError(f"{existing[0]} already exists{more}; nothing copied; add --force to overwrite")
+            if len(existing) > 1:
+                raise TutorialError(_("{path} already exists (and {more} more); nothing copied; add --force to overwrite").format(
+                    path=existing[0], more=len(existing) - 1))
+            raise TutorialError(_("{path} already exists; nothing copied; add --force to overwrite").format(path=existing[0]))
     for folder in {c.target.parent for c in copies}:
         if folder.exists() and not folder.is_dir():
-            raise TutorialError(f"{folder} exists and is not a folder")
+            raise TutorialError(_("{path} exists and is not a folder").format(path=folder))
     umask = os.umask(0)
     os.umask(umask)
     written = []

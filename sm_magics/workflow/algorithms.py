@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable
 
 from .. import algorithms as contracts
 from ..algorithms import images
+from ..i18n import _
 
 if TYPE_CHECKING:
     from .predictions import Predictions
@@ -78,8 +79,9 @@ def lookup(name: str) -> AlgorithmInfo:
     key = ALIASES.get(name.strip().lower())
     if key is None:
         close = difflib.get_close_matches(name.lower(), list(ALIASES), n=1)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        raise ValueError(f"unknown algorithm '{name}'{hint} (built-in: {', '.join(ALGORITHMS)})")
+        hint = _("; did you mean {close}?").format(close=close[0]) if close else ""
+        raise ValueError(_("unknown algorithm '{name}'{hint} (built-in: {algorithms})").format(
+            name=name, hint=hint, algorithms=", ".join(ALGORITHMS)))
     return ALGORITHMS[key]
 
 
@@ -96,8 +98,9 @@ def check_hyperparameter(info: AlgorithmInfo, key: str) -> None:
     if key in info.hyperparameters or key.startswith("_"):
         return
     close = difflib.get_close_matches(key, list(info.hyperparameters), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    raise ValueError(f"'{key}' is not a {info.name} hyperparameter{hint}")
+    hint = _("; did you mean '{close}'?").format(close=close[0]) if close else ""
+    raise ValueError(_("'{key}' is not a {algorithm} hyperparameter{hint}").format(key=key, algorithm=info.name, hint=hint))
+
 
 
 def parse_predictions(info: AlgorithmInfo, body: bytes, content_type: str) -> Predictions:

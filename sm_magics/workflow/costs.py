@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from typing import Any
 
+from ..i18n import N_, _
 from .pricing import Price
 
 
@@ -48,17 +49,26 @@ def _lookup(backend: Any, instance_type: str, use: str) -> Price | None:
     return backend.prices.hourly(instance_type, backend.region, use=use)
 
 
-def _missing(backend: Any, instance_type: str, use: str) -> str:
-    kind = {"Training": "training", "Hosting": "real-time inference", "BatchTransform": "batch transform"}[use]
-    api = " and the AWS Price List API gave none" if backend.kind == "aws" else ""
-    return f"sm_magics: cost unknown: price not in the bundled table for {instance_type} {kind} in {backend.region}{api}"
+_USE_WORDS = {"Training": N_("training"), "Hosting": N_("real-time inference"), "BatchTransform": N_("batch transform")}
+
+
+def _missing(
+backend: Any, instance_type: str, use: str) -> str:
+    kind = _(_USE_WORDS[use])
+    if backend.kind == "aws":
+        return _("sm_magics: cost unknown: price not in the bundled table for {instance_type} {kind} in {region} "
+                 "and the AWS Price List API gave none").format(instance_type=instance_type, kind=kind, region=backend.region)
+    return _("sm_magics: cost unknown: price not in the bundled table for {instance_type} {kind} in {region}").format(
+        instance_type=instance_type, kind=kind, region=backend.region)
 
 
 def _say(backend: Any, what: str, figure: str, detail: str, price: Price) -> str:
     """One line: '<what> costs <figure> (<detail>)', or on the local engine what it would cost on AWS."""
     if backend.kind == "local":
-        return f"sm_magics: on AWS {what} would cost {figure} ({detail}); the local engine bills nothing · price: {price.source}"
-    return f"sm_magics: {what} costs {figure} ({detail}) · price: {price.source}"
+        return _("sm_magics: on AWS {what} would cost {figure} ({detail}); the local engine bills nothing · price: {source}").format(
+            what=what, figure=figure, detail=detail, source=price.source)
+    return _("sm_magics: {what} costs {figure} ({detail}) · price: {source}").format(
+        what=what, figure=figure, detail=detail, source=price.source)
 
 
 def training_line(backend: Any, instance_type: str, instance_count: int, max_runtime: int, *, spot: bool = False) -> str:
@@ -66,10 +76,12 @@ def training_line(backend: Any, instance_type: str, instance_count: int, max_run
     price = _lookup(backend, instance_type, "Training")
     if price is None:
         return _missing(backend, instance_type, "Training")
-    detail = f"{instance_count} x {instance_type} at {rate(price.usd_per_hour)}/h x {span(max_runtime)} max runtime"
+    detail = _("{count} x {instance_type} at {rate}/h x {runtime} max runtime").format(
+        count=instance_count, instance_type=instance_type, rate=rate(price.usd_per_hour), runtime=span(max_runtime))
     if spot:
-        detail += "; managed spot bills less, by a discount known only afterwards: this on-demand figure is the upper bound"
-    return _say(backend, "this training job", f"at most {usd(price.cost(max_runtime, instance_count))}", detail, price)
+        detail += _("; managed spot bills less, by a discount known only afterwards: this on-demand figure is the upper bound")
+    return _say(backend, _("this training job"), _("at most {amount}").format(amount=usd(price.cost(max_runtime, instance_count))),
+                detail, price)
 
 
 def tuning_line(backend: Any, instance_type: str, instance_count: int, max_runtime: int, max_jobs: int, max_parallel: int) -> str:
@@ -82,9 +94,12 @@ def tuning_line(backend: Any, instance_type: str, instance_count: int, max_runti
     if price is None:
         return _missing(backend, instance_type, "Training")
     waves = math.ceil(max_jobs / max(1, max_parallel))
-    detail = (f"{max_jobs} jobs x {instance_count} x {instance_type} at {rate(price.usd_per_hour)}/h x {span(max_runtime)} "
-              f"max runtime each; {max_parallel} at a time, so up to {span(waves * max_runtime)} in all")
-    return _say(backend, "this tuning job", f"at most {usd(max_jobs * price.cost(max_runtime, instance_count))}", detail, price)
+    detail = _("{jobs} jobs x {count} x {instance_type} at {rate}/h x {runtime} max runtime each; {parallel} at a time, "
+               "so up to {total} in all").format(jobs=max_jobs, count=instance_count, instance_type=instance_type,
+                                                 rate=rate(price.usd_per_hour), runtime=span(max_runtime),
+                                                 parallel=max_parallel, total=span(waves * max_runtime))
+    return _say(backend, _("this tuning job"), _("at most {amount}").format(amount=usd(max_jobs * price.cost(max_runtime, instance_count))),
+                detail, price)
 
 
 def endpoint_line(backend: Any, instance_type: str, instance_count: int, ttl: dt.timedelta | None = None) -> str:
@@ -93,8 +108,11 @@ def endpoint_line(backend: Any, instance_type: str, instance_count: int, ttl: dt
     if price is None:
         return _missing(backend, instance_type, "Hosting")
     hourly = price.usd_per_hour * instance_count
-    figure = f"{usd(hourly)}/h, {usd(hourly * 24)}/day"
-    detail = f"{instance_count} x {instance_type} at {rate(price.usd_per_hour)}/h until deleted"
+    figure = _("{hourly}/h, {daily}/day").format(hourly=usd(hourly), daily=usd(hourly * 24))
+    detail = _("{count} x {instance_type} at {rate}/h until deleted").format(
+        count=instance_count, instance_type=instance_type, rate=rate(price.usd_per_hour))
     if ttl is not None:
-        detail += f"; at most {usd(price.cost(ttl.total_seconds(), instance_count))} before its TTL of {span(ttl.total_seconds())} deletes it"
-    return _say(backend, "this endpoint", figure, detail, price)
+        detail += _("; at most {amount} before its TTL of {span} deletes it").format(
+            amount=usd(price.cost(ttl.total_seconds(), instance_count)), span=span(ttl.total_seconds()))
+    return _say(backend, _("this endpoint"), figure, detail, price)
+

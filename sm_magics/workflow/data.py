@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..formats import csv_text, recordio
+from ..i18n import _
 from .algorithms import AlgorithmInfo
 
 
@@ -46,18 +47,20 @@ def as_matrix(value: Any, what: str) -> np.ndarray:
     if array.dtype == object:  # e.g. `frame.values` of a frame mixing bool (pd.get_dummies) and float columns
         array = _numbers_only(array, what)
     if array.ndim == 1:
-        raise DataError(f"{what} is 1-D with {array.shape[0]} values; pass a 2-D array (rows x features), e.g. x.reshape(-1, 1)")
+        raise DataError(_("{what} is 1-D with {count} values; pass a 2-D array (rows x features), e.g. x.reshape(-1, 1)").format(
+            what=what, count=array.shape[0]))
     if array.ndim > 2:
         array = array.reshape(array.shape[0], -1)
     if array.size == 0 or array.shape[0] == 0:
-        raise DataError(f"{what} is empty")
+        raise DataError(_("{what} is empty").format(what=what))
     if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
-        raise DataError(f"{what} has dtype {array.dtype}; pass numbers")
+        raise DataError(_("{what} has dtype {dtype}; pass numbers").format(what=what, dtype=array.dtype))
     array = array.astype(np.float32)
     bad = ~np.isfinite(array)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{what} contains {int(bad.sum())} NaN/infinite value(s), first at row {row}, column {col}; impute or drop them")
+        raise DataError(_("{what} contains {count} NaN/infinite value(s), first at row {row}, column {column}; impute or drop them").format(
+            what=what, count=int(bad.sum()), row=row, column=col))
     return array
 
 
@@ -72,7 +75,8 @@ def _numbers_only(array: np.ndarray, what: str) -> np.ndarray:
     kinds = set(map(type, array.flat))
     if not all(issubclass(kind, NUMBER_TYPES) for kind in kinds):
         other = sorted(kind.__name__ for kind in kinds if not issubclass(kind, NUMBER_TYPES))
-        raise DataError(f"{what} holds non-numeric values ({', '.join(other)}); convert or drop those columns first")
+        raise DataError(_("{what} holds non-numeric values ({types}); convert or drop those columns first").format(
+            what=what, types=", ".join(other)))
     return array.astype(np.float64)
 
 
@@ -84,8 +88,10 @@ def _frame_as_floats(frame: Any, what: str) -> np.ndarray:
     wrong = [str(name) for name, dtype in frame.dtypes.items()
              if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]
     if wrong:
-        shown = ", ".join(repr(name) for name in wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "")
-        raise DataError(f"{what} has non-numeric column(s) {shown}; encode them (e.g. pd.get_dummies) or drop them")
+        shown = ", ".join(repr(name) for name in wrong[:5]) + (
+            _(" and {count} more").format(count=len(wrong) - 5) if len(wrong) > 5 else "")
+        raise DataError(_("{what} has non-numeric column(s) {shown}; encode them (e.g. pd.get_dummies) or drop them").format(
+            what=what, shown=shown))
     return frame.to_numpy(dtype=np.float32, na_value=np.nan)
 
 
@@ -99,13 +105,14 @@ def as_labels(value: Any, rows: int, what: str) -> np.ndarray:
         value = value.to_numpy()
     labels = np.asarray(value).reshape(-1)
     if labels.shape[0] != rows:
-        raise DataError(f"{what} has {labels.shape[0]} labels for {rows} rows; they must match one to one")
+        raise DataError(_("{what} has {count} labels for {rows} rows; they must match one to one").format(
+            what=what, count=labels.shape[0], rows=rows))
     try:
         labels = labels.astype(np.float32)
     except (TypeError, ValueError):
-        raise DataError(f"{what} labels are not numeric; encode them as numbers (e.g. 0/1)") from None
+        raise DataError(_("{what} labels are not numeric; encode them as numbers (e.g. 0/1)").format(what=what)) from None
     if not np.isfinite(labels).all():
-        raise DataError(f"{what} labels contain NaN/infinite values")
+        raise DataError(_("{what} labels contain NaN/infinite values").format(what=what))
     return labels
 
 
@@ -113,19 +120,23 @@ def prepare_channel(info: AlgorithmInfo, name: str, data: Any, labels: Any = Non
     """Turn what the user named in the cell into one channel's bytes (nothing is uploaded here)."""
     if isinstance(data, str):
         if not data.startswith("s3://"):
-            raise DataError(f"channel '{name}' is the string {data!r}; give an s3:// URI or an array")
+            raise DataError(_("channel '{name}' is the string {data}; give an s3:// URI or an array").format(name=name, data=repr(data)))
         content = "text/csv" if info.data_format == "csv" else "application/x-recordio-protobuf"
         return PreparedChannel(name, None, data, content, None, None)
     if name not in info.channels:
-        raise DataError(f"{info.name} has no '{name}' channel; it reads {', '.join(info.channels)}")
+        raise DataError(_("{algorithm} has no '{name}' channel; it reads {channels}").format(
+            algorithm=info.name, name=name, channels=", ".join(info.channels)))
     if isinstance(data, tuple) and len(data) == 2 and labels is None:
         data, labels = data
     if labels is None and hasattr(data, "columns") and info.labels == "required":
-        raise DataError(f"{info.name} needs labels for channel '{name}': write `{name}: X, y` (features and labels)")
-    matrix = as_matrix(data, f"channel '{name}'")
+        raise DataError(_("{algorithm} needs labels for channel '{name}': write `{name}: X, y` (features and labels)").format(
+            algorithm=info.name, name=name))
+    what = _("channel '{name}'").format(name=name)
+    matrix = as_matrix(data, what)
     if info.labels == "required" and labels is None:
-        raise DataError(f"{info.name} needs labels for channel '{name}': write `{name}: X, y`")
-    y = as_labels(labels, matrix.shape[0], f"channel '{name}'") if labels is not None else None
+        raise DataError(_("{algorithm} needs labels for channel '{name}': write `{name}: X, y`").format(algorithm=info.name, name=name))
+    y = as_labels(labels, matrix.shape[0], what) if labels is not None else None
+
     if info.data_format == "csv":
         table = matrix if y is None else np.column_stack([y, matrix])
         # each cell as f"{v:.9g}": nine significant digits bring every float32 back exactly

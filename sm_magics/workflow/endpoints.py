@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..constants import ROLE_ARN
 from ..formats import csv_text
+from ..i18n import N_, _
 from . import algorithms
 from .data import DataError, as_matrix
 from .fleet import TAG_CREATED_BY, TAG_EXPIRES, TAG_NOTEBOOK  # noqa: F401  (re-exported: the magics tag with them)
@@ -43,7 +44,8 @@ RESULT_VIEWS: dict[str, Callable[..., Any]] = {}
 def _result_view(kind: str) -> Callable[..., Any]:
     view = RESULT_VIEWS.get(kind)
     if view is None:
-        raise RuntimeError(f"the {kind} view is drawn by sm_magics.widgets: run `import sm_magics.widgets` first (the magics do)")
+        raise RuntimeError(_("the {kind} view is drawn by sm_magics.widgets: run `import sm_magics.widgets` first (the magics do)").format(
+            kind=kind))
     return view
 
 
@@ -64,9 +66,9 @@ class DeletionReport:
                 "errors": self.errors}
 
     def __str__(self) -> str:
-        text = f"{self.endpoint}: deleted {', '.join(self.deleted) or 'nothing'}"
-        text += f"; kept {'; '.join(self.kept)}" if self.kept else ""
-        return text + (f"; errors: {'; '.join(self.errors)}" if self.errors else "")
+        text = _("{endpoint}: deleted {parts}").format(endpoint=self.endpoint, parts=", ".join(self.deleted) or _("nothing"))
+        text += _("; kept {parts}").format(parts="; ".join(self.kept)) if self.kept else ""
+        return text + (_("; errors: {errors}").format(errors="; ".join(self.errors)) if self.errors else "")
 
 
 @dataclass
@@ -108,12 +110,12 @@ def plan_deletion(backend: Backend, name: str, *, region: str | None = None, kee
         models = [v["ModelName"] for v in sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]]
     except ClientError as error:
         if not _gone(error):
-            plan.errors.append(f"endpoint config {config_name}: {explain(error, retrying=False)}")
+            plan.errors.append(_("endpoint config {name}: {error}").format(name=config_name, error=explain(error, retrying=False)))
         return plan
     usage = fleet_of(backend).usage(region, artifacts=delete_artifacts and not keep_model)
     others = usage.other(usage.config_users, config_name, {name})
     if others:
-        plan.kept.append(f"endpoint config {config_name} (endpoint {', '.join(others)} uses it)")
+        plan.kept.append(_("endpoint config {name} (endpoint {users} uses it)").format(name=config_name, users=", ".join(others)))
         return plan
     plan.config = config_name
     if keep_model:
@@ -121,7 +123,7 @@ def plan_deletion(backend: Backend, name: str, *, region: str | None = None, kee
     for model in models:
         users = usage.other(usage.model_users, model, {config_name})
         if users:
-            plan.kept.append(f"model {model} (endpoint config {', '.join(users)} uses it)")
+            plan.kept.append(_("model {name} (endpoint config {users} uses it)").format(name=model, users=", ".join(users)))
         else:
             plan.models.append(model)
     if delete_artifacts:
@@ -133,7 +135,7 @@ def plan_deletion(backend: Backend, name: str, *, region: str | None = None, kee
             for url in urls:
                 users = usage.other(usage.artifact_users, url, set(plan.models))
                 if users:
-                    plan.kept.append(f"{url} (model {', '.join(users)} loads it)")
+                    plan.kept.append(_("{url} (model {users} loads it)").format(url=url, users=", ".join(users)))
                 elif url not in plan.artifacts:
                     plan.artifacts.append(url)
     return plan
@@ -153,20 +155,22 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
     try:
         plan = plan_deletion(backend, name, region=region, keep_model=keep_model, delete_artifacts=delete_artifacts)
     except ClientError as error:
-        report.errors.append(f"endpoint {name} does not exist (already deleted?)" if _gone(error) else explain(error, retrying=False))
+        report.errors.append(_("endpoint {name} does not exist (already deleted?)").format(name=name) if _gone(error)
+                             else explain(error, retrying=False))
         return report
     report.kept, report.errors = list(plan.kept), list(plan.errors)
     # a monitoring schedule of a deleted endpoint would only fail from then on (SageMaker refuses to delete a watched one)
-    steps = [(f"monitoring schedule {s}", lambda s=s: sagemaker.delete_monitoring_schedule(MonitoringScheduleName=s))
+    steps = [(_("monitoring schedule {name}").format(name=s), lambda s=s: sagemaker.delete_monitoring_schedule(MonitoringScheduleName=s))
              for s in plan.schedules]
-    steps.append((f"endpoint {name}", lambda: sagemaker.delete_endpoint(EndpointName=name)))
+    steps.append((_("endpoint {name}").format(name=name), lambda: sagemaker.delete_endpoint(EndpointName=name)))
     first_essential = len(plan.schedules)
     if plan.config:
-        steps.append((f"endpoint config {plan.config}", lambda: sagemaker.delete_endpoint_config(EndpointConfigName=plan.config)))
-    steps += [(f"model {m}", lambda m=m: sagemaker.delete_model(ModelName=m)) for m in plan.models]
+        steps.append((_("endpoint config {name}").format(name=plan.config),
+                      lambda: sagemaker.delete_endpoint_config(EndpointConfigName=plan.config)))
+    steps += [(_("model {name}").format(name=m), lambda m=m: sagemaker.delete_model(ModelName=m)) for m in plan.models]
     s3 = backend.client("s3", region) if plan.artifacts else None
     for url in plan.artifacts:
-        bucket, _, key = url[len("s3://"):].partition("/")
+        bucket, _sep, key = url[len("s3://"):].partition("/")
         steps.append((url, lambda b=bucket, k=key: s3.delete_object(Bucket=b, Key=k)))
     for index, (label, step) in enumerate(steps):
         try:
@@ -199,7 +203,7 @@ def delete_endpoint_cascade(backend: Backend, name: str, *, keep_model: bool = F
 class Endpoint(Handle):
     """A live endpoint: status as it comes up, and the cost it is running up."""
 
-    kind = "endpoint"
+    kind = N_("endpoint")
     terminal = ("InService", "Failed", "Deleted")
     final = ("Deleted",)  # an endpoint bills until it is gone, and may be deleted from anywhere: keep looking
 
@@ -270,11 +274,12 @@ class Endpoint(Handle):
             return self._predict_spark(data, accept)
         self.wait()
         if self.status != "InService":
-            raise SageMakerError(f"endpoint {self.name} is {self.status}; it cannot predict")
-        matrix = as_matrix(data if np.ndim(data) != 1 else [data], "predict input")
+            raise SageMakerError(_("endpoint {name} is {status}; it cannot predict").format(name=self.name, status=self.status))
+        matrix = as_matrix(data if np.ndim(data) != 1 else [data], _("predict input"))
         if self.feature_count is not None and matrix.shape[1] != self.feature_count:
-            raise DataError(f"predict input has {matrix.shape[1]} features per row but the model behind {self.name} was "
-                            f"trained on {self.feature_count}; pass rows of {self.feature_count} values")
+            raise DataError(_("predict input has {features} features per row but the model behind {name} was "
+                              "trained on {expected}; pass rows of {expected} values").format(
+                                features=matrix.shape[1], name=self.name, expected=self.feature_count))
         info = self.info or algorithms.ALGORITHMS["kmeans"]
         accept = accept or info.accept
         runtime = self.backend.client("sagemaker-runtime")
@@ -302,10 +307,10 @@ class Endpoint(Handle):
 
         from . import spark
 
-        spark.inspect(frame, "predict input", labels="none")
+        spark.inspect(frame, _("predict input"), labels="none")
         self.wait()
         if self.status != "InService":
-            raise SageMakerError(f"endpoint {self.name} is {self.status}; it cannot predict")
+            raise SageMakerError(_("endpoint {name} is {status}; it cannot predict").format(name=self.name, status=self.status))
         info = self.info or algorithms.ALGORITHMS["kmeans"]
         target = spark.S3Target.of(self.backend, "", "")  # only its credentials, region and endpoint URL are used
         answer = functools.partial(spark.invoke_answers, endpoint=self.name, target=target, accept=accept or info.accept,
@@ -313,7 +318,8 @@ class Endpoint(Handle):
         try:
             sample = answer(0, [frame.select(spark.FEATURES).first()])
         except ClientError as error:
-            raise SageMakerError(f"endpoint {self.name} refused the request: {explain(error, retrying=False)}") from None
+            raise SageMakerError(_("endpoint {name} refused the request: {error}").format(
+                name=self.name, error=explain(error, retrying=False))) from None
         return spark.attach(frame, answer, sample)
 
     def _invoke(self, runtime: Any, content_type: str, accept: str, body: str) -> dict[str, Any]:
@@ -324,8 +330,10 @@ class Endpoint(Handle):
             if "not found" in message.lower() or _gone(error):  # deleted elsewhere (panel, TTL, another kernel)
                 self._now_gone()
                 self._changed()
-                raise SageMakerError(f"endpoint {self.name} no longer exists (deleted outside this kernel); deploy it again to predict") from None
-            raise SageMakerError(f"endpoint {self.name} refused the request: {explain(error, retrying=False)}") from None
+                raise SageMakerError(_("endpoint {name} no longer exists (deleted outside this kernel); deploy it again to predict").format(
+                    name=self.name)) from None
+            raise SageMakerError(_("endpoint {name} refused the request: {error}").format(
+                name=self.name, error=explain(error, retrying=False))) from None
 
     # The result views, one call away from the predictor. This layer predicts and checks; drawing is
     # the widgets' (``RESULT_VIEWS``, which sm_magics.widgets fills when it is imported), so the
@@ -334,7 +342,8 @@ class Endpoint(Handle):
     def gallery(self, images: Any, *, labels: Any = None, **options: Any) -> Any:
         """Predict ``images`` on this k-means endpoint and show one panel per cluster (``ClusterGallery``'s options)."""
         if (self.algorithm or "kmeans") != "kmeans":
-            raise ValueError(f"a cluster gallery needs a k-means endpoint; {self.name} hosts {self.algorithm}")
+            raise ValueError(_("a cluster gallery needs a k-means endpoint; {name} hosts {algorithm}").format(
+                name=self.name, algorithm=self.algorithm))
         view = _result_view("gallery")
         return view(images, self.predict(images), labels=labels, **options)
 
@@ -354,7 +363,8 @@ class Endpoint(Handle):
         self._changed()
 
     def summary(self) -> str:
-        text = f"endpoint {self.name}: {self.status} ({self.instance_count} x {self.instance_type})"
+        text = _("endpoint {name}: {status} ({count} x {instance_type})").format(
+            name=self.name, status=self.status, count=self.instance_count, instance_type=self.instance_type)
         if self.price is not None:
             text += f", ${self.price.usd_per_hour * self.instance_count:.3f}/h"
         return text
@@ -413,7 +423,7 @@ def deploy(
         created.append(("config", lambda: sagemaker.delete_endpoint_config(EndpointConfigName=name)))
         sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
     except Exception:
-        for _, undo in reversed(created):
+        for _label, undo in reversed(created):
             try:
                 undo()
             except ClientError:
@@ -429,13 +439,14 @@ def deploy(
         try:
             schedule_deletion(backend, backend.region, name, expires_at)
         except TtlError as error:
-            endpoint.warning = f"{error}; the expiry tag is set, but nothing will act on it"
+            endpoint.warning = _("{error}; the expiry tag is set, but nothing will act on it").format(error=error)
     endpoint.idle_seconds = idle_seconds
     if idle_seconds is not None and backend.kind == "aws":
         try:
             idle.arm(backend, backend.region, name, idle_seconds, tags=[t for t in tags if t["Key"].startswith("sm_magics:")])
         except idle.IdleError as error:
-            endpoint.warning = "; ".join(filter(None, [endpoint.warning, f"{error}; the idle tag is set, but nothing on AWS will act on it"]))
+            endpoint.warning = "; ".join(filter(None, [endpoint.warning, _("{error}; the idle tag is set, but nothing on AWS will act on it").format(
+                error=error)]))
     endpoint.start_polling()
     return endpoint
 
@@ -449,4 +460,5 @@ def default_role(backend: Backend) -> str:
         account = arn.split(":")[4]
         role = arn.split(":assumed-role/")[1].split("/")[0]
         return f"arn:aws:iam::{account}:role/{role}"
-    raise ValueError(f"your AWS identity {arn} is not a role; pass --role with a SageMaker execution role ARN")
+    raise ValueError(_("your AWS identity {arn} is not a role; pass --role with a SageMaker execution role ARN").format(arn=arn))
+

@@ -10,6 +10,8 @@ fleet, the panel's REST API and the CLI.
 
 from __future__ import annotations
 
+from ..i18n import _
+
 TRANSIENT = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
              "ServiceUnavailable", "InternalFailure", "InternalServerError"}
 
@@ -29,16 +31,18 @@ def explain(error: Exception, *, retrying: bool = True) -> str:
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", str(error))
         if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
-            return "your AWS credentials have expired: refresh them (aws sso login / new keys) and run the cell again"
+            return _("your AWS credentials have expired: refresh them (aws sso login / new keys) and run the cell again")
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-            return f"access denied: {message} — your role needs the SageMaker permission named there"
+            return _("access denied: {message} — your role needs the SageMaker permission named there").format(message=message)
         if code in TRANSIENT:
-            return f"AWS is throttling or briefly unavailable ({code}); " + ("retrying" if retrying else "try again in a moment")
+            return (_("AWS is throttling or briefly unavailable ({code}); retrying") if retrying
+                    else _("AWS is throttling or briefly unavailable ({code}); try again in a moment")).format(code=code)
         return f"{code}: {message}"
     if isinstance(error, BotoCoreError):
         url = str(getattr(error, "kwargs", {}).get("endpoint_url", ""))
         if url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
-            return (f"the local SageMaker engine at {url.split('/', 3)[2]} is not running: start it with "
-                    "`sm-magics local start` (or run `%sm_backend local` again)")
-        return f"cannot reach AWS: {error}"
+            return _("the local SageMaker engine at {address} is not running: start it with "
+                     "`sm-magics local start` (or run `%sm_backend local` again)").format(address=url.split('/', 3)[2])
+        return _("cannot reach AWS: {error}").format(error=error)
+
     return f"{type(error).__name__}: {error}"

@@ -28,6 +28,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..constants import TTL_TAG
+from ..i18n import _
 from .errors import explain
 from .idle import describe as describe_idle, idle_of
 from .session import Backend
@@ -79,13 +80,14 @@ class EndpointRow:
 
     def text_line(self) -> str:
         """The row on a terminal (``sm-magics endpoints list``, ``%sm_endpoints``)."""
-        rate = f"${self.usd_per_hour:.3f}/h" if self.usd_per_hour is not None else "price ?"
+        rate = f"${self.usd_per_hour:.3f}/h" if self.usd_per_hour is not None else _("price ?")
         so_far = f"${self.usd_so_far:.2f}" if self.usd_so_far is not None else "?"
         ttl = f" ttl {int(self.ttl_seconds_left // 60)}m" if self.ttl_seconds_left is not None else ""
         if self.idle_seconds:
             ttl += f" {describe_idle(self.idle_seconds)}"
         return (f"{self.name:<44} {self.status:<10} {self.region:<14} {self.instance_count} x {self.instance_type:<14} "
-                f"{rate:>10} {so_far:>8} up {int(self.age_seconds // 60)}m{ttl} {self.notebook or ''}")
+                f"{rate:>10} {so_far:>8} " + _("up {minutes}m").format(minutes=int(self.age_seconds // 60))
+                + f"{ttl} {self.notebook or ''}")
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -301,7 +303,7 @@ class Fleet:
         cached = self._endpoint_configs.get((region, row.name))
         config = self._configs.get((region, cached[1])) if cached else None
         if config is None:
-            row.error = "its endpoint config could not be read"
+            row.error = _("its endpoint config could not be read")
             return row
         variants = config["ProductionVariants"]
         row.config_name = config["EndpointConfigName"]
@@ -415,7 +417,8 @@ class Fleet:
         counters = summary.get("TrainingJobStatusCounters", {})
         done = counters.get("Completed", 0) + counters.get("Stopped", 0)
         failed = counters.get("NonRetryableError", 0) + counters.get("RetryableError", 0)
-        return f"{done} done, {counters.get('InProgress', 0)} running" + (f", {failed} failed" if failed else "")
+        return (_("{done} done, {running} running").format(done=done, running=counters.get("InProgress", 0))
+                + (_(", {failed} failed").format(failed=failed) if failed else ""))
 
     def _training_row(self, region: str, summary: dict[str, Any], count: _Counter, now: dt.datetime) -> JobRow:
         name = summary["TrainingJobName"]
@@ -451,7 +454,8 @@ class Fleet:
         elif kind == "tuning":
             sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
         else:
-            raise ValueError(f"unknown job kind '{kind}': use training or tuning")
+            raise ValueError(_("unknown job kind '{kind}': use training or tuning").format(kind=kind))
+
 
 
 @dataclass

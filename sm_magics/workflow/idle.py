@@ -32,6 +32,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..i18n import _
 from .session import Backend
 
 IDLE_TAG = "sm_magics:idle-after"
@@ -54,9 +55,9 @@ def check_idle(idle: dt.timedelta | float) -> int:
     """The idle limit (a timedelta or seconds) in whole seconds, or ValueError in one line saying what to give instead."""
     seconds = idle.total_seconds() if isinstance(idle, dt.timedelta) else float(idle)
     if seconds < MIN_IDLE.total_seconds() or seconds > MAX_IDLE.total_seconds():
-        raise ValueError(f"--idle {_words(seconds)}: give between 5m and 1d (longer than a day: use --ttl)")
+        raise ValueError(_("--idle {value}: give between 5m and 1d (longer than a day: use --ttl)").format(value=_words(seconds)))
     if seconds % 60:
-        raise ValueError(f"--idle {_words(seconds)}: give whole minutes, e.g. 30m or 2h")
+        raise ValueError(_("--idle {value}: give whole minutes, e.g. 30m or 2h").format(value=_words(seconds)))
     return int(seconds)
 
 
@@ -68,9 +69,14 @@ def describe(seconds: float | None) -> str:
     """The guard as the widget, the listings and the panel say it: "idle 30m"."""
     if not seconds:
         return ""
+    return _("idle {span}").format(span=_compact(seconds))
+
+
+def _compact(seconds: float) -> str:
+    """30m, 2h, 1h30m: the limit as --idle takes it."""
     minutes = int(seconds // 60)
     hours, rest = divmod(minutes, 60)
-    return f"idle {hours}h{rest:02d}m" if hours and rest else f"idle {hours}h" if hours else f"idle {minutes}m"
+    return f"{hours}h{rest:02d}m" if hours and rest else f"{hours}h" if hours else f"{minutes}m"
 
 
 def idle_of(tags: dict[str, str]) -> float | None:
@@ -175,7 +181,7 @@ def arm(backend: Backend, region: str, endpoint: str, seconds: int, variant: str
         ensure_document(backend, region)
         cloudwatch.put_metric_alarm(
             AlarmName=guard.alarm,
-            AlarmDescription=f"sm_magics idle guard: endpoint {endpoint} is deleted after {describe(seconds)[5:]} without invocations"[:1024],
+            AlarmDescription=f"sm_magics idle guard: endpoint {endpoint} is deleted after {_compact(seconds)} without invocations"[:1024],
             ActionsEnabled=True,
             Metrics=[
                 {"Id": "invocations", "ReturnData": False,
@@ -213,8 +219,10 @@ def arm(backend: Backend, region: str, endpoint: str, seconds: int, variant: str
     except ClientError as error:
         _remove(backend, region, guard, only=guard.created)
         message = error.response.get("Error", {}).get("Message") or str(error)
-        raise IdleError(f"could not set the idle guard of {endpoint} on AWS: {message} "
-                        f"(it runs as {role}; see docs/idle-on-aws.md, or set {ROLE_ENV})") from None
+        raise IdleError(_("could not set the idle guard of {endpoint} on AWS: {message} "
+                          "(it runs as {role}; see docs/idle-on-aws.md, or set {variable})").format(
+                            endpoint=endpoint, message=message, role=role, variable=ROLE_ENV)) from None
+
     return guard
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..i18n import N_, _
 from .errors import TRANSIENT, explain
 from .session import Backend
 
@@ -35,7 +36,7 @@ def poll_interval(age_seconds: float) -> float:
 class Handle:
     """Base of the handles: observers, the poller thread, wait()."""
 
-    kind = "resource"
+    kind = N_("resource")
     terminal: tuple[str, ...] = ()  # wait() returns once the resource is in one of these
     # A resource that goes on costing after it settles (an endpoint) is watched until it reaches one of
     # these: described every ``watch_interval()`` seconds, its views re-rendered every TICK_SECONDS
@@ -106,7 +107,8 @@ class Handle:
             self._follow()
         except Exception as error:  # a fault of ours: said by wait(), never a waiter hanging on a dead thread
             self._broken = error
-            self.last_error = f"sm_magics stopped following {self.kind} {self.name}: {type(error).__name__}: {error}"
+            self.last_error = _("sm_magics stopped following {kind} {name}: {error}").format(
+                kind=_(self.kind), name=self.name, error=f"{type(error).__name__}: {error}")
             self._changed()
             self._settled.set()
 
@@ -164,7 +166,8 @@ class Handle:
     def wait(self, timeout: float | None = None) -> "Handle":
         self.start_polling()
         if not self._settled.wait(timeout):
-            raise TimeoutError(f"{self.kind} {self.name} is still {self.status} after {timeout} s")
+            raise TimeoutError(_("{kind} {name} is still {status} after {timeout} s").format(
+                kind=_(self.kind), name=self.name, status=self.status, timeout=timeout))
         if self._broken is not None:
             raise RuntimeError(self.last_error) from self._broken
         return self
@@ -173,11 +176,11 @@ class Handle:
         printer.text(self.summary())
 
     def summary(self) -> str:
-        return f"{self.kind} {self.name}: {self.status}"
+        return _("{kind} {name}: {status}").format(kind=_(self.kind), name=self.name, status=self.status)
 
 
 class TrainingJob(Handle):
-    kind = "training job"
+    kind = N_("training job")
     terminal = ("Completed", "Failed", "Stopped")
 
     def __init__(self, backend: Backend, name: str, algorithm: str | None = None) -> None:
@@ -261,11 +264,11 @@ class TrainingJob(Handle):
         if not doc.get("EnableManagedSpotTraining"):
             return ""
         if self.backend.kind == "local":
-            return "spot savings are shown on AWS only"
+            return _("spot savings are shown on AWS only")
         billable, training = doc.get("BillableTimeInSeconds"), doc.get("TrainingTimeInSeconds")
         if billable is None or not training:
             return ""
-        return f"spot savings {(1 - billable / training) * 100:.1f}%"
+        return _("spot savings {percent}%").format(percent=f"{(1 - billable / training) * 100:.1f}")
 
     @property
     def cost_so_far(self) -> float | None:
@@ -300,7 +303,7 @@ class TrainingJob(Handle):
         self.backend.client("sagemaker").stop_training_job(TrainingJobName=self.name)
 
     def summary(self) -> str:
-        text = f"training job {self.name}: {self.status}"
+        text = _("training job {name}: {status}").format(name=self.name, status=self.status)
         secondary = self.description.get("SecondaryStatus")
         if secondary and secondary != self.status:
             text += f" ({secondary})"
@@ -314,7 +317,7 @@ class TrainingJob(Handle):
 
 
 class TuningJob(Handle):
-    kind = "tuning job"
+    kind = N_("tuning job")
     terminal = ("Completed", "Failed", "Stopped")
 
     def __init__(self, backend: Backend, name: str, algorithm: str | None = None) -> None:
@@ -360,7 +363,8 @@ class TuningJob(Handle):
     def best_training_job(self) -> TrainingJob:
         self.wait()
         if not self.best_job_name:
-            raise RuntimeError(f"tuning job {self.name} is {self.status} with no completed training job to deploy")
+            raise RuntimeError(_("tuning job {name} is {status} with no completed training job to deploy").format(
+                name=self.name, status=self.status))
         job = TrainingJob(self.backend, self.best_job_name, self.algorithm)
         job.feature_count = self.feature_count
         job.start_polling()
@@ -371,8 +375,11 @@ class TuningJob(Handle):
 
     def summary(self) -> str:
         counts = self.description.get("TrainingJobStatusCounters", {})
-        text = f"tuning job {self.name}: {self.status} ({counts.get('Completed', 0)} completed, {counts.get('InProgress', 0)} running)"
+        text = _("tuning job {name}: {status} ({completed} completed, {running} running)").format(
+            name=self.name, status=self.status, completed=counts.get("Completed", 0), running=counts.get("InProgress", 0))
         best = self.description.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric")
         if best:
-            text += f" — best {best['MetricName']}={best['Value']:.4g} ({self.best_job_name})"
+            text += _(" — best {metric}={value} ({job})").format(metric=best["MetricName"], value=f"{best['Value']:.4g}",
+                                                                 job=self.best_job_name)
+
         return text

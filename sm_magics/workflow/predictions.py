@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import _
+
 INTEGER_OUTPUTS = ("closest_cluster", "predicted_label")
 
 
@@ -112,5 +114,6 @@ def parse(body: bytes, content_type: str, *, outputs: Sequence[str] = ("score",)
         if isinstance(document, list):
             return _from_records(r if isinstance(r, dict) else {outputs[0]: r} for r in document)
         return _from_records(document.get(json_root, document.get("predictions", [])))
-    raise ValueError(f"cannot read an answer of content type '{content_type}': ask for application/json, "
-                     "application/jsonlines, text/csv or application/x-recordio-protobuf")
+    raise ValueError(_("cannot read an answer of content type '{content_type}': ask for application/json, "
+                       "application/jsonlines, text/csv or application/x-recordio-protobuf").format(content_type=content_type))
+

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..i18n import _
+
 BACKEND_ENV = "SM_MAGICS_BACKEND"
 
 
@@ -106,9 +108,12 @@ class Backend:
 
     def describe(self) -> str:
         if self.kind == "local":
-            return f"sm_magics: local SageMaker engine at {self.endpoint_url} (region {self.region}) — {self.reason}"
-        profile = f"profile {self.profile}, " if self.profile else ""
-        return f"sm_magics: AWS SageMaker ({profile}region {self.region}) — {self.reason}"
+            return _("sm_magics: local SageMaker engine at {url} (region {region}) — {reason}").format(
+                url=self.endpoint_url, region=self.region, reason=self.reason)
+        if self.profile:
+            return _("sm_magics: AWS SageMaker (profile {profile}, region {region}) — {reason}").format(
+                profile=self.profile, region=self.region, reason=self.reason)
+        return _("sm_magics: AWS SageMaker (region {region}) — {reason}").format(region=self.region, reason=self.reason)
 
     @property
     def account(self) -> str:
@@ -132,7 +137,8 @@ def _aws_credentials(profile: str | None) -> Any:
     try:
         return boto3.Session(profile_name=profile).get_credentials()
     except botocore.exceptions.ProfileNotFound:
-        raise BackendError(f"AWS profile '{profile}' is not configured; run `aws configure --profile {profile}` or pick another") from None
+        raise BackendError(_("AWS profile '{profile}' is not configured; run `aws configure --profile {profile}` or pick another").format(
+            profile=profile)) from None
 
 
 def local_backend(region: str | None = None, *, apply_env: bool = True) -> Backend:
@@ -141,7 +147,7 @@ def local_backend(region: str | None = None, *, apply_env: bool = True) -> Backe
 
     already = launcher.status()
     info = already or launcher.start()
-    reason = "engine already running" if already else "engine started"
+    reason = _("engine already running") if already else _("engine started")
     backend = Backend("local", region or "us-east-1", reason, endpoint_url=info.url, engine=info)
     if apply_env:
         backend.activate()
@@ -153,11 +159,11 @@ def aws_backend(profile: str | None = None, region: str | None = None) -> Backen
 
     credentials = _aws_credentials(profile)
     if credentials is None:
-        raise BackendError("no AWS credentials found: configure them (aws configure / aws sso login) or use `%sm_backend local`")
+        raise BackendError(_("no AWS credentials found: configure them (aws configure / aws sso login) or use `%sm_backend local`"))
     region = region or boto3.Session(profile_name=profile).region_name
     if not region:
-        raise BackendError("no AWS region set: pass --region, or set it with `aws configure` or AWS_DEFAULT_REGION")
-    return Backend("aws", region, "AWS credentials found", profile=profile)
+        raise BackendError(_("no AWS region set: pass --region, or set it with `aws configure` or AWS_DEFAULT_REGION"))
+    return Backend("aws", region, _("AWS credentials found"), profile=profile)
 
 
 def choose_backend(preference: str | None = None, profile: str | None = None, region: str | None = None, *,
@@ -169,15 +175,16 @@ def choose_backend(preference: str | None = None, profile: str | None = None, re
     """
     preference = (preference or os.environ.get(BACKEND_ENV) or "auto").lower()
     if preference not in ("auto", "local", "aws"):
-        raise BackendError(f"unknown backend '{preference}': use local, aws or auto")
+        raise BackendError(_("unknown backend '{preference}': use local, aws or auto").format(preference=preference))
     if preference == "local":
         backend = local_backend(region, apply_env=apply_env)
-        backend.reason = f"chosen explicitly; {backend.reason}"
+        backend.reason = _("chosen explicitly; {reason}").format(reason=backend.reason)
         return backend
     if preference == "aws":
         return aws_backend(profile, region)
     if os.environ.get("AWS_ENDPOINT_URL") is None and _aws_credentials(profile) is not None:
         return aws_backend(profile, region)
     backend = local_backend(region, apply_env=apply_env)
-    backend.reason = f"no AWS credentials found; {backend.reason}"
+    backend.reason = _("no AWS credentials found; {reason}").format(reason=backend.reason)
+
     return backend

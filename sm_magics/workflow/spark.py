@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from ..i18n import _
 from .algorithms import AlgorithmInfo
 from .data import DataError, PreparedChannel
 
@@ -114,17 +115,20 @@ def inspect(frame: Any, what: str, *, data_format: str = "recordio", labels: str
 
     columns = list(frame.columns)
     if FEATURES not in columns:
-        raise DataError(f"{what} is a Spark DataFrame without a '{FEATURES}' column (it has {', '.join(columns) or 'none'}); "
-                        f"make one with pyspark.ml.feature.VectorAssembler(inputCols=[...], outputCol='{FEATURES}')")
+        raise DataError(_("{what} is a Spark DataFrame without a '{column}' column (it has {columns}); "
+                          "make one with pyspark.ml.feature.VectorAssembler(inputCols=[...], outputCol='{column}')").format(
+                            what=what, column=FEATURES, columns=", ".join(columns) or _("none")))
     kind = frame.schema[FEATURES].dataType
     if type(kind).__name__ != "VectorUDT":
-        raise DataError(f"{what}: column '{FEATURES}' is {kind.simpleString()}, not a vector; "
-                        f"make it with VectorAssembler or read the data with spark.read.format('libsvm')")
+        raise DataError(_("{what}: column '{column}' is {type}, not a vector; "
+                          "make it with VectorAssembler or read the data with spark.read.format('libsvm')").format(
+                            what=what, column=FEATURES, type=kind.simpleString()))
     has_label = LABEL in columns and labels != "none"
     if has_label and not isinstance(frame.schema[LABEL].dataType, (NumericType, BooleanType)):
-        raise DataError(f"{what}: column '{LABEL}' is {frame.schema[LABEL].dataType.simpleString()}; labels must be numbers")
+        raise DataError(_("{what}: column '{column}' is {type}; labels must be numbers").format(
+            what=what, column=LABEL, type=frame.schema[LABEL].dataType.simpleString()))
     if labels == "required" and not has_label:
-        raise DataError(f"{what} needs labels: add a numeric '{LABEL}' column to the Spark DataFrame")
+        raise DataError(_("{what} needs labels: add a numeric '{column}' column to the Spark DataFrame").format(what=what, column=LABEL))
     values = vector_to_array(F.col(FEATURES))
     size = F.size(values)
     bad_value = F.exists(values, lambda v: F.isnan(v) | (F.abs(v) == F.lit(float("inf"))))
@@ -137,16 +141,19 @@ def inspect(frame: Any, what: str, *, data_format: str = "recordio", labels: str
                       .alias("bad_label"))
     stats = frame.agg(*counts).first().asDict()
     if not stats["rows"]:
-        raise DataError(f"{what} is an empty Spark DataFrame")
+        raise DataError(_("{what} is an empty Spark DataFrame").format(what=what))
     if stats["null"]:
-        raise DataError(f"{what}: {stats['null']} row(s) have no '{FEATURES}' vector (null); drop them (.dropna())")
+        raise DataError(_("{what}: {count} row(s) have no '{column}' vector (null); drop them (.dropna())").format(
+            what=what, count=stats["null"], column=FEATURES))
     if stats["low"] != stats["high"]:
-        raise DataError(f"{what}: the '{FEATURES}' vectors have different sizes (from {stats['low']} to {stats['high']}); "
-                        "every row needs the same number of features")
+        raise DataError(_("{what}: the '{column}' vectors have different sizes (from {low} to {high}); "
+                          "every row needs the same number of features").format(
+                            what=what, column=FEATURES, low=stats["low"], high=stats["high"]))
     if stats["bad"]:
-        raise DataError(f"{what}: {stats['bad']} row(s) hold NaN/infinite features; impute or drop them")
+        raise DataError(_("{what}: {count} row(s) hold NaN/infinite features; impute or drop them").format(what=what, count=stats["bad"]))
     if has_label and stats["bad_label"]:
-        raise DataError(f"{what}: {stats['bad_label']} row(s) have a missing, NaN or infinite '{LABEL}'")
+        raise DataError(_("{what}: {count} row(s) have a missing, NaN or infinite '{column}'").format(
+            what=what, count=stats["bad_label"], column=LABEL))
     content_type = CSV if data_format == "csv" else RECORDIO
     return SparkChannel(name="", body=None, s3_uri=None, content_type=content_type, rows=int(stats["rows"]),
                         features=int(stats["low"]), frame=frame, has_label=has_label,
@@ -156,8 +163,9 @@ def inspect(frame: Any, what: str, *, data_format: str = "recordio", labels: str
 def prepare_channel(info: AlgorithmInfo, name: str, frame: Any) -> SparkChannel:
     """A training channel from a DataFrame, checked (nothing is written yet)."""
     if name not in info.channels:
-        raise DataError(f"{info.name} has no '{name}' channel; it reads {', '.join(info.channels)}")
-    channel = inspect(frame, f"channel '{name}'", data_format=info.data_format, labels=info.labels)
+        raise DataError(_("{algorithm} has no '{name}' channel; it reads {channels}").format(
+            algorithm=info.name, name=name, channels=", ".join(info.channels)))
+    channel = inspect(frame, _("channel '{name}'").format(name=name), data_format=info.data_format, labels=info.labels)
     channel.name = name
     return channel
 
@@ -230,9 +238,9 @@ def write(channel: SparkChannel, target: S3Target) -> list[str]:
         written = frame.rdd.mapPartitionsWithIndex(task).collect()  # (index, key, rows): a few bytes per partition
     except Exception as exc:
         remove(target)
-        raise DataError(f"channel '{channel.name}': writing its partitions to {target.uri} failed, nothing was kept "
-                        f"({_cause(exc)})") from None
-    channel.keys = [key for _, key, _ in sorted(written)]
+        raise DataError(_("channel '{name}': writing its partitions to {uri} failed, nothing was kept ({cause})").format(
+            name=channel.name, uri=target.uri, cause=_cause(exc))) from None
+    channel.keys = [key for _index, key, _rows in sorted(written)]
     return channel.keys
 
 
@@ -276,7 +284,8 @@ def output_schema(frame: Any, sample: dict[str, np.ndarray]) -> Any:
     taken = set(frame.columns)
     clash = [name for name in sample if name in taken]
     if clash:
-        raise DataError(f"the Spark DataFrame already has column(s) {', '.join(clash)}, which the answers add; rename them")
+        raise DataError(_("the Spark DataFrame already has column(s) {columns}, which the answers add; rename them").format(
+            columns=", ".join(clash)))
     return StructType(list(frame.schema.fields) + [StructField(name, _output_type(values), True) for name, values in sample.items()])
 
 
@@ -298,8 +307,9 @@ def _attach_partition(index: int, rows: Iterable[Any], *, answer: Callable[[int,
     outputs = answer(index, rows)
     got = len(next(iter(outputs.values()))) if outputs else 0
     if got != len(rows):
-        raise ValueError(f"partition {index} has {len(rows)} rows but {got} answers: was the DataFrame recomputed differently? "
-                         "cache() it before transforming")
+        raise ValueError(_("partition {index} has {rows} rows but {got} answers: was the DataFrame recomputed differently? "
+                           "cache() it before transforming").format(index=index, rows=len(rows), got=got))
+
     return _joined(rows, outputs)
 
 

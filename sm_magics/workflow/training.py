@@ -17,6 +17,7 @@ from typing import Any, Callable
 from botocore.exceptions import ClientError
 
 from .. import algorithms as contracts
+from ..i18n import _
 from ..algorithms.images import algorithm_of_image, default_version
 from . import algorithms, tuning_checks
 from .checks import check_instance_type, check_k, check_labels, check_name
@@ -63,23 +64,27 @@ def prepare(spec: TrainingSpec, tuned: set[str] = frozenset()) -> tuple[algorith
     for key in spec.hyperparameters:
         algorithms.check_hyperparameter(info, key)
     if "train" not in spec.channels:
-        raise ValueError(f"no training data: add a line `train: <array, DataFrame or s3:// URI>` ({info.name} reads {', '.join(info.channels)})")
+        raise ValueError(_("no training data: add a line `train: <array, DataFrame or s3:// URI>` ({algorithm} reads {channels})").format(
+            algorithm=info.name, channels=", ".join(info.channels)))
     prepared = [_prepare_channel(info, name, value) for name, value in spec.channels.items()]
     for channel in prepared:
         if getattr(channel, "partitions", 0) and channel.name == "train" and spec.instance_count > channel.partitions:
-            raise ValueError(f"channel 'train' has {channel.partitions} Spark partition(s) for {spec.instance_count} instances, "
-                             f"which each need a shard: .repartition({spec.instance_count}) it or use fewer instances")
+            raise ValueError(_("channel 'train' has {partitions} Spark partition(s) for {count} instances, "
+                               "which each need a shard: .repartition({count}) it or use fewer instances").format(
+                                 partitions=channel.partitions, count=spec.instance_count))
     train = next(c for c in prepared if c.name == "train")
     hyperparameters: dict[str, str] = {}
     if train.rows is not None and train.features is not None:
         hyperparameters.update(info.derived(train.rows, train.features))
         for channel in prepared:
             if channel.features is not None and channel.features != train.features:
-                raise ValueError(f"channel '{channel.name}' has {channel.features} features but 'train' has {train.features}; they must match")
+                raise ValueError(_("channel '{name}' has {features} features but 'train' has {train}; they must match").format(
+                    name=channel.name, features=channel.features, train=train.features))
     hyperparameters.update({k: str(v) for k, v in spec.hyperparameters.items()})
     missing = [key for key in info.required if key not in hyperparameters and key not in tuned]
     if missing:
-        raise ValueError(f"{info.name} needs {', '.join(missing)}: add a line like `{missing[0]}: <value>`")
+        raise ValueError(_("{algorithm} needs {missing}: add a line like `{first}: <value>`").format(
+            algorithm=info.name, missing=", ".join(missing), first=missing[0]))
     if not tuned:
         check_values(info, hyperparameters)
     for channel in prepared:
@@ -88,7 +93,8 @@ def prepare(spec: TrainingSpec, tuned: set[str] = frozenset()) -> tuple[algorith
     if info.name == "kmeans" and train.rows is not None and "k" not in tuned and str(hyperparameters.get("k", "")).isdigit():
         check_k(train.rows, int(hyperparameters["k"]))
     if spec.spot and spec.max_wait is not None and spec.max_wait < spec.max_runtime:
-        raise ValueError(f"--max-wait ({spec.max_wait} s) must be at least the maximum run time ({spec.max_runtime} s)")
+        raise ValueError(_("--max-wait ({wait} s) must be at least the maximum run time ({runtime} s)").format(
+            wait=spec.max_wait, runtime=spec.max_runtime))
     return info, hyperparameters, prepared
 
 
@@ -136,8 +142,9 @@ def _upload_all(backend: Backend, bucket: str, name: str, prepared: list[Prepare
             if channel.name == "train":
                 distribution = "ShardedByS3Key"  # the shards are spread over the instances, as SageMaker Spark does
                 if len(keys) < instance_count:
-                    raise ValueError(f"channel 'train' has {len(keys)} non-empty Spark partition(s) for {instance_count} "
-                                     f"instances: .repartition({instance_count}) it or use fewer instances")
+                    raise ValueError(_("channel 'train' has {partitions} non-empty Spark partition(s) for {count} "
+                                       "instances: .repartition({count}) it or use fewer instances").format(
+                                         partitions=len(keys), count=instance_count))
         elif channel.body is not None:
             key = f"sm_magics/{name}/{channel.name}/data.{'csv' if channel.content_type == 'text/csv' else 'pbr'}"
             s3.put_object(Bucket=bucket, Key=key, Body=channel.body)
@@ -232,7 +239,8 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
     if base.name is not None:
         check_name("tuning job", base.name)
     if spec.max_parallel > spec.max_jobs:
-        raise ValueError(f"--max-parallel ({spec.max_parallel}) cannot exceed --max-jobs ({spec.max_jobs})")
+        raise ValueError(_("--max-parallel ({parallel}) cannot exceed --max-jobs ({jobs})").format(
+            parallel=spec.max_parallel, jobs=spec.max_jobs))
     # ranges and objective first (cheap, and each names its cell line), then the data, then the rules across them
     algorithm = algorithms.lookup(base.algorithm).name
     schema = tuning_checks.check_ranges(algorithm, default_version(algorithm), spec.ranges, base.hyperparameters)

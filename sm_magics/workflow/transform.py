@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import N_, _
 from . import algorithms
 from .checks import check_instance_type, check_name
 from .data import DataError, as_matrix
@@ -58,18 +59,18 @@ def check_input(info: algorithms.AlgorithmInfo, data: Any) -> TransformInput:
     content_type, split = (CSV, "Line") if csv else (RECORDIO, "RecordIO")
     if isinstance(data, str):
         if not data.startswith("s3://") or len(data) <= len("s3://"):
-            raise DataError(f"transform input is the string {data!r}; give an s3:// URI, an array or a DataFrame")
+            raise DataError(_("transform input is the string {data}; give an s3:// URI, an array or a DataFrame").format(data=repr(data)))
         return TransformInput("s3", content_type, split, s3_uri=data)
     from .spark import is_spark_dataframe
 
     if is_spark_dataframe(data):
         from . import spark
 
-        channel = spark.inspect(data, "transform input", data_format=info.data_format, labels="none")
+        channel = spark.inspect(data, _("transform input"), data_format=info.data_format, labels="none")
         channel.name = "input"
         return TransformInput("spark", content_type, split, rows=channel.rows, features=channel.features, spark=channel)
     kind = "pandas" if hasattr(data, "columns") and hasattr(data, "index") else "numpy"
-    matrix = as_matrix(data if np.ndim(data) != 1 else [data], "transform input")
+    matrix = as_matrix(data if np.ndim(data) != 1 else [data], _("transform input"))
     if csv:
         out = io.BytesIO()
         np.savetxt(out, matrix, fmt="%.9g", delimiter=",")
@@ -85,7 +86,7 @@ def check_input(info: algorithms.AlgorithmInfo, data: Any) -> TransformInput:
 class TransformJob(Handle):
     """A batch transform job: its status, cost so far, and its answers once Completed."""
 
-    kind = "transform job"
+    kind = N_("transform job")
     terminal = ("Completed", "Failed", "Stopped")
 
     def __init__(self, backend: Backend, name: str, algorithm: str, instance_type: str, instance_count: int,
@@ -136,11 +137,11 @@ class TransformJob(Handle):
         self.backend.client("sagemaker").stop_transform_job(TransformJobName=self.name)
 
     def summary(self) -> str:
-        text = f"transform job {self.name}: {self.status}"
+        text = _("transform job {name}: {status}").format(name=self.name, status=self.status)
         if self.status == "Failed":
             text += f" — {self.description.get('FailureReason', self.last_error or '')}"
         elif self.status == "Completed":
-            text += f" — output {self.output_uri}"
+            text += _(" — output {uri}").format(uri=self.output_uri)
         return text
 
     def result(self, timeout: float | None = None) -> Any:
@@ -148,7 +149,8 @@ class TransformJob(Handle):
         self.wait(timeout)
         if self.status != "Completed":
             reason = self.description.get("FailureReason") or self.last_error or ""
-            raise SageMakerError(f"transform job {self.name} is {self.status}" + (f": {reason}" if reason else ""))
+            raise SageMakerError(_("transform job {name} is {status}").format(name=self.name, status=self.status)
+                                 + (f": {reason}" if reason else ""))
         if self._result is None:
             self._result = self._read()
         return self._result
@@ -157,7 +159,7 @@ class TransformJob(Handle):
         data, info = self.input, self.info
         if data.kind == "s3":
             return self.output_uri
-        bucket, _, prefix = self.output_uri[len("s3://"):].partition("/")
+        bucket, _sep, prefix = self.output_uri[len("s3://"):].partition("/")
         if data.kind == "spark":
             return self._read_spark(bucket, prefix)
         s3 = self.backend.client("s3")
@@ -206,8 +208,8 @@ def start_transform(backend: Backend, source: TrainingJob | TuningJob, data: Any
     """Check, wait for the model, upload, create; raises ValueError / SageMakerError before creating anything."""
     algorithm = source.algorithm
     if algorithm not in algorithms.ALGORITHMS:
-        raise SageMakerError(f"{source.kind} {source.name} is not a built-in algorithm's; sm_transform knows "
-                             f"{', '.join(algorithms.ALGORITHMS)}")
+        raise SageMakerError(_("{kind} {name} is not a built-in algorithm's; sm_transform knows {algorithms}").format(
+            kind=_(source.kind), name=source.name, algorithms=", ".join(algorithms.ALGORITHMS)))
     info = algorithms.ALGORITHMS[algorithm]
     if name is not None:
         check_name("transform job", name)
@@ -216,7 +218,8 @@ def start_transform(backend: Backend, source: TrainingJob | TuningJob, data: Any
     _check_features(source, checked.features)  # what is known before waiting; again once the job is done
     job = source.best_training_job() if isinstance(source, TuningJob) else source.wait()
     if job.status != "Completed" or not job.model_artifact:
-        raise SageMakerError(f"training job {job.name} is {job.status}; only a completed job's model can transform")
+        raise SageMakerError(_("training job {name} is {status}; only a completed job's model can transform").format(
+            name=job.name, status=job.status))
     _check_features(job, checked.features)
     name = name or f"{info.name}-transform-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     from .training import default_bucket
@@ -271,4 +274,6 @@ def start_transform(backend: Backend, source: TrainingJob | TuningJob, data: Any
 def _check_features(job: TrainingJob | TuningJob, data_features: int | None) -> None:
     expected = _feature_dim(job)
     if expected is not None and data_features is not None and expected != data_features:
-        raise DataError(f"transform input has {data_features} features but training job {job.name} was trained on {expected}; they must match")
+        raise DataError(_("transform input has {features} features but training job {name} was trained on {expected}; they must match").format(
+            features=data_features, name=job.name, expected=expected))
+

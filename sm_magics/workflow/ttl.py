@@ -25,6 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..i18n import _
 from .fleet import TAG_EXPIRES, now_utc, parse_expiry
 from .session import Backend
 
@@ -118,8 +119,9 @@ def schedule_deletion(backend: Backend, region: str, endpoint: str, expires_at: 
             except ClientError:
                 pass
         message = error.response.get("Error", {}).get("Message", str(error))
-        raise TtlError(f"could not schedule the deletion of {endpoint} on AWS: {message} "
-                       f"(the schedules run as {role}; see docs/ttl-on-aws.md, or set {ROLE_ENV})") from None
+        raise TtlError(_("could not schedule the deletion of {endpoint} on AWS: {message} "
+                         "(the schedules run as {role}; see docs/ttl-on-aws.md, or set {variable})").format(
+                           endpoint=endpoint, message=message, role=role, variable=ROLE_ENV)) from None
     return created
 
 
@@ -147,9 +149,9 @@ def current_expiry(backend: Backend, region: str, endpoint: str) -> dt.datetime 
 def set_expiry(backend: Backend, region: str, endpoint: str, expires_at: dt.datetime | None) -> TtlState:
     """Set, move or clear an endpoint's expiry: the schedule first (on AWS), then the tag every surface reads."""
     if expires_at is not None and expires_at.tzinfo is None:
-        raise TtlError("the expiry needs a time zone, e.g. 2026-11-30T18:00:00+00:00")
+        raise TtlError(_("the expiry needs a time zone, e.g. 2026-11-30T18:00:00+00:00"))
     if expires_at is not None and expires_at <= now_utc():
-        raise TtlError("the expiry is in the past: give a later time, or delete the endpoint now")
+        raise TtlError(_("the expiry is in the past: give a later time, or delete the endpoint now"))
     sagemaker = backend.client("sagemaker", region)
     arn = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
     schedules: list[str] = []
@@ -167,7 +169,8 @@ def set_expiry(backend: Backend, region: str, endpoint: str, expires_at: dt.date
 def extend(backend: Backend, region: str, endpoint: str, minutes: float) -> TtlState:
     """Push the expiry back by ``minutes`` (from now if the endpoint had none, or it already passed)."""
     if minutes <= 0:
-        raise TtlError("extend by a positive number of minutes")
+        raise TtlError(_("extend by a positive number of minutes"))
+
     current = current_expiry(backend, region, endpoint)
     base = max(current or now_utc(), now_utc())
     return set_expiry(backend, region, endpoint, base + dt.timedelta(minutes=minutes))
