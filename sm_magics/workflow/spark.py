@@ -238,8 +238,14 @@ def write(channel: SparkChannel, target: S3Target) -> list[str]:
         written = frame.rdd.mapPartitionsWithIndex(task).collect()  # (index, key, rows): a few bytes per partition
     except Exception as exc:
         remove(target)
+        cause = _cause(exc)
+        if "No module named" in cause:  # the executors' Python is not this kernel's: say which knob fixes it
+            raise DataError(_("channel '{name}': the Spark executors' Python cannot import what writing needs ({cause}); "
+                              "install sm_magics where the executors run, or for a local session set "
+                              "PYSPARK_PYTHON to this kernel's Python (sys.executable) before building it; nothing was kept").format(
+                name=channel.name, cause=cause)) from None
         raise DataError(_("channel '{name}': writing its partitions to {uri} failed, nothing was kept ({cause})").format(
-            name=channel.name, uri=target.uri, cause=_cause(exc))) from None
+            name=channel.name, uri=target.uri, cause=cause)) from None
     channel.keys = [key for _index, key, _rows in sorted(written)]
     return channel.keys
 

@@ -106,7 +106,8 @@ def test_the_tutorial_runs_end_to_end(language: str, engine: Any, tmp_path: Path
     assert "using the local SageMaker engine" in text_of(notebook, "%load_ext")
     assert "train: 3572 digits in 4 partitions; test: 714 digits" in text_of(notebook, "import os")
     assert "features: vector" in text_of(notebook, "import os")
-    assert text_of(notebook, "%%sm_train pca").startswith("training job pca-")
+    trained = text_of(notebook, "%%sm_train pca")
+    assert "the local engine bills nothing" in trained and re.search(r"^training job pca-\S+: Completed", trained, re.M), trained
     projected = text_of(notebook, "train_projected = %sm_transform")
     assert "transform job pca-transform-" in projected and "|label|" in projected.replace(" ", "")
     clusters = text_of(notebook, "test_projected = %sm_transform")
