@@ -112,8 +112,23 @@ class SMMagics(Magics, Configurable):
         self.handles[handle.name] = handle
         if var:  # (a Python name: _parse checked it before anything was created)
             self.shell.user_ns[var] = handle
+        if getattr(handle, "_displayed", False):  # shown from the cell's start (the upload), by _display
+            return
         view = view_for(handle)
         if not isinstance(view, TextProgress):  # the text view prints as the status changes
+            display(view)
+
+    def _display(self, handle: Any) -> None:
+        """Show a handle's view before the resource exists (conversion and upload are shown as they go);
+        it is kept by this kernel only once created (``_show``)."""
+        from IPython.display import display
+
+        from ..widgets import view_for
+        from ..widgets.text import TextProgress
+
+        view = view_for(handle)
+        handle._displayed = True
+        if not isinstance(view, TextProgress):
             display(view)
 
     def _resolve(self, word: str) -> Any:
@@ -154,7 +169,7 @@ class SMMagics(Magics, Configurable):
         from ..workflow.errors import explain
 
         if isinstance(exc, (ClientError, BotoCoreError)):
-            raise UsageError(explain(exc)) from None
+            raise UsageError(explain(exc, retrying=False)) from None
         raise UsageError(str(exc)) from None
 
     # ----------------------------------------------------------------- magics
@@ -210,7 +225,8 @@ class SMMagics(Magics, Configurable):
             return self._run_tracked(body)
         from ..workflow.training import start_training
 
-        self._start(lambda: start_training(self.backend, self._training_spec(positional[0], body, options), announce=print), body, options)
+        self._start(lambda: start_training(self.backend, self._training_spec(positional[0], body, options), announce=print,
+                                           show=self._display), body, options)
 
     def _start(self, make: Callable[[], Any], body: str, options: dict[str, Any]) -> None:
         """Create a job from the cell, show it, and wait only when asked (--wait)."""
