@@ -116,11 +116,12 @@ class TrainingJobWidget(StaticRendering, w.VBox):
             rate = f"${price.usd_per_hour:.3f}/h, " if price is not None else ""
             so_far = _("{cost} so far").format(cost=f"${self.usd_so_far:.4f}")
             instances += (f" · <span title='{html.escape(price.source if price is not None else '')}'>{rate}{html.escape(so_far)}</span>"
-                          + (html.escape(_(" (local engine: not billed)")) if handle.backend.kind == "local" else ""))
+                          + (" (" + html.escape(_("local engine: not billed")) + ")" if handle.backend.kind == "local" else ""))
         elif resources:
             instances += " · " + html.escape(_("price not in the bundled table"))
         if self.spot_savings:
             instances += f" · {self.spot_savings}"
+        model = _("model:")
         self._header.value = (
             "<div style='line-height:1.45'>"
             f"<b>{html.escape(self.job_name)}</b> {badge(self.status)} "
@@ -129,7 +130,7 @@ class TrainingJobWidget(StaticRendering, w.VBox):
             + (f"<div style='color:#57606a'>{html.escape(preparation_line(**self.preparation))}</div>" if self.preparation else "")
             + (f"<div style='color:#cf222e'>{html.escape(self.failure_reason)}</div>" if self.failure_reason else "")
             + (f"<div style='color:#9a6700'>{html.escape(self.error)}</div>" if self.error else "")
-            + (f"<div style='color:#57606a'>{html.escape(_('model:'))} <code>{html.escape(self.model_artifact)}</code></div>"
+            + (f"<div style='color:#57606a'>{html.escape(model)} <code>{html.escape(self.model_artifact)}</code></div>"
                if self.model_artifact else "")
             + "</div>"
         )
