@@ -9,6 +9,7 @@ itself is refused, the data just uploaded is removed again.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -117,12 +118,28 @@ def _upload(backend: Backend, bucket: str, name: str, prepared: list[PreparedCha
         return _upload_all(backend, bucket, name, prepared, instance_count, uploaded, job)
     except Exception as error:
         s3 = backend.client("s3")
+        left: list[str] = []
         for key in uploaded:
             try:
                 s3.delete_object(Bucket=bucket, Key=key)
-            except Exception:  # (the bucket itself may be gone): the cause shown stays the upload's
-                pass
-        raise _upload_cause(error) from None
+            except Exception:  # S3 itself unreachable (the engine stopped, the network gone): say what stays
+                left.append(f"s3://{bucket}/{key}")
+        cause = _upload_cause(error)
+        if left:
+            raise UploadError(cause, left) from None
+        raise cause from None
+
+
+class UploadError(RuntimeError):
+    """The upload failed and what it had written could not be removed either: one line naming both, so
+    the user knows exactly which objects to delete (nothing else was created: no job)."""
+
+    def __init__(self, cause: Exception, left: list[str]) -> None:
+        from .errors import explain
+
+        reason = explain(cause, retrying=False) if type(cause).__module__.startswith("botocore") else str(cause)
+        super().__init__(f"{reason}; the data already uploaded could not be removed, delete it once S3 answers: {', '.join(left)}")
+        self.left = left
 
 
 def _upload_cause(error: Exception) -> Exception:
@@ -183,8 +200,14 @@ def _upload_all(backend: Backend, bucket: str, name: str, prepared: list[Prepare
             if job is not None and channel.body is None:
                 job.preparing("converting", channel.name)
             body = channel.payload()
-            uploaded.append(key)  # before the transfer: a part written by a failed one is removed too
-            _put(s3, bucket, key, body, channel.name, job)
+            try:
+                _put(s3, bucket, key, body, channel.name, job)
+            except Exception:
+                # A failed PUT writes nothing, but one whose answer was lost may have: removed if S3 answers
+                with contextlib.suppress(Exception):
+                    s3.delete_object(Bucket=bucket, Key=key)
+                raise
+            uploaded.append(key)
             uri = f"s3://{bucket}/{key}"
         channels.append({
             "ChannelName": channel.name,

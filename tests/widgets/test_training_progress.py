@@ -102,21 +102,24 @@ def own_engine(tmp_path):
     launcher.stop(tmp_path / "engine")
 
 
-def test_an_engine_stopped_during_the_upload_is_one_line_in_the_widget_and_the_cell_and_nothing_is_left(own_engine, tmp_path):
+@pytest.mark.parametrize("stopped_at", ["train", "test"])
+def test_an_engine_stopped_during_the_upload_is_one_line_in_the_widget_and_the_cell(own_engine, tmp_path, stopped_at):
+    """Stopped as the first channel's upload starts: nothing was written and nothing is left. Stopped as the
+    second one's starts: the first is already in S3 and cannot be removed while S3 is gone; the line names it."""
     k = RecordingKernel(kernel_env(own_engine, "stopped-test.ipynb"), str(tmp_path))
     try:
-        k.run("%load_ext sm_magics\nfrom sm_magics.local.sample_data import mnist_splits\n(x, y), _, _ = mnist_splits()\nx = x[:2000]\n"
-              "%sm_jobs")  # the backend chosen (and the bucket's region known) before the engine goes away
-        # what a user would see if the engine went away (a laptop's `sm-magics local stop`) as the upload starts
+        k.run("%load_ext sm_magics\nfrom sm_magics.local.sample_data import mnist_splits\n(x, y), _, (tx, ty) = mnist_splits()\n"
+              "x = x[:2000]\n%sm_jobs")  # the backend chosen before the engine goes away
+        # what a user sees if the engine goes away (`sm-magics local stop` in a terminal) as an upload starts
         k.run("import ipywidgets, pathlib\nfrom sm_magics import launcher\n"
               "def _stop_when_uploading(change):\n"
-              "    if change['new'].get('step') == 'uploading':\n"
+              f"    if change['new'].get('step') == 'uploading' and change['new'].get('channel') == {stopped_at!r}:\n"
               f"        launcher.stop(pathlib.Path({str(own_engine.data_dir)!r}))\n"
               "def _hook(widget):\n"
               "    if type(widget).__name__ == 'TrainingJobWidget':\n"
               "        widget.observe(_stop_when_uploading, names='preparation')\n"
               "ipywidgets.Widget.on_widget_constructed(_hook)")
-        out = k.run("%%sm_train kmeans --name stopped-upload\nk: 10\ntrain: x\n", timeout=300)
+        out = k.run("%%sm_train kmeans --name stopped-upload\nk: 10\ntrain: x\ntest: tx[:300]\n", timeout=300)
         lines = out.strip().splitlines()
         assert lines[0].startswith("sm_magics: on AWS this training job would cost at most")  # the announcement, as always
         assert len(lines) == 2, out  # then the error: one line, no traceback
@@ -125,15 +128,21 @@ def test_an_engine_stopped_during_the_upload_is_one_line_in_the_widget_and_the_c
         view = k.widget(job_name="stopped-upload")
         assert view["status"] == "Failed" and view["error"] == line.removeprefix("UsageError: ")
         assert html_text(view["static_bundle"]["text/html"]).count(view["error"]) == 1
-        assert k.run("print('job' in dir())").strip() == "False"
+        # the kernel keeps no handle of it (%sm_deploy stopped-upload would not find a job that never existed)
+        assert k.run("print('stopped-upload' in get_ipython().find_magic('sm_jobs').__self__.handles)").strip() == "False"
     finally:
         k.close()
-    # the engine back: no training job, no object of the cell
+    # the engine back: no training job; no object of the cell but the one the line named
     info = launcher.start(port=own_engine.port, data_dir=own_engine.data_dir)
     sagemaker, s3 = clients(info)
     assert sagemaker.list_training_jobs()["TrainingJobSummaries"] == []
-    for bucket in s3.list_buckets()["Buckets"]:
-        assert s3.list_objects_v2(Bucket=bucket["Name"], Prefix="sm_magics/stopped-upload").get("KeyCount", 0) == 0
+    left = [f"s3://{bucket['Name']}/{item['Key']}" for bucket in s3.list_buckets()["Buckets"]
+            for item in s3.list_objects_v2(Bucket=bucket["Name"], Prefix="sm_magics/stopped-upload").get("Contents", [])]
+    if stopped_at == "train":
+        assert left == [] and "could not be removed" not in line
+    else:
+        assert len(left) == 1 and left[0].endswith("/sm_magics/stopped-upload/train/data.pbr")
+        assert line.endswith(f"the data already uploaded could not be removed, delete it once S3 answers: {left[0]}")
 
 
 def html_text(markup: str) -> str:
