@@ -77,24 +77,21 @@ class Handle:
         self._thread: threading.Thread | None = None
         self._launch: Callable[[], None] | None = None
         self.preparation: Preparation | None = None  # set while the workflow converts and uploads, None once created
-        self._reported = 0.0  # monotonic time of the last progress report passed on to the observers
 
     def preparing(self, step: str, channel: str = "", sent: int = 0, total: int = 0, rate: float = 0.0) -> None:
         """The workflow says what it is doing before the resource exists; the observers hear it."""
         self.preparation = Preparation(step, channel, sent, total, rate)
-        self._reported = time.monotonic()
         self._changed()
 
     def progress(self, sent: int, rate: float) -> None:
-        """Bytes uploaded so far; passed on at most ten times a second (and always once complete), so a
-        large upload does not flood the front end with renderings."""
+        """Bytes uploaded so far; passed on each time another 5 % of the total is sent (and once complete),
+        so a large upload shows steady progress without flooding the front end with renderings."""
         current = self.preparation
         if current is None:
             return
         self.preparation = replace(current, sent=sent, rate=rate)
-        now = time.monotonic()
-        if sent >= current.total or now - self._reported >= 0.1:
-            self._reported = now
+        total = max(current.total, 1)
+        if sent >= current.total or sent * 20 // total > current.sent * 20 // total:
             self._changed()
 
     def failed_before_creation(self, error: BaseException) -> None:

@@ -163,11 +163,10 @@ def _put(s3: Any, bucket: str, key: str, body: bytes, channel: str, job: Handle 
 
     def callback(count: int) -> None:  # called from the transfer's threads
         nonlocal sent
-        with lock:
+        with lock:  # one report at a time, in the order of the bytes
             sent += count
-            done = sent
-        if job is not None:
-            job.progress(done, done / max(time.monotonic() - started, 1e-6))
+            if job is not None:
+                job.progress(sent, sent / max(time.monotonic() - started, 1e-6))
 
     if job is not None:
         job.preparing("uploading", channel, 0, len(body))
