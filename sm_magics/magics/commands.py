@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import os
 import re
+import weakref
 from typing import Any, Callable
 
 from IPython.core.error import UsageError
@@ -83,6 +84,7 @@ class SMMagics(Magics, Configurable):
         super().__init__(shell=shell, **kwargs)
         self.choice = BackendChoice()
         self.handles: dict[str, Any] = {}
+        self._shown: weakref.WeakSet[Any] = weakref.WeakSet()  # handles whose view _display showed before creation
 
     def _preference(self) -> str | None:
         return os.environ.get("SM_MAGICS_BACKEND") if self.backend_name == "auto" else self.backend_name
@@ -112,7 +114,7 @@ class SMMagics(Magics, Configurable):
         self.handles[handle.name] = handle
         if var:  # (a Python name: _parse checked it before anything was created)
             self.shell.user_ns[var] = handle
-        if getattr(handle, "_displayed", False):  # shown from the cell's start (the upload), by _display
+        if handle in self._shown:  # shown from the cell's start (the upload), by _display
             return
         view = view_for(handle)
         if not isinstance(view, TextProgress):  # the text view prints as the status changes
@@ -127,7 +129,7 @@ class SMMagics(Magics, Configurable):
         from ..widgets.text import TextProgress
 
         view = view_for(handle)
-        handle._displayed = True
+        self._shown.add(handle)
         if not isinstance(view, TextProgress):
             display(view)
 
