@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import os
 import re
+import weakref
 from typing import Any, Callable
 
 from IPython.core.error import UsageError
@@ -84,6 +85,7 @@ class SMMagics(Magics, Configurable):
         super().__init__(shell=shell, **kwargs)
         self.choice = BackendChoice()
         self.handles: dict[str, Any] = {}
+        self._shown: weakref.WeakSet[Any] = weakref.WeakSet()  # handles whose view _display showed before creation
 
     def _preference(self) -> str | None:
         return os.environ.get("SM_MAGICS_BACKEND") if self.backend_name == "auto" else self.backend_name
@@ -113,8 +115,23 @@ class SMMagics(Magics, Configurable):
         self.handles[handle.name] = handle
         if var:  # (a Python name: _parse checked it before anything was created)
             self.shell.user_ns[var] = handle
+        if handle in self._shown:  # shown from the cell's start (the upload), by _display
+            return
         view = view_for(handle)
         if not isinstance(view, TextProgress):  # the text view prints as the status changes
+            display(view)
+
+    def _display(self, handle: Any) -> None:
+        """Show a handle's view before the resource exists (conversion and upload are shown as they go);
+        it is kept by this kernel only once created (``_show``)."""
+        from IPython.display import display
+
+        from ..widgets import view_for
+        from ..widgets.text import TextProgress
+
+        view = view_for(handle)
+        self._shown.add(handle)
+        if not isinstance(view, TextProgress):
             display(view)
 
     def _resolve(self, word: str) -> Any:
@@ -155,7 +172,7 @@ class SMMagics(Magics, Configurable):
         from ..workflow.errors import explain
 
         if isinstance(exc, (ClientError, BotoCoreError)):
-            raise UsageError(explain(exc)) from None
+            raise UsageError(explain(exc, retrying=False)) from None
         raise UsageError(str(exc)) from None
 
     # ----------------------------------------------------------------- magics
@@ -211,7 +228,8 @@ class SMMagics(Magics, Configurable):
             return self._run_tracked(body)
         from ..workflow.training import start_training
 
-        self._start(lambda: start_training(self.backend, self._training_spec(positional[0], body, options), announce=print), body, options)
+        self._start(lambda: start_training(self.backend, self._training_spec(positional[0], body, options), announce=print,
+                                           show=self._display), body, options)
 
     def _start(self, make: Callable[[], Any], body: str, options: dict[str, Any]) -> None:
         """Create a job from the cell, show it, and wait only when asked (--wait)."""

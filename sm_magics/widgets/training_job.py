@@ -1,4 +1,11 @@
-"""The live training-job widget: status timeline, metrics, log tail, Stop."""
+"""The live training-job widget: preparation (conversion, upload), status timeline, metrics, log tail, Stop.
+
+It is shown from the cell's start: while the notebook side converts and uploads the data, it says so
+(bytes sent of the total, and the rate), from what the handle reports; once the job exists, what
+SageMaker describes. The phases the job went through are read from its SecondaryStatusTransitions
+(each with its start and end times), so a job that ran through all of them between two describes
+still lists each one and how long it took.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,31 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Dict, Float, List, Unicode
 
+from ..i18n import _
 from .common import badge, duration, sparkline
 from .snapshot import StaticRendering
+
+
+def size(count: float) -> str:
+    """Bytes as a person reads them: 512 B, 3.4 kB, 12.0 MB (powers of 1000, as S3's console shows sizes)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{int(count)} B"
+
+
+def preparation_line(step: str, channel: str, sent: int, total: int, rate: float) -> str:
+    """What the notebook side is doing before the job exists, in the kernel's language."""
+    if step == "converting":
+        return _("Converting channel {channel} to the algorithm's format").format(channel=channel)
+    if step == "uploading" and total:
+        return _("Uploading {channel}: {sent} of {total} · {rate}/s").format(
+            channel=channel, sent=size(sent), total=size(total), rate=size(rate))
+    if step == "uploading":
+        return _("Uploading {channel}").format(channel=channel)
+    if step == "creating":
+        return _("Creating the training job")
+    return _("Preparing the training job")
 
 
 class TrainingJobWidget(StaticRendering, w.VBox):
@@ -26,6 +56,8 @@ class TrainingJobWidget(StaticRendering, w.VBox):
     error = Unicode("").tag(sync=True)
     usd_so_far = Float(-1).tag(sync=True)  # -1: no training price known (the Pricing API did not answer)
     spot_savings = Unicode("").tag(sync=True)  # AWS's figure, or (local engine) that savings are shown on AWS only
+    # before the job exists: {"step", "channel", "sent", "total", "rate"} as the workflow reports them; {} once created
+    preparation = Dict().tag(sync=True)
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
@@ -33,9 +65,9 @@ class TrainingJobWidget(StaticRendering, w.VBox):
         self._timeline = w.HTML()
         self._metrics = w.HTML()
         self._log = w.HTML()
-        logs = w.Accordion(children=[self._log], titles=("Log (last 30 lines)",))
+        logs = w.Accordion(children=[self._log], titles=(_("Log (last 30 lines)"),))
         logs.selected_index = None
-        self._stop = w.Button(description="Stop", icon="stop", button_style="warning", layout=w.Layout(width="90px"))
+        self._stop = w.Button(description=_("Stop"), icon="stop", button_style="warning", layout=w.Layout(width="90px"))
         self._stop.on_click(self._on_stop)
         header = w.HBox([self._header, self._stop], layout=w.Layout(justify_content="space-between", align_items="flex-start"))
         super().__init__([header, self._timeline, self._metrics, logs],
@@ -54,6 +86,9 @@ class TrainingJobWidget(StaticRendering, w.VBox):
 
     def _update(self, handle: Any) -> None:
         doc = handle.description
+        step = handle.preparation
+        self.preparation = ({"step": step.step, "channel": step.channel, "sent": step.sent, "total": step.total,
+                             "rate": round(step.rate, 1)} if step is not None and not doc else {})
         self.status = handle.status
         self.secondary_status = doc.get("SecondaryStatus", "")
         self.elapsed_seconds = float(handle.elapsed) if doc else 0.0
@@ -61,7 +96,8 @@ class TrainingJobWidget(StaticRendering, w.VBox):
         self.model_artifact = handle.model_artifact or ""
         self.final_metrics = dict(handle.final_metrics)
         self.timeline = [
-            {"status": t["Status"], "message": t.get("StatusMessage", ""), "start": t["StartTime"].isoformat()}
+            {"status": t["Status"], "message": t.get("StatusMessage", ""), "start": t["StartTime"].isoformat(),
+             **({"seconds": round((t["EndTime"] - t["StartTime"]).total_seconds(), 3)} if t.get("EndTime") else {})}
             for t in doc.get("SecondaryStatusTransitions", [])
         ]
         self.error = handle.last_error or ""
@@ -78,25 +114,33 @@ class TrainingJobWidget(StaticRendering, w.VBox):
         if self.usd_so_far >= 0:
             price = handle.price  # the figure used, and where it comes from, on hover
             rate = f"${price.usd_per_hour:.3f}/h, " if price is not None else ""
-            instances += (f" · <span title='{html.escape(price.source if price is not None else '')}'>{rate}${self.usd_so_far:.4f} so far</span>"
-                          + (" (local engine: not billed)" if handle.backend.kind == "local" else ""))
+            so_far = _("{cost} so far").format(cost=f"${self.usd_so_far:.4f}")
+            instances += (f" · <span title='{html.escape(price.source if price is not None else '')}'>{rate}{html.escape(so_far)}</span>"
+                          + (" (" + html.escape(_("local engine: not billed")) + ")" if handle.backend.kind == "local" else ""))
         elif resources:
-            instances += " · price not in the bundled table"
+            instances += " · " + html.escape(_("price not in the bundled table"))
         if self.spot_savings:
             instances += f" · {self.spot_savings}"
+        model = _("model:")
         self._header.value = (
             "<div style='line-height:1.45'>"
             f"<b>{html.escape(self.job_name)}</b> {badge(self.status)} "
-            f"<span style='color:#57606a'>{html.escape(self.secondary_status)} · {duration(self.elapsed_seconds)} · {instances}</span>"
+            + (f"<span style='color:#57606a'>{html.escape(self.secondary_status)} · {duration(self.elapsed_seconds)} · {instances}</span>"
+               if not self.preparation else "")
+            + (f"<div style='color:#57606a'>{html.escape(preparation_line(**self.preparation))}</div>" if self.preparation else "")
             + (f"<div style='color:#cf222e'>{html.escape(self.failure_reason)}</div>" if self.failure_reason else "")
             + (f"<div style='color:#9a6700'>{html.escape(self.error)}</div>" if self.error else "")
-            + (f"<div style='color:#57606a'>model: <code>{html.escape(self.model_artifact)}</code></div>" if self.model_artifact else "")
+            + (f"<div style='color:#57606a'>{html.escape(model)} <code>{html.escape(self.model_artifact)}</code></div>"
+               if self.model_artifact else "")
             + "</div>"
         )
         self._stop.disabled = self.status != "InProgress"
         self._stop.layout.display = None if self.status in ("InProgress", "Pending") else "none"  # nothing to stop once it ended
         steps = " → ".join(
-            f"<span title='{html.escape(t['message'])}'>{html.escape(t['status'])}</span>" for t in self.timeline
+            f"<span title='{html.escape(t['message'])}'>{html.escape(t['status'])}"
+            + (f" <span style='color:#57606a'>({t['seconds']:.1f} s)</span>" if "seconds" in t and t["status"] != self.status else "")
+            + "</span>"
+            for t in self.timeline
         )
         self._timeline.value = f"<div style='font-size:90%'>{steps}</div>"
         rows = []
@@ -109,7 +153,8 @@ class TrainingJobWidget(StaticRendering, w.VBox):
         self.publish_static()
 
     def static_key(self) -> str:
-        return f"{self.status} {self.secondary_status} {self.error}"
+        step = self.preparation
+        return f"{self.status} {self.secondary_status} {self.error} {step.get('step', '')} {step.get('channel', '')}"
 
     def static_html(self) -> str:
         return self._header.value + self._timeline.value + self._metrics.value

@@ -8,8 +8,8 @@ check happens before anything is uploaded, so a bad cell creates nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 
@@ -35,6 +35,23 @@ class PreparedChannel:
     rows: int | None
     features: int | None
     labels: np.ndarray | None = None  # the float32 labels, for the checks against predictor_type / objective
+    # The conversion to the algorithm's format, run at upload: the checks need only the matrix, and the
+    # encoding (seconds for large data) then happens while the job's view already shows it.
+    encode: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def uploads(self) -> bool:
+        """True when this channel's bytes come from the notebook (not an s3:// URI of the user's)."""
+        return self.body is not None or self.encode is not None
+
+    def payload(self) -> bytes:
+        """The channel's bytes in the algorithm's format, converted on first use."""
+        if self.body is None and self.encode is not None:
+            self.body = self.encode()
+            self.encode = None
+        if self.body is None:
+            raise ValueError(f"channel '{self.name}' names {self.s3_uri}; it has no bytes of the notebook's to upload")
+        return self.body
 
 
 def as_matrix(value: Any, what: str) -> np.ndarray:
@@ -140,6 +157,7 @@ def prepare_channel(info: AlgorithmInfo, name: str, data: Any, labels: Any = Non
     if info.data_format == "csv":
         table = matrix if y is None else np.column_stack([y, matrix])
         # each cell as f"{v:.9g}": nine significant digits bring every float32 back exactly
-        return PreparedChannel(name, csv_text.format_rows(table), None, "text/csv", matrix.shape[0], matrix.shape[1], y)
-    body = recordio.encode_dense(matrix, y) if y is not None else recordio.encode_dense(matrix)
-    return PreparedChannel(name, body, None, "application/x-recordio-protobuf", matrix.shape[0], matrix.shape[1], y)
+        return PreparedChannel(name, None, None, "text/csv", matrix.shape[0], matrix.shape[1], y,
+                               encode=lambda: csv_text.format_rows(table))
+    return PreparedChannel(name, None, None, "application/x-recordio-protobuf", matrix.shape[0], matrix.shape[1], y,
+                           encode=lambda: recordio.encode_dense(matrix, y) if y is not None else recordio.encode_dense(matrix))

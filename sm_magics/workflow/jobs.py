@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,6 +23,24 @@ from .errors import TRANSIENT, explain
 from .session import Backend
 
 Observer = Callable[["Handle"], None]
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What the notebook side is doing before the Create* call: the view of a job shows it from the cell's start.
+
+    ``step`` is "converting" (a channel to the algorithm's format), "uploading" (``sent`` of ``total``
+    bytes, at ``rate`` bytes/s) or "creating" (the Create* call sent). Each value is a new object, so
+    an observer may keep the ones it saw.
+    """
+
+    step: str
+    channel: str = ""
+    sent: int = 0
+    total: int = 0
+    rate: float = 0.0
+
+
 def poll_interval(age_seconds: float) -> float:
     """2 s while young, then slower: 5 s after a minute, 15 s after ten, 30 s after an hour."""
     if age_seconds < 60:
@@ -59,6 +78,30 @@ class Handle:
         self._broken: Exception | None = None  # what stopped the poller, if it was not AWS's answer
         self._thread: threading.Thread | None = None
         self._launch: Callable[[], None] | None = None
+        self.preparation: Preparation | None = None  # set while the workflow converts and uploads, None once created
+
+    def preparing(self, step: str, channel: str = "", sent: int = 0, total: int = 0, rate: float = 0.0) -> None:
+        """The workflow says what it is doing before the resource exists; the observers hear it."""
+        self.preparation = Preparation(step, channel, sent, total, rate)
+        self._changed()
+
+    def progress(self, sent: int, rate: float) -> None:
+        """Bytes uploaded so far; passed on each time another 5 % of the total is sent (and once complete),
+        so a large upload shows steady progress without flooding the front end with renderings."""
+        current = self.preparation
+        if current is None:
+            return
+        self.preparation = replace(current, sent=sent, rate=rate)
+        total = max(current.total, 1)
+        if sent >= current.total or sent * 20 // total > current.sent * 20 // total:
+            self._changed()
+
+    def failed_before_creation(self, error: BaseException) -> None:
+        """Conversion or upload failed: nothing was created; the view shows the one line the cell raises."""
+        self.status = "Failed"
+        self.last_error = explain(error, retrying=False) if isinstance(error, (ClientError, BotoCoreError)) else str(error)
+        self._changed()
+        self._settled.set()
 
     def launch(self, create: Callable[[], None]) -> None:
         """Send the Create* call from the poller thread, so the cell returns at once.
@@ -94,6 +137,8 @@ class Handle:
     # polling ---------------------------------------------------------------
 
     def start_polling(self) -> None:
+        if self.preparation is not None and self._launch is None:
+            return  # not created yet: launch() starts the poller, with the Create* call
         if self._thread is None:
             self._thread = threading.Thread(target=self._poll_loop, daemon=True, name=f"sm_magics {self.kind} {self.name}")
             self._thread.start()
@@ -122,6 +167,7 @@ class Handle:
                 self._changed()
                 self._settled.set()
                 return
+            self.preparation = None  # created: from now on the view shows what SageMaker says
         while not self._closed.is_set():
             try:
                 self.refresh()

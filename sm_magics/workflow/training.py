@@ -9,6 +9,8 @@ itself is refused, the data just uploaded is removed again.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -110,23 +112,75 @@ def _prepare_channel(info: algorithms.AlgorithmInfo, name: str, value: Any) -> P
 
 
 def _upload(backend: Backend, bucket: str, name: str, prepared: list[PreparedChannel],
-            instance_count: int = 1) -> tuple[list[dict[str, Any]], list[str]]:
-    """Upload the channels the notebook supplied; returns InputDataConfig and the keys written.
+            instance_count: int = 1, job: Handle | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Convert and upload the channels the notebook supplied; returns InputDataConfig and the keys written.
 
-    If one channel fails, what the others already wrote is removed again.
+    Each step is reported through ``job`` (converting a channel, then bytes sent of the total and the
+    rate), so its view shows the work from the cell's start. If one channel fails, what the others
+    already wrote is removed again, and the error raised is the one that stopped the upload.
     """
     uploaded: list[str] = []
     try:
-        return _upload_all(backend, bucket, name, prepared, instance_count, uploaded)
-    except Exception:
+        return _upload_all(backend, bucket, name, prepared, instance_count, uploaded, job)
+    except Exception as error:
         s3 = backend.client("s3")
+        left: list[str] = []
         for key in uploaded:
-            s3.delete_object(Bucket=bucket, Key=key)
-        raise
+            try:
+                s3.delete_object(Bucket=bucket, Key=key)
+            except Exception:  # S3 itself unreachable (the engine stopped, the network gone): say what stays
+                left.append(f"s3://{bucket}/{key}")
+        cause = _upload_cause(error)
+        if left:
+            raise UploadError(cause, left) from None
+        raise cause from None
+
+
+class UploadError(RuntimeError):
+    """The upload failed and what it had written could not be removed either: one line naming both, so
+    the user knows exactly which objects to delete (nothing else was created: no job)."""
+
+    def __init__(self, cause: Exception, left: list[str]) -> None:
+        from .errors import explain
+
+        reason = explain(cause, retrying=False) if type(cause).__module__.startswith("botocore") else str(cause)
+        super().__init__(f"{reason}; the data already uploaded could not be removed, delete it once S3 answers: {', '.join(left)}")
+        self.left = left
+
+
+def _upload_cause(error: Exception) -> Exception:
+    """boto3's managed upload wraps S3's answer in S3UploadFailedError; the answer itself is what to explain."""
+    from boto3.exceptions import S3UploadFailedError
+
+    if isinstance(error, S3UploadFailedError) and isinstance(error.__context__, ClientError):
+        return error.__context__
+    return error
+
+
+def _put(s3: Any, bucket: str, key: str, body: bytes, channel: str, job: Handle | None) -> None:
+    """One channel's bytes to S3 through boto3's managed transfer, whose callback reports each chunk sent."""
+    import io
+
+    from boto3.s3.transfer import TransferConfig
+
+    started = time.monotonic()
+    sent = 0
+    lock = threading.Lock()
+
+    def callback(count: int) -> None:  # called from the transfer's threads
+        nonlocal sent
+        with lock:  # one report at a time, in the order of the bytes
+            sent += count
+            if job is not None:
+                job.progress(sent, sent / max(time.monotonic() - started, 1e-6))
+
+    if job is not None:
+        job.preparing("uploading", channel, 0, len(body))
+    s3.upload_fileobj(io.BytesIO(body), bucket, key, Callback=callback, Config=TransferConfig(max_concurrency=4))
 
 
 def _upload_all(backend: Backend, bucket: str, name: str, prepared: list[PreparedChannel], instance_count: int,
-                uploaded: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+                uploaded: list[str], job: Handle | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     s3 = backend.client("s3")
     channels = []
     for channel in prepared:
@@ -135,6 +189,8 @@ def _upload_all(backend: Backend, bucket: str, name: str, prepared: list[Prepare
         if getattr(channel, "frame", None) is not None:  # a Spark DataFrame: one object per partition, by the executors
             from . import spark
 
+            if job is not None:
+                job.preparing("uploading", channel.name)
             target = spark.S3Target.of(backend, bucket, f"sm_magics/{name}/{channel.name}")
             keys = spark.write(channel, target)  # type: ignore[arg-type]
             uploaded += keys
@@ -145,9 +201,18 @@ def _upload_all(backend: Backend, bucket: str, name: str, prepared: list[Prepare
                     raise ValueError(_("channel 'train' has {partitions} non-empty Spark partition(s) for {count} "
                                        "instances: .repartition({count}) it or use fewer instances").format(
                                          partitions=len(keys), count=instance_count))
-        elif channel.body is not None:
+        elif channel.uploads:
             key = f"sm_magics/{name}/{channel.name}/data.{'csv' if channel.content_type == 'text/csv' else 'pbr'}"
-            s3.put_object(Bucket=bucket, Key=key, Body=channel.body)
+            if job is not None and channel.body is None:
+                job.preparing("converting", channel.name)
+            body = channel.payload()
+            try:
+                _put(s3, bucket, key, body, channel.name, job)
+            except Exception:
+                # A failed PUT writes nothing, but one whose answer was lost may have: removed if S3 answers
+                with contextlib.suppress(Exception):
+                    s3.delete_object(Bucket=bucket, Key=key)
+                raise
             uploaded.append(key)
             uri = f"s3://{bucket}/{key}"
         channels.append({
@@ -187,15 +252,30 @@ def check_values(info: algorithms.AlgorithmInfo, hyperparameters: dict[str, str]
         raise ValueError(str(exc).replace(" (caused by ValidationError)", "")) from None
 
 
-def start_training(backend: Backend, spec: TrainingSpec, announce: Callable[[str], None] | None = None) -> TrainingJob:
-    """Check everything, say the most it can cost (``announce``), then upload and create the job."""
+def start_training(backend: Backend, spec: TrainingSpec, announce: Callable[[str], None] | None = None,
+                   show: Callable[[TrainingJob], None] | None = None) -> TrainingJob:
+    """Check everything, say the most it can cost (``announce``), then convert, upload and create the job.
+
+    The handle exists once the checks passed, before the conversion and the upload, and is given to
+    ``show`` then: its view follows the upload from the cell's start. If the upload fails, the handle
+    ends Failed with the one line that is raised, and what was uploaded is removed again.
+    """
     info, hyperparameters, prepared = prepare(spec)
     if announce is not None:
         announce(training_line(backend, spec.instance_type, spec.instance_count, spec.max_runtime, spot=spec.spot))
     name = spec.name or f"{info.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     role = spec.role or default_role(backend)
     bucket = default_bucket(backend)
-    channels, uploaded = _upload(backend, bucket, name, prepared, spec.instance_count)
+    job = TrainingJob(backend, name, info.name)
+    job.feature_count = next((c.features for c in prepared if c.name == "train"), None)
+    job.preparing("preparing")
+    if show is not None:
+        show(job)
+    try:
+        channels, uploaded = _upload(backend, bucket, name, prepared, spec.instance_count, job)
+    except Exception as error:
+        job.failed_before_creation(error)
+        raise
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": spec.max_runtime}
     if spec.spot:
         stopping["MaxWaitTimeInSeconds"] = spec.max_wait or spec.max_runtime
@@ -211,8 +291,7 @@ def start_training(backend: Backend, spec: TrainingSpec, announce: Callable[[str
         "EnableManagedSpotTraining": spec.spot,
         "Tags": spec.tags,
     }
-    job = TrainingJob(backend, name, info.name)
-    job.feature_count = next((c.features for c in prepared if c.name == "train"), None)
+    job.preparing("creating")
     _launch(job, "create_training_job", request, bucket, uploaded)
     return job
 
