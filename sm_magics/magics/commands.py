@@ -21,6 +21,7 @@ from traitlets import TraitError, Unicode, observe, validate
 from traitlets.config import Configurable
 
 from .. import cellspec
+from ..i18n import _
 from .backend import BackendChoice
 from .options import (as_option as _as, count as _count, duration as _duration, help_option as _help, idle as _idle,
                       instance_count_option as _instance_count, instance_type_option as _instance_type,
@@ -146,7 +147,7 @@ class SMMagics(Magics, Configurable):
         try:
             return attach_training_job(self.backend, word)
         except Exception:
-            raise UsageError(f"'{word}' is neither a variable of this notebook nor a training job name") from None
+            raise UsageError(_("{name} is neither a variable of this notebook nor a training job name").format(name=f"'{word}'")) from None
 
     def _mark_deleted(self, endpoint_name: str) -> None:
         from ..workflow.endpoints import Endpoint
@@ -191,7 +192,7 @@ class SMMagics(Magics, Configurable):
             return
         positional = [options["where"]] if "where" in options else []
         if len(positional) != 1 or positional[0] not in ("local", "aws", "auto"):
-            raise UsageError("usage: %sm_backend local|aws|auto [--profile P] [--region R]")
+            raise UsageError(_("usage: {usage}").format(usage="%sm_backend local|aws|auto [--profile P] [--region R]"))
         backend = self.choice.switch(positional[0], options.get("profile") or self.profile, options.get("region") or self.region)
         print(backend.describe())
 
@@ -222,9 +223,9 @@ class SMMagics(Magics, Configurable):
         body = cell or ""
         if not positional:
             if not body.strip():
-                raise UsageError("usage: %%sm_train ALGORITHM with `key: value` lines, or a cell of your own SDK code")
+                raise UsageError(_("usage: {usage} with `key: value` lines, or a cell of your own SDK code").format(usage="%%sm_train ALGORITHM"))
             if cellspec.is_declarative(body):
-                raise UsageError("name the algorithm on the magic line, e.g. %%sm_train kmeans")
+                raise UsageError(_("name the algorithm on the magic line, e.g. {example}").format(example="%%sm_train kmeans"))
             return self._run_tracked(body)
         from ..workflow.training import start_training
 
@@ -259,7 +260,7 @@ class SMMagics(Magics, Configurable):
                 spec.max_runtime = min(spec.max_runtime, spec.max_wait)
         spec.spot = bool(options.get("spot"))
         if spec.max_wait and not spec.spot:
-            raise UsageError("--max-wait only applies with --spot")
+            raise UsageError(_("{option} only applies with {other}").format(option="--max-wait", other="--spot"))
         spec.tags = self._tags()
         for entry in cellspec.entries(body):
             if entry.key in info.channels:
@@ -306,11 +307,11 @@ class SMMagics(Magics, Configurable):
             return
         positional = [options["algorithm"]] if "algorithm" in options else []
         if len(positional) != 1 or not options.get("objective"):
-            raise UsageError("usage: %%sm_tune ALGORITHM --objective METRIC [--max-jobs N] [--max-parallel N] [--strategy Bayesian|Random] [--seed N]")
+            raise UsageError(_("usage: {usage}").format(usage="%%sm_tune ALGORITHM --objective METRIC [--max-jobs N] [--max-parallel N] [--strategy Bayesian|Random] [--seed N]"))
         body = cell or ""
         strategy = options.get("strategy", "Bayesian").capitalize()
         if strategy not in ("Bayesian", "Random", "Grid", "Hyperband"):
-            raise UsageError(f"--strategy {options['strategy']}: use Bayesian, Random, Grid or Hyperband")
+            raise UsageError(_("--strategy {value}: use {choices}").format(value=options["strategy"], choices="Bayesian, Random, Grid" + _(" or ") + "Hyperband"))
         def make() -> Any:
             ranges, fixed = [], []
             for entry in cellspec.entries(body):
@@ -320,7 +321,7 @@ class SMMagics(Magics, Configurable):
                 else:
                     fixed.append(f"{entry.key}: {entry.value}")
             if not ranges:
-                raise UsageError("no ranges to tune: write e.g. `learning_rate: 1e-5..1 log` or `optimizer: sgd|adam`")
+                raise UsageError(_("no ranges to tune: write e.g. {example} or {other}").format(example="`learning_rate: 1e-5..1 log`", other="`optimizer: sgd|adam`"))
             training = self._training_spec(positional[0], "\n".join(fixed), options)
             spec = TuningSpec(training, options["objective"], ranges, max_jobs=options.get("max_jobs", 6),
                               max_parallel=options.get("max_parallel", 2), strategy=strategy, random_seed=options.get("seed"))
@@ -350,7 +351,7 @@ class SMMagics(Magics, Configurable):
             return
         positional = [options["job"]] if "job" in options else []
         if len(positional) != 1:
-            raise UsageError("usage: %sm_deploy JOB [--instance-type T] [--instance-count N] [--name N] [--ttl 2h] [--as VAR]")
+            raise UsageError(_("usage: {usage}").format(usage="%sm_deploy JOB [--instance-type T] [--instance-count N] [--name N] [--ttl 2h] [--as VAR]"))
         handle = self._resolve(positional[0])
         if isinstance(handle, TuningJob):
             try:
@@ -358,7 +359,7 @@ class SMMagics(Magics, Configurable):
             except RuntimeError as exc:
                 raise UsageError(str(exc)) from None
         if not isinstance(handle, TrainingJob):
-            raise UsageError(f"'{positional[0]}' is a {type(handle).__name__}, not a training or tuning job")
+            raise UsageError(_("{name} is a {kind}, not a training or tuning job").format(name=f"'{positional[0]}'", kind=type(handle).__name__))
         expires_at = dt.datetime.now(dt.timezone.utc) + options["ttl"] if options.get("ttl") else None
         count = options.get("instance_count", 1)
         instance_type = options.get("instance_type") or self.instance_type
@@ -375,7 +376,7 @@ class SMMagics(Magics, Configurable):
         print(endpoint_line(self.backend, instance_type, count, options.get("ttl")))
         handle.wait()
         if handle.status != "Completed" or not handle.model_artifact:
-            raise UsageError(f"training job {handle.name} is {handle.status}; only a completed job can be deployed"
+            raise UsageError(_("training job {name} is {status}; only a completed job can be deployed").format(name=handle.name, status=handle.status)
                              + (f" ({handle.description.get('FailureReason')})" if handle.status == "Failed" else ""))
         try:
             endpoint = deploy(self.backend, handle.model_artifact, handle.algorithm or "kmeans", name=options.get("name"),
@@ -416,17 +417,17 @@ class SMMagics(Magics, Configurable):
         if options is None:
             return None
         if "job" not in options or "data" not in options:
-            raise UsageError("usage: %sm_transform JOB DATA [--instance-type T] [--instance-count N] [--name N] [--wait] [--as VAR]")
+            raise UsageError(_("usage: {usage}").format(usage="%sm_transform JOB DATA [--instance-type T] [--instance-count N] [--name N] [--wait] [--as VAR]"))
         source = self._resolve(options["job"])
         if not isinstance(source, (TrainingJob, TuningJob)):
-            raise UsageError(f"'{options['job']}' is a {type(source).__name__}, not a training or tuning job")
+            raise UsageError(_("{name} is a {kind}, not a training or tuning job").format(name=f"'{options['job']}'", kind=type(source).__name__))
         word = options["data"]
         if word.startswith("s3://"):
             data: Any = word
         elif word in self.shell.user_ns:
             data = self.shell.user_ns[word]
         else:
-            raise UsageError(f"'{word}' is neither a variable of this notebook nor an s3:// URI")
+            raise UsageError(_("{name} is neither a variable of this notebook nor an s3:// URI").format(name=f"'{word}'"))
         try:
             job = start_transform(self.backend, source, data, instance_type=options.get("instance_type") or self.instance_type,
                                   instance_count=options.get("instance_count", 1), name=options.get("name"), tags=self._tags())
@@ -461,7 +462,7 @@ class SMMagics(Magics, Configurable):
             self._fail(exc)
             return None
         if not listing.rows:
-            print("no endpoints")
+            print(_("no endpoints"))
         for problem in listing.region_errors:
             print(f"{problem['region']}: {problem['message']}")
         import pandas as pd
@@ -485,7 +486,7 @@ class SMMagics(Magics, Configurable):
             return
         names = options.get("names", [])
         if not names:
-            raise UsageError("usage: %sm_delete ENDPOINT [ENDPOINT ...] [--keep-model]")
+            raise UsageError(_("usage: {usage}").format(usage="%sm_delete ENDPOINT [ENDPOINT ...] [--keep-model]"))
         for name in names:
             handle = self.shell.user_ns.get(name)
             endpoint_name = getattr(handle, "name", name)
@@ -508,11 +509,11 @@ class SMMagics(Magics, Configurable):
             return
         mine = [r for r in fleet_of(self.backend).endpoints().rows if r.notebook == _notebook_id()[:256]]
         if not mine:
-            print("nothing to clean up: no endpoint of this notebook is running")
+            print(_("nothing to clean up: no endpoint of this notebook is running"))
             return
-        print("endpoints created by this notebook:\n  " + "\n  ".join(r.name for r in mine))
+        print(_("endpoints created by this notebook:") + "\n  " + "\n  ".join(r.name for r in mine))
         if not options.get("force"):
-            print("run `%sm_cleanup -f` to delete them with their endpoint configs and models")
+            print(_("run {command} to delete them with their endpoint configs and models").format(command="`%sm_cleanup -f`"))
             return
         for row in mine:
             print(delete_endpoint_cascade(self.backend, row.name, region=row.region))
@@ -543,7 +544,7 @@ class SMMagics(Magics, Configurable):
             for j in tuning
         ]
         if not rows:
-            print("no training or tuning jobs")
+            print(_("no training or tuning jobs"))
         import pandas as pd
 
         frame = pd.DataFrame(rows, columns=["name", "kind", "status", "created_at", "ended_at"])
@@ -567,7 +568,7 @@ class SMMagics(Magics, Configurable):
             return
         positional = [options["name"]] if "name" in options else []
         if len(positional) != 1:
-            raise UsageError("usage: %sm_attach NAME [--as VAR]")
+            raise UsageError(_("usage: {usage}").format(usage="%sm_attach NAME [--as VAR]"))
         name = positional[0]
         sagemaker = self.backend.client("sagemaker")
         try:
@@ -582,5 +583,5 @@ class SMMagics(Magics, Configurable):
                                   variant.get("InstanceType", ""), variant.get("InitialInstanceCount", 1))
                 handle.start_polling()
             except Exception:
-                raise UsageError(f"no training job or endpoint named {name!r} in {self.backend.region}") from None
+                raise UsageError(_("no training job or endpoint named {name} in {region}").format(name=repr(name), region=self.backend.region)) from None
         self._show(handle, options.get("as"))

@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Float, Unicode
 
+from ..i18n import _
 from ..workflow.idle import describe as describe_idle
 from .common import badge, duration
 from .snapshot import StaticRendering
@@ -28,11 +29,11 @@ class EndpointWidget(StaticRendering, w.VBox):
     def __init__(self, handle: Any) -> None:
         self.handle = handle
         self._header = w.HTML()
-        self._delete = w.Button(description="Delete", icon="trash", button_style="danger", layout=w.Layout(width="90px"))
-        self._confirm = w.Button(description="Yes, delete", button_style="danger", layout=w.Layout(width="110px", display="none"))
-        self._cancel = w.Button(description="Cancel", layout=w.Layout(width="80px", display="none"))
-        self._delete.on_click(lambda _: self._ask(True))
-        self._cancel.on_click(lambda _: self._ask(False))
+        self._delete = w.Button(description=_("Delete"), icon="trash", button_style="danger", layout=w.Layout(width="90px"))
+        self._confirm = w.Button(description=_("Yes, delete"), button_style="danger", layout=w.Layout(width="110px", display="none"))
+        self._cancel = w.Button(description=_("Cancel"), layout=w.Layout(width="80px", display="none"))
+        self._delete.on_click(lambda _button: self._ask(True))
+        self._cancel.on_click(lambda _button: self._ask(False))
         self._confirm.on_click(self._on_delete)
         self._note = w.HTML()
         super().__init__([w.HBox([self._header, self._delete, self._confirm, self._cancel]), self._note],
@@ -45,15 +46,15 @@ class EndpointWidget(StaticRendering, w.VBox):
         self._delete.layout.display = "none" if asking else ""
         self._confirm.layout.display = "" if asking else "none"
         self._cancel.layout.display = "" if asking else "none"
-        self._note.value = ("This deletes the endpoint, its endpoint config and its model." if asking else "")
+        self._note.value = html.escape(_("This deletes the endpoint, its endpoint config and its model.")) if asking else ""
 
-    def _on_delete(self, _: Any) -> None:
+    def _on_delete(self, _button: Any) -> None:
         self._ask(False)
         try:
             report = self.handle.delete()
             self.message = str(report)
         except Exception as exc:  # shown on the widget, nothing else touched
-            self.message = f"delete failed: {exc}"
+            self.message = _("delete failed: {error}").format(error=exc)
         self._render()
 
     def _update(self, handle: Any) -> None:
@@ -78,15 +79,14 @@ class EndpointWidget(StaticRendering, w.VBox):
             self.message = handle.last_error
 
     def _render(self) -> None:
-        ttl = f" · TTL {duration(self.ttl_seconds_left)} left" if self.ttl_seconds_left >= 0 else ""
+        ttl = " · " + html.escape(self._ttl_left()) if self.ttl_seconds_left >= 0 else ""
         guard = getattr(self.handle, "idle_seconds", None)
         if guard and self.status != "Deleted":
-            ttl += (f" · <span title='deleted once nobody invoked it for this long (sm_magics:idle-after)'>"
-                    f"{describe_idle(guard)}</span>")
-        local = " (local engine: not billed)" if self.handle.backend.kind == "local" else ""
-        spent = "final cost" if self.status == "Deleted" else "so far"
-        cost = (f" · <span title='{html.escape(self.price_source)}'>${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} {spent}{local}</span>"
-                if self.usd_per_hour >= 0 else " · price not in the bundled table")
+            why = _("deleted once nobody invoked it for this long (sm_magics:idle-after)")
+            ttl += f" · <span title='{html.escape(why)}'>{describe_idle(guard)}</span>"
+        local = _(" (local engine: not billed)") if self.handle.backend.kind == "local" else ""
+        cost = (f" · <span title='{html.escape(self.price_source)}'>{html.escape(self._spent() + local)}</span>"
+                if self.usd_per_hour >= 0 else " · " + html.escape(_("price not in the bundled table")))
         self._header.value = (
             f"<b>{html.escape(self.endpoint_name)}</b> {badge(self.status)} "
             f"<span style='color:#57606a'>{duration(self.elapsed_seconds)} · "
@@ -97,6 +97,16 @@ class EndpointWidget(StaticRendering, w.VBox):
         self._delete.disabled = self.status == "Deleted"
         self.publish_static()
 
+    def _ttl_left(self) -> str:
+        return _("TTL {duration} left").format(duration=duration(self.ttl_seconds_left))
+
+    def _spent(self) -> str:
+        """The hourly price and what was spent: "$0.115/h, $0.0042 so far" (a deleted endpoint's is its final cost)."""
+        rate, cost = f"{self.usd_per_hour:.3f}", f"{max(self.usd_so_far, 0):.4f}"
+        if self.status == "Deleted":
+            return _("${rate}/h, ${cost} final cost").format(rate=rate, cost=cost)
+        return _("${rate}/h, ${cost} so far").format(rate=rate, cost=cost)
+
     def static_key(self) -> str:
         return f"{self.status} {self.message} {self.failure_reason}"
 
@@ -104,12 +114,12 @@ class EndpointWidget(StaticRendering, w.VBox):
         return self._header.value
 
     def static_text(self) -> str:
-        text = f"endpoint {self.endpoint_name}: {self.status} ({self.handle.instance_count} x {self.handle.instance_type})"
+        text = _("endpoint {name}: {status} ({count} x {instance_type})").format(
+            name=self.endpoint_name, status=self.status, count=self.handle.instance_count, instance_type=self.handle.instance_type)
         if self.usd_per_hour >= 0:
-            spent = "final cost" if self.status == "Deleted" else "so far"
-            text += f", ${self.usd_per_hour:.3f}/h, ${max(self.usd_so_far, 0):.4f} {spent}"
+            text += ", " + self._spent()
         if self.ttl_seconds_left >= 0:
-            text += f", TTL {duration(self.ttl_seconds_left)} left"
+            text += ", " + self._ttl_left()
         guard = getattr(self.handle, "idle_seconds", None)
         if guard and self.status != "Deleted":
             text += f", {describe_idle(guard)}"

@@ -26,6 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..i18n import _
+
 WHITE = (255, 255, 255)
 RED = (207, 34, 46)  # the widgets' failure colour
 GREY = (234, 238, 242)
@@ -48,26 +50,26 @@ def as_images(images: object, image_shape: Sequence[int] | None = None) -> np.nd
     """
     array = np.asarray(images)
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"images must be numeric arrays, not {array.dtype}")
+        raise ValueError(_("images must be numeric arrays, not {dtype}").format(dtype=array.dtype))
     if array.ndim not in (2, 3, 4):
-        raise ValueError(f"images must be (N, pixels), (N, height, width) or (N, height, width, 3); got shape {array.shape}")
+        raise ValueError(_("images must be (N, pixels), (N, height, width) or (N, height, width, 3); got shape {shape}").format(shape=array.shape))
     if len(array) == 0:
-        raise ValueError("images is empty: there is nothing to show")
+        raise ValueError(_("images is empty: there is nothing to show"))
     per_image = math.prod(array.shape[1:])
     if image_shape is None:
         if array.ndim == 4 and array.shape[3] != 3:
-            raise ValueError(f"colour images need 3 channels last; got shape {array.shape}")
+            raise ValueError(_("colour images need 3 channels last; got shape {shape}").format(shape=array.shape))
         if array.ndim >= 3:
             return array
         side = math.isqrt(per_image)
         if side * side != per_image:
-            raise ValueError(f"images have {per_image} values each, not a square number; pass image_shape=(height, width)")
+            raise ValueError(_("images have {n} values each, not a square number; pass {option}").format(n=per_image, option="image_shape=(height, width)"))
         return array.reshape(len(array), side, side)
     shape = tuple(int(s) for s in image_shape)
     if len(shape) not in (2, 3) or any(s < 1 for s in shape) or (len(shape) == 3 and shape[2] != 3):
-        raise ValueError(f"image_shape must be (height, width) or (height, width, 3) with sizes >= 1; got {tuple(image_shape)}")
+        raise ValueError(_("image_shape must be (height, width) or (height, width, 3) with sizes >= 1; got {value}").format(value=tuple(image_shape)))
     if math.prod(shape) != per_image:
-        raise ValueError(f"images of {per_image} values each do not fit image_shape={shape} ({math.prod(shape)} values)")
+        raise ValueError(_("images of {n} values each do not fit image_shape={shape} ({total} values)").format(n=per_image, shape=shape, total=math.prod(shape)))
     return array.reshape(len(array), *shape)
 
 
@@ -84,7 +86,7 @@ class Scale:
             return cls(0.0, 1.0)
         low, high = float(images.min()), float(images.max())
         if not (math.isfinite(low) and math.isfinite(high)):
-            raise ValueError("images contain NaN or infinite values")
+            raise ValueError(_("images contain NaN or infinite values"))
         if np.issubdtype(images.dtype, np.integer):
             return cls(min(0.0, low), max(255.0, high))
         return cls(min(0.0, low), max(1.0, high))

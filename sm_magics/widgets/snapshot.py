@@ -31,13 +31,15 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Dict, HasTraits
 
+from ..i18n import _
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def last_seen_line() -> str:
     """The footer of a static rendering: when it was true (it is not watched once saved)."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"last seen {stamp}"
+    return _("last seen {stamp}").format(stamp=stamp)
 
 
 class StaticRendering(HasTraits):

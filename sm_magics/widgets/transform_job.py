@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Float, Unicode
 
+from ..i18n import _, ngettext
 from .common import SummaryFallback, badge, duration
 
 
@@ -25,7 +26,7 @@ class TransformJobWidget(SummaryFallback, w.VBox):
     def __init__(self, handle: Any) -> None:
         self.handle = handle
         self._header = w.HTML()
-        self._stop = w.Button(description="Stop", icon="stop", button_style="warning", layout=w.Layout(width="90px"))
+        self._stop = w.Button(description=_("Stop"), icon="stop", button_style="warning", layout=w.Layout(width="90px"))
         self._stop.on_click(self._on_stop)
         header = w.HBox([self._header, self._stop], layout=w.Layout(justify_content="space-between", align_items="flex-start"))
         super().__init__([header], layout=w.Layout(border="1px solid #d0d7de", padding="6px", width="100%"))
@@ -34,7 +35,7 @@ class TransformJobWidget(SummaryFallback, w.VBox):
         handle.observe(self._update)
         handle.start_polling()
 
-    def _on_stop(self, _: Any) -> None:
+    def _on_stop(self, _button: Any) -> None:
         try:
             self.handle.stop()
             self.error = ""
@@ -55,18 +56,22 @@ class TransformJobWidget(SummaryFallback, w.VBox):
     def _render(self) -> None:
         handle = self.handle
         data = handle.input
-        what = f"{data.rows} rows x {data.features} features" if data.rows else (data.s3_uri or "")
+        what = (ngettext("{n} row", "{n} rows", data.rows).format(n=data.rows) + " x "
+                + ngettext("{n} feature", "{n} features", data.features).format(n=data.features)) if data.rows else (data.s3_uri or "")
         instances = f"{handle.instance_count} x {handle.instance_type}"
         if self.usd_so_far >= 0:
-            instances += f" · ${self.usd_so_far:.4f} so far" + (" (local engine: not billed)" if handle.backend.kind == "local" else "")
+            instances += " · " + _("${cost} so far").format(cost=f"{self.usd_so_far:.4f}") + (
+                _(" (local engine: not billed)") if handle.backend.kind == "local" else "")
+        kind = _("batch transform ({algorithm})").format(algorithm=handle.algorithm)
+        output = _("output:")
         self._header.value = (
             "<div style='line-height:1.45'>"
             f"<b>{html.escape(self.job_name)}</b> {badge(self.status)} "
-            f"<span style='color:#57606a'>batch transform ({html.escape(handle.algorithm)}) · {html.escape(what)} · "
+            f"<span style='color:#57606a'>{html.escape(kind)} · {html.escape(what)} · "
             f"{duration(self.elapsed_seconds)} · {html.escape(instances)}</span>"
             + (f"<div style='color:#cf222e'>{html.escape(self.failure_reason)}</div>" if self.failure_reason else "")
             + (f"<div style='color:#9a6700'>{html.escape(self.error)}</div>" if self.error else "")
-            + f"<div style='color:#57606a'>output: <code>{html.escape(self.output_uri)}</code></div>"
+            + f"<div style='color:#57606a'>{html.escape(output)} <code>{html.escape(self.output_uri)}</code></div>"
             + "</div>"
         )
         self._stop.disabled = self.status != "InProgress"

@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as w
 from traitlets import Dict, List, Unicode
 
+from ..i18n import _
 from .common import badge
 from .snapshot import StaticRendering
 
@@ -24,7 +25,7 @@ class TuningJobWidget(StaticRendering, w.VBox):
         self.handle = handle
         self._header = w.HTML()
         self._table = w.HTML()
-        self._stop = w.Button(description="Stop", icon="stop", button_style="warning", layout=w.Layout(width="90px"))
+        self._stop = w.Button(description=_("Stop"), icon="stop", button_style="warning", layout=w.Layout(width="90px"))
         self._stop.on_click(self._on_stop)
         header = w.HBox([self._header, self._stop], layout=w.Layout(justify_content="space-between", align_items="flex-start"))
         super().__init__([header, self._table],
@@ -33,7 +34,7 @@ class TuningJobWidget(StaticRendering, w.VBox):
         handle.observe(self._update)
         handle.start_polling()
 
-    def _on_stop(self, _: Any) -> None:
+    def _on_stop(self, _button: Any) -> None:
         try:
             self.handle.stop()
         except Exception as exc:  # shown, not raised into the kernel
@@ -67,7 +68,7 @@ class TuningJobWidget(StaticRendering, w.VBox):
         self._stop.disabled = self.status != "InProgress"
         self._stop.layout.display = None if self.status in ("InProgress", "Pending") else "none"
         names = sorted({k for row in self.leaderboard for k in row["hyperparameters"]})
-        head = "".join(f"<th>{html.escape(n)}</th>" for n in ["#", "training job", "status", objective.get("MetricName", "objective"), *names])
+        head = "".join(f"<th>{html.escape(n)}</th>" for n in ["#", _("training job"), _("status"), objective.get("MetricName") or _("objective"), *names])
         rows = []
         for rank, row in enumerate(self.leaderboard, start=1):
             style = " style='background:#dafbe1;font-weight:600'" if row["name"] == self.best else ""
