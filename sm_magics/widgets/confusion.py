@@ -18,11 +18,11 @@ from typing import Any
 
 import ipywidgets as w
 import numpy as np
-from traitlets import Float, List, TraitError, Unicode, observe, validate
+from traitlets import Float, List, TraitError, observe, validate
 
 from . import montage as mt
 from .snapshot import StaticRendering, png_base64
-from .i18n import LANGUAGES, resolve_language, translate  # noqa: F401  (re-exported)
+from .i18n import Localized, LANGUAGES, resolve_language, translate  # noqa: F401  (re-exported)
 
 # ----------------------------------------------------------------------------- inputs
 
@@ -85,7 +85,7 @@ def _hex(rgb: tuple[int, int, int]) -> str:
     return "#%02x%02x%02x" % rgb
 
 
-class ConfusionMatrix(StaticRendering, w.VBox):
+class ConfusionMatrix(StaticRendering, Localized, w.VBox):
     """A confusion matrix with accuracy and per-class precision, recall and F1.
 
     ``y_true``: true labels (ints, strings or 0.0 / 1.0 floats). Predictions as one of:
@@ -113,7 +113,6 @@ class ConfusionMatrix(StaticRendering, w.VBox):
     f1 = List().tag(sync=True)
     support = List().tag(sync=True)
     threshold = Float(None, allow_none=True).tag(sync=True)  # None: labels, not scores
-    language = Unicode("en").tag(sync=True)
 
     def __init__(
         self,
@@ -217,13 +216,6 @@ class ConfusionMatrix(StaticRendering, w.VBox):
         if not np.isfinite(value):
             raise TraitError(f"threshold must be a finite number, not {value}")
         return float(value)
-
-    @validate("language")
-    def _check_language(self, proposal: Any) -> str:
-        try:
-            return resolve_language(proposal["value"])
-        except ValueError as exc:
-            raise TraitError(str(exc)) from exc
 
     @observe("threshold")
     def _on_threshold(self, change: Any) -> None:

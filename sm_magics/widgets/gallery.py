@@ -28,11 +28,11 @@ from typing import Any
 
 import ipywidgets as w
 import numpy as np
-from traitlets import Enum, Float, Int, List, TraitError, Unicode, observe, validate
+from traitlets import Enum, Float, Int, List, TraitError, observe, validate
 
 from . import montage as mt
 from .confusion import as_labels
-from .i18n import resolve_language, translate
+from .i18n import Localized, resolve_language, translate
 from .snapshot import StaticRendering, png_base64
 
 LAYOUTS = ("overview", "tabs")
@@ -123,7 +123,7 @@ def cluster_assignments(source: Any) -> tuple[np.ndarray, np.ndarray | None]:
 # ----------------------------------------------------------------------------- the widget
 
 
-class ClusterGallery(StaticRendering, w.VBox):
+class ClusterGallery(StaticRendering, Localized, w.VBox):
     """One panel per cluster: its size, its images (one PNG) and, with true labels, its
     majority label and purity; images that disagree with the majority get a red frame.
 
@@ -151,7 +151,6 @@ class ClusterGallery(StaticRendering, w.VBox):
     ari = Float(None, allow_none=True).tag(sync=True)  # adjusted Rand index of clusters vs labels
     cap = Int(30, allow_none=True).tag(sync=True)
     layout_mode = Enum(LAYOUTS, default_value="overview").tag(sync=True)
-    language = Unicode("en").tag(sync=True)
 
     def __init__(
         self,
@@ -281,13 +280,6 @@ class ClusterGallery(StaticRendering, w.VBox):
             self._pictures[cluster] = mt.montage(tiles, self._columns, marked=marked)
             self._rendered[cluster] = shown
         return self._pictures[cluster]
-
-    @validate("language")
-    def _check_language(self, proposal: Any) -> str:
-        try:
-            return resolve_language(proposal["value"])
-        except ValueError as exc:
-            raise TraitError(str(exc)) from exc
 
     @validate("shown")
     def _check_shown(self, proposal: Any) -> list[int]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from traitlets import HasTraits, TraitError, Unicode, validate
+
 from .. import i18n
 from ..i18n import LANGUAGES, N_
 
-__all__ = ["LANGUAGES", "MESSAGES", "resolve_language", "translate"]
+__all__ = ["LANGUAGES", "MESSAGES", "Localized", "resolve_language", "translate"]
 
 MESSAGES: dict[str, str] = {
     "accuracy": N_("Accuracy"), "precision": N_("Precision"), "recall": N_("Recall"), "f1": N_("F1"),
@@ -40,3 +42,17 @@ def translate(key: str, language: str, **values: Any) -> str:
     """One label in ``language``, formatted with ``values``."""
     text = i18n.gettext(MESSAGES[key], language)
     return text.format(**values) if values else text
+
+
+class Localized(HasTraits):
+    """Mixin for a result widget (put before the widget class): a ``language`` of its own, synced, that
+    refuses a language without a catalog with the list of those there are."""
+
+    language = Unicode("en").tag(sync=True)
+
+    @validate("language")
+    def _check_language(self, proposal: Any) -> str:
+        try:
+            return resolve_language(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(str(exc)) from exc

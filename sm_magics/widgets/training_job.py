@@ -17,6 +17,7 @@ from traitlets import Dict, Float, List, Unicode
 
 from ..i18n import _
 from .common import badge, duration, sparkline
+from .job_view import StoppableJobView
 from .snapshot import StaticRendering
 
 
@@ -42,7 +43,7 @@ def preparation_line(step: str, channel: str, sent: int, total: int, rate: float
     return _("Preparing the training job")
 
 
-class TrainingJobWidget(StaticRendering, w.VBox):
+class TrainingJobWidget(StaticRendering, StoppableJobView, w.VBox):
     """Observes a TrainingJob handle; its traits are the model tests read."""
 
     job_name = Unicode().tag(sync=True)
@@ -61,28 +62,17 @@ class TrainingJobWidget(StaticRendering, w.VBox):
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
-        self._header = w.HTML()
         self._timeline = w.HTML()
         self._metrics = w.HTML()
         self._log = w.HTML()
         logs = w.Accordion(children=[self._log], titles=(_("Log (last 30 lines)"),))
         logs.selected_index = None
-        self._stop = w.Button(description=_("Stop"), icon="stop", button_style="warning", layout=w.Layout(width="90px"))
-        self._stop.on_click(self._on_stop)
-        header = w.HBox([self._header, self._stop], layout=w.Layout(justify_content="space-between", align_items="flex-start"))
+        header = self._job_header()
         super().__init__([header, self._timeline, self._metrics, logs],
                          layout=w.Layout(border="1px solid #d0d7de", padding="6px", width="100%"))
         self.job_name = handle.name
         handle.observe(self._update)
         handle.start_polling()
-
-    def _on_stop(self, _: Any) -> None:
-        try:
-            self.handle.stop()
-            self.error = ""
-        except Exception as exc:  # shown, not raised into the kernel
-            self.error = str(exc)
-        self._render()
 
     def _update(self, handle: Any) -> None:
         doc = handle.description

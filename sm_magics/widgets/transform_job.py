@@ -10,9 +10,10 @@ from traitlets import Float, Unicode
 
 from ..i18n import _, ngettext
 from .common import SummaryFallback, badge, duration
+from .job_view import StoppableJobView
 
 
-class TransformJobWidget(SummaryFallback, w.VBox):
+class TransformJobWidget(SummaryFallback, StoppableJobView, w.VBox):
     """Observes a TransformJob handle (``workflow.transform``); its traits are the model tests read."""
 
     job_name = Unicode().tag(sync=True)
@@ -25,23 +26,12 @@ class TransformJobWidget(SummaryFallback, w.VBox):
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
-        self._header = w.HTML()
-        self._stop = w.Button(description=_("Stop"), icon="stop", button_style="warning", layout=w.Layout(width="90px"))
-        self._stop.on_click(self._on_stop)
-        header = w.HBox([self._header, self._stop], layout=w.Layout(justify_content="space-between", align_items="flex-start"))
+        header = self._job_header()
         super().__init__([header], layout=w.Layout(border="1px solid #d0d7de", padding="6px", width="100%"))
         self.job_name = handle.name
         self.output_uri = handle.output_uri
         handle.observe(self._update)
         handle.start_polling()
-
-    def _on_stop(self, _button: Any) -> None:
-        try:
-            self.handle.stop()
-            self.error = ""
-        except Exception as exc:  # shown, not raised into the kernel
-            self.error = str(exc)
-        self._render()
 
     def _update(self, handle: Any) -> None:
         self.status = handle.status

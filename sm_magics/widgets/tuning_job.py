@@ -10,10 +10,11 @@ from traitlets import Dict, List, Unicode
 
 from ..i18n import _
 from .common import badge
+from .job_view import StoppableJobView
 from .snapshot import StaticRendering
 
 
-class TuningJobWidget(StaticRendering, w.VBox):
+class TuningJobWidget(StaticRendering, StoppableJobView, w.VBox):
     tuning_job_name = Unicode().tag(sync=True)
     status = Unicode("Pending").tag(sync=True)
     counters = Dict().tag(sync=True)
@@ -23,23 +24,13 @@ class TuningJobWidget(StaticRendering, w.VBox):
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
-        self._header = w.HTML()
         self._table = w.HTML()
-        self._stop = w.Button(description=_("Stop"), icon="stop", button_style="warning", layout=w.Layout(width="90px"))
-        self._stop.on_click(self._on_stop)
-        header = w.HBox([self._header, self._stop], layout=w.Layout(justify_content="space-between", align_items="flex-start"))
+        header = self._job_header()
         super().__init__([header, self._table],
                          layout=w.Layout(border="1px solid #d0d7de", padding="6px", width="100%"))
         self.tuning_job_name = handle.name
         handle.observe(self._update)
         handle.start_polling()
-
-    def _on_stop(self, _button: Any) -> None:
-        try:
-            self.handle.stop()
-        except Exception as exc:  # shown, not raised into the kernel
-            self.error = str(exc)
-            self._render()
 
     def _update(self, handle: Any) -> None:
         self.status = handle.status
