@@ -227,3 +227,17 @@ if __name__ == "__main__":  # a quick report of the graph's problems
     for line in layer_violations(g):
         print("EDGE", line)
     raise SystemExit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]) and 0)
+
+
+def test_no_test_imports_a_conftest():
+    """Fixtures come from pytest; shared helpers live in importable modules (tests/helpers.py, tests/browser/pages.py)."""
+    import ast
+    from pathlib import Path
+
+    offenders = []
+    for path in Path(__file__).resolve().parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(name.split(".")[-1] == "conftest" for name in names):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

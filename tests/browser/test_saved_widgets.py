@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from browser.conftest import cell, open_notebook, run_all_cells, wait_for_text, widget_in_cell, write_notebook
+from browser.pages import cell, open_notebook, run_all_cells, wait_for_text, widget_in_cell, write_notebook
 
 pytestmark = pytest.mark.browser
 

@@ -28,7 +28,7 @@ from typing import Iterator
 import boto3
 import pytest
 from botocore.config import Config
-from conftest import free_port
+from helpers import free_port
 
 from sm_magics import launcher
 from sm_magics.local import http_front
