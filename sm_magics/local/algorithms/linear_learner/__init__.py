@@ -85,11 +85,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ...algorithms.linear_learner import AUTO_LOSS, PREDICTOR_TYPES, SCHEMA, TUNABLE_NAMES, LinearLearnerSpec
-from ...formats import ndarray
-from .. import settings
-from . import inference_io
-from .base import (
+from ....algorithms.linear_learner import AUTO_LOSS, PREDICTOR_TYPES, SCHEMA, TUNABLE_NAMES, LinearLearnerSpec
+from ....formats import ndarray
+from ... import settings
+from .. import inference_io
+from ..base import (
     Algorithm,
     AlgorithmError,
     ClientError,
@@ -244,7 +244,7 @@ def _predictor_from_symbol(symbol: dict[str, Any], outputs: int) -> str:
 
 
 def _read_labelled(ctx: TrainingContext, channel: str, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    from ..training.channels import RECORDIO_TYPES, content_type_parts
+    from ...training.channels import RECORDIO_TYPES, content_type_parts
 
     source = ctx.channels[channel]
     kind, _ = content_type_parts(source.content_type)
