@@ -172,16 +172,31 @@ def endpoints_of(sagemaker: Any, notebook: str) -> list[str]:
     return mine
 
 
+def said(run: Run, starts_with: str, message: str, **fields: str) -> re.Match[str]:
+    """A kernel message, as the notebook's language words it, under a cell; ``fields`` are the regexes of the
+    placeholders to capture (the others match anything)."""
+    from sm_magics.i18n import gettext
+
+    pattern = re.escape(gettext(message, LOCALE[run.language][1]))
+    for name, regex in fields.items():
+        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{regex})")
+    pattern = re.sub(r"\\\{\w+\\\}", ".*?", pattern)
+    text = run.text(starts_with)
+    match = re.search(pattern, text, re.MULTILINE)
+    assert match, (message, text)
+    return match
+
+
 def deployed_endpoint(run: Run) -> str:
-    match = re.search(r"endpoint (\S+):", run.text("%sm_deploy"))
-    assert match, run.text("%sm_deploy")
-    return match[1]
+    return said(run, "%sm_deploy", "endpoint {name}: {status} ({count} x {instance_type})", name=r"\S+")["name"]
 
 
 def assert_cleaned_up(run: Run, sagemaker: Any) -> None:
     endpoint = deployed_endpoint(run)
     cleanup = run.text("%sm_cleanup -f")
-    assert f"{endpoint}: deleted endpoint {endpoint}, endpoint config {endpoint}, model {endpoint}" in cleanup
+    if run.language == "en":
+        assert f"{endpoint}: deleted endpoint {endpoint}, endpoint config {endpoint}, model {endpoint}" in cleanup
+    assert cleanup.count(endpoint) >= 4, cleanup  # the endpoint, its config and its model, each named
     assert endpoint not in run.text("%sm_endpoints")
     with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find"):
         sagemaker.describe_endpoint(EndpointName=endpoint)
@@ -210,14 +225,15 @@ def test_kmeans_tutorial_runs_end_to_end(language: str, engine: Any, sagemaker: 
     assert (tmp_path / "mnist.pkl.gz").is_file()
     assert run.shows_picture("import matplotlib")  # one digit, looked at
     # trained on two instances
-    assert run.shows_widget("%%sm_train") and re.search(r"^training job kmeans-", run.text("%%sm_train"), re.MULTILINE)
+    assert run.shows_widget("%%sm_train") and said(run, "%%sm_train", "training job {name}: {status}", name=r"kmeans-\S+")
     if language == "en":  # said before it starts (in the reader's language)
         assert run.text("%%sm_train").startswith("sm_magics: on AWS this training job would cost at most $")
     job = run.widget("job_name")
     assert job["status"] == "Completed" and {"train:msd", "test:msd"} <= set(job["final_metrics"])
     described = sagemaker.describe_training_job(TrainingJobName=job["job_name"])
     assert described["ResourceConfig"]["InstanceCount"] == 2 and described["TrainingJobStatus"] == "Completed"
-    assert run.shows_widget("%sm_deploy") and "(1 x ml.m5.large)" in run.text("%sm_deploy")
+    shown = said(run, "%sm_deploy", "endpoint {name}: {status} ({count} x {instance_type})", count=r"\d+", instance_type=r"\S+")
+    assert run.shows_widget("%sm_deploy") and (shown["count"], shown["instance_type"]) == ("1", "ml.m5.large")
     # one digit predicted, next to its label
     one = re.fullmatch(r"digit (\d): cluster (\d), distance ([\d.]+)\n", run.text("one = predictor.predict"))
     assert one and run.shows_picture("one = predictor.predict"), run.text("one = predictor.predict")
@@ -248,13 +264,13 @@ def test_linear_learner_tutorial_runs_end_to_end(language: str, engine: Any, sag
     assert run.text("from sm_magics.local.sample_data") == "354 zeros among 3572 training digits (10%)\n"
     assert run.shows_picture("import matplotlib")
     # the baseline, untuned
-    baseline = re.search(r"^training job (\S+):", run.text("%%sm_train linear-learner"), re.MULTILINE)
+    baseline = said(run, "%%sm_train linear-learner", "training job {name}: {status}", name=r"linear-learner-\S+")
     assert baseline and run.shows_widget("%%sm_train linear-learner")
     assert sagemaker.describe_training_job(TrainingJobName=baseline[1])["TrainingJobStatus"] == "Completed"
     # the tuning: the classic ranges, wd among them, seeded
     if language == "en":
         assert "on AWS this tuning job would cost at most $" in run.text("%%sm_tune")
-    tuning = re.search(r"^tuning job (\S+):", run.text("%%sm_tune"), re.MULTILINE)
+    tuning = said(run, "%%sm_tune", "tuning job {name}: {status} ({completed} completed, {running} running)", name=r"\S+")
     assert tuning and run.shows_widget("%%sm_tune")
     leaderboard = run.widget("tuning_job_name")
     assert leaderboard["status"] == "Completed" and len(leaderboard["leaderboard"]) == 6
