@@ -105,3 +105,19 @@ def mnist() -> tuple:
 @pytest.fixture(scope="session")
 def python() -> str:
     return sys.executable
+
+
+@pytest.fixture
+def lab_settings(tmp_path, monkeypatch):
+    """A JupyterLab user-settings folder of the test's own, the locale saying nothing; call it with a locale
+    ("fr_FR", "zh_TW", "default") to choose JupyterLab's language. The kernel's override is cleared around it."""
+    from helpers import write_lab_language
+    from sm_magics import i18n
+
+    monkeypatch.setenv("JUPYTERLAB_SETTINGS_DIR", str(tmp_path))
+    for variable in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    i18n.set_language(None)
+    yield lambda locale: write_lab_language(tmp_path, locale)
+    i18n.set_language(None)

@@ -375,3 +375,12 @@ def embedded_config(endpoint: str, cron: str = "cron(0 * ? * * *)") -> dict[str,
             "RoleArn": ROLE,
         },
     }
+
+
+def write_lab_language(settings_dir: "Path", locale: str) -> None:
+    """JupyterLab's language choice, written as its Settings menu does (raw JSON5 text, comments kept)."""
+    import json
+
+    target = settings_dir / "@jupyterlab" / "translation-extension" / "plugin.jupyterlab-settings"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text('{\n    // Language\n    "locale": ' + json.dumps(locale) + ",\n}\n", encoding="utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -12,25 +11,6 @@ from sm_magics import i18n
 from sm_magics.widgets.confusion import ConfusionMatrix
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def lab_settings(tmp_path, monkeypatch):
-    """A JupyterLab user-settings folder of the test's own; writes the language as the lab's Settings menu does."""
-    monkeypatch.setenv("JUPYTERLAB_SETTINGS_DIR", str(tmp_path))
-    for variable in ("LC_ALL", "LC_MESSAGES"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    i18n.set_language(None)
-    target = tmp_path / "@jupyterlab" / "translation-extension" / "plugin.jupyterlab-settings"
-    target.parent.mkdir(parents=True)
-
-    def choose(locale: str) -> None:
-        # JupyterLab keeps the user's raw JSON5 text, comments included
-        target.write_text('{\n    // Language\n    "locale": ' + json.dumps(locale) + ",\n}\n", encoding="utf-8")
-
-    yield choose
-    i18n.set_language(None)
 
 
 def test_every_marked_message_is_translated_in_french_and_traditional_chinese():

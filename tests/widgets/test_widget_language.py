@@ -10,14 +10,12 @@ words (InService, Completed, Minimize) stay as the API says them and are not in 
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 
 import pytest
 from IPython.core.error import UsageError
 
 from magics.test_magics_shell import get_ipython, loaded_in  # noqa: E402  (the magics' own shell fixture mechanics)
-from sm_magics import i18n
 from sm_magics.widgets.endpoint import EndpointWidget
 from sm_magics.widgets.transform_job import TransformJobWidget
 from sm_magics.widgets.tuning_job import TuningJobWidget
@@ -47,24 +45,6 @@ def ip(engine, mnist):
         shell.user_ns["lang_ep"].delete()
         with contextlib.suppress(Exception):  # it may have ended already
             shell.user_ns["lang_tr"].stop()
-
-
-@pytest.fixture
-def lab_settings(tmp_path, monkeypatch):
-    """A JupyterLab user-settings folder of the test's own; writes the language as the lab's Settings menu does."""
-    monkeypatch.setenv("JUPYTERLAB_SETTINGS_DIR", str(tmp_path))
-    for variable in ("LC_ALL", "LC_MESSAGES"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    i18n.set_language(None)
-    target = tmp_path / "@jupyterlab" / "translation-extension" / "plugin.jupyterlab-settings"
-    target.parent.mkdir(parents=True)
-
-    def choose(locale: str) -> None:
-        target.write_text('{\n    // Language\n    "locale": ' + json.dumps(locale) + ",\n}\n", encoding="utf-8")
-
-    yield choose
-    i18n.set_language(None)
 
 
 def visible(markup: str) -> str:

@@ -7,7 +7,6 @@ through, the real engine's price table and its answers, the CLI as a subprocess.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,33 +16,15 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
-from sm_magics import i18n
 from sm_magics.workflow import costs
 from sm_magics.workflow.checks import check_instance_type, check_name
 from sm_magics.workflow.errors import explain
 from sm_magics.workflow.session import Backend
 from sm_magics.workflow.training import TrainingSpec, prepare
+from helpers import write_lab_language
 
 ACCESS_DENIED = ("User: arn:aws:sts::123456789012:assumed-role/Analyst/me is not authorized to perform: "
                  "sagemaker:CreateTrainingJob on resource: arn:aws:sagemaker:us-east-1:123456789012:training-job/x")
-
-
-def _write_lab_language(folder: Path, locale: str) -> None:
-    target = folder / "@jupyterlab" / "translation-extension" / "plugin.jupyterlab-settings"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text('{\n    // Language\n    "locale": ' + json.dumps(locale) + ",\n}\n", encoding="utf-8")
-
-
-@pytest.fixture
-def lab_language(tmp_path, monkeypatch):
-    """JupyterLab's language setting in a settings folder of the test's own (the locale says nothing)."""
-    monkeypatch.setenv("JUPYTERLAB_SETTINGS_DIR", str(tmp_path))
-    for variable in ("LC_ALL", "LC_MESSAGES"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    i18n.set_language(None)
-    yield lambda locale: _write_lab_language(tmp_path, locale)
-    i18n.set_language(None)
 
 
 def _refusal(call, *args) -> str:
@@ -63,7 +44,7 @@ def _cost_line(engine) -> str:
     return costs.training_line(backend, "ml.m5.large", 2, 3600)
 
 
-def test_workflow_refusals_in_english_when_nothing_is_chosen(lab_language, engine):
+def test_workflow_refusals_in_english_when_nothing_is_chosen(lab_settings, engine):
     assert _refusal(check_name, "training job", "my_job") == (
         "training job name 'my_job' is not allowed: use 1 to 63 letters, digits and hyphens, starting and ending with a letter or digit")
     assert _refusal(check_instance_type, "hosting", "ml.m5.larg") == (
@@ -74,8 +55,8 @@ def test_workflow_refusals_in_english_when_nothing_is_chosen(lab_language, engin
     assert _cost_line(engine).startswith("sm_magics: on AWS this training job would cost at most $")
 
 
-def test_workflow_refusals_follow_jupyterlab_language(lab_language, engine):
-    lab_language("fr_FR")
+def test_workflow_refusals_follow_jupyterlab_settings(lab_settings, engine):
+    lab_settings("fr_FR")
     assert _refusal(check_name, "endpoint", "my_endpoint") == (
         "le nom de point de terminaison 'my_endpoint' n'est pas autorisé : utilisez de 1 à 63 lettres, chiffres et tirets, "
         "en commençant et finissant par une lettre ou un chiffre")
@@ -91,7 +72,7 @@ def test_workflow_refusals_follow_jupyterlab_language(lab_language, engine):
     assert line.startswith("sm_magics : sur AWS, cette tâche d'entraînement coûterait au plus $"), line
     assert "2 x ml.m5.large à $" in line and "1 h de durée maximale" in line and "le moteur local ne facture rien" in line
 
-    lab_language("zh_TW")
+    lab_settings("zh_TW")
     assert _refusal(check_name, "training job", "my_job") == (
         "不允許使用訓練任務名稱 'my_job'：請用 1 到 63 個字母、數字和連字號，並以字母或數字開頭和結尾")
     assert _refusal(check_instance_type, "transform", "ml.m5.larg") == (
@@ -112,7 +93,7 @@ def _cli(args: list[str], settings: Path, engine=None) -> subprocess.CompletedPr
 
 def test_cli_speaks_french_when_jupyterlab_does(tmp_path, engine):
     settings = tmp_path / "settings"
-    _write_lab_language(settings, "fr_FR")
+    write_lab_language(settings, "fr_FR")
     status = _cli(["local", "status", "--data-dir", str(tmp_path / "no-engine")], settings)
     assert (status.returncode, status.stdout) == (1, "arrêté (démarrez-le avec `sm-magics local start`)\n")
     bare = _cli(["local", "run", "--data-dir", str(tmp_path / "no-engine")], settings)
