@@ -6,7 +6,7 @@ widget as its error, never raised into the kernel from a button callback where n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import ipywidgets as w
 
@@ -18,6 +18,7 @@ class StoppableJobView:
 
     handle: Any
     error: str
+    _render: Callable[[], None]  # each widget draws itself
 
     def _job_header(self) -> w.HBox:
         """``self._header`` (HTML the widget fills) beside ``self._stop``, as one row."""
@@ -33,6 +34,3 @@ class StoppableJobView:
         except Exception as exc:  # shown, not raised into the kernel
             self.error = str(exc)
         self._render()
-
-    def _render(self) -> None:  # pragma: no cover - each widget draws itself
-        raise NotImplementedError
