@@ -59,10 +59,12 @@ class StaticRendering(HasTraits):
     STATIC_EAGER = True
 
     def static_html(self) -> str:
-        raise NotImplementedError
+        """The rendering a saved notebook shows (default: the text one, preformatted)."""
+        return f"<pre>{html.escape(self.static_text())}</pre>"
 
     def static_text(self) -> str:
-        raise NotImplementedError
+        """The plain-text rendering (every widget here says more than this default: what it is)."""
+        return type(self).__name__
 
     def static_key(self) -> str:
         return ""
