@@ -8,7 +8,8 @@ digit looked at, two training instances, purity, tuned against untuned, F1 and a
 cleanup deleting the endpoint) and about what is left in the engine afterwards (nothing the notebook
 deployed). Every notebook found under ``notebooks/`` (those of other tutorials too) must be valid,
 saved without outputs, and hold exactly the English code cells in each language, with its text
-translated. Wall times are measured by ``benchmarks/tutorials.py``, not asserted here.
+translated, with a link to the SageMaker pricing page, deploys that expire and a clean-up at the end. Wall
+times are measured by ``benchmarks/tutorials.py``, not asserted here.
 """
 
 from __future__ import annotations
@@ -27,24 +28,13 @@ pytest.importorskip("ipykernel")
 
 from kernel import kernel_env  # tests/kernel.py (on the path: pyproject pythonpath)
 from sm_magics.widgets.i18n import translate
+from tutorial_notebooks import EVERY, LANGUAGES, NOTEBOOKS, PRICING_PAGE, SIMPLIFIED, cells, outside_big5, read  # tests/
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-LANGUAGES = ("en", "fr", "zh-TW")
 KMEANS, LINEAR = "01_kmeans_mnist.ipynb", "02_linear_learner_zero_or_not.ipynb"
 NAMES = (KMEANS, LINEAR)  # run here; other tutorials have their own test file
-EVERY = sorted(path.name for path in (NOTEBOOKS / "en").glob("*.ipynb"))  # structure checks: all of them
 LOCALE = {"en": ("en_US.UTF-8", "en"), "fr": ("fr_FR.UTF-8", "fr"), "zh-TW": ("zh_TW.UTF-8", "zh_TW")}
 WIDGET = "application/vnd.jupyter.widget-view+json"
-# Simplified-only forms of characters these texts use; Taiwan writes 這個們為時練訓點組態數據將會對說與應發現實
-SIMPLIFIED = set("这个们为时练训点组态数据将会对说与应发现实")
-
-
-def read(language: str, name: str) -> Any:
-    return nbformat.read(NOTEBOOKS / language / name, as_version=4)
-
-
-def cells(notebook: Any, kind: str) -> list[str]:
-    return [cell.source for cell in notebook.cells if cell.cell_type == kind]
+CLEANS_UP = re.compile(r"%sm_cleanup|delete_(endpoint|model)\(|\.delete\(")
 
 
 # ----------------------------------------------------------------------------- every notebook, every language
@@ -59,7 +49,18 @@ def test_notebook_is_valid_and_committed_without_outputs(language: str, name: st
     for cell in notebook.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, f"{language}/{name}: a cell was saved with its outputs"
-    assert "\n".join(cells(notebook, "code")).startswith("%load_ext sm_magics")
+    code = cells(notebook, "code")
+    assert code[0] == "%load_ext sm_magics"
+
+
+@pytest.mark.parametrize("name", EVERY)
+def test_every_tutorial_says_what_it_costs_and_leaves_nothing_billing(name: str) -> None:
+    notebook = read("en", name)
+    code = cells(notebook, "code")
+    deploys = re.findall(r"^%sm_deploy .*$", "\n".join(code), re.MULTILINE)
+    assert all("--ttl" in line for line in deploys), f"{name}: an endpoint a magic makes must expire even if the clean-up never runs"
+    assert CLEANS_UP.search("\n".join(code[-3:])), f"{name}: the notebook must end with its clean-up"
+    assert PRICING_PAGE in "\n".join(cells(notebook, "markdown")), f"{name}: the cost on AWS is said, with where to check it"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -81,22 +82,21 @@ def test_the_readme_lists_every_notebook_in_every_language() -> None:
 
 @pytest.mark.parametrize("language", ("fr", "zh-TW"))
 @pytest.mark.parametrize("name", EVERY)
-def test_translation_has_the_english_code_and_its_own_text(language: str, name: str) -> None:
+def test_translation_has_the_english_code_and_structure_and_its_own_text(language: str, name: str) -> None:
     english, translated = read("en", name), read(language, name)
     assert [c.cell_type for c in translated.cells] == [c.cell_type for c in english.cells]
     assert cells(translated, "code") == cells(english, "code")
     for theirs, ours in zip(cells(translated, "markdown"), cells(english, "markdown")):
         assert theirs != ours, f"{language}/{name}: an untranslated cell: {ours[:60]!r}"
+        assert theirs.count("```") == ours.count("```") and theirs.splitlines()[0].count("#") == ours.splitlines()[0].count("#")
     text = "\n".join(cells(translated, "markdown"))
     if language == "fr":
-        assert re.search(r"[éèàç]", text)
-        if name in NAMES:
-            assert "point de terminaison" in text
+        assert re.search(r"[éèàç]", text) and "tâche" in text
     else:
-        assert len(re.findall(r"[\u4e00-\u9fff]", text)) > 300
-        if name in NAMES:
-            assert "端點" in text
+        # Taiwan's AWS console says 訓練任務 for a training job
+        assert len(re.findall(r"[\u4e00-\u9fff]", text)) > 300 and "任務" in text and "訓練工作" not in text
         assert not SIMPLIFIED & set(text), f"Simplified characters in a Traditional Chinese text: {SIMPLIFIED & set(text)}"
+        assert not outside_big5(text), f"characters outside Big5 (Simplified forms?): {outside_big5(text)}"
 
 
 # ----------------------------------------------------------------------------- 01 and 02, run in each language

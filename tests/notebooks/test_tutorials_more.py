@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import nbformat
 import numpy as np
 import pytest
 
@@ -24,71 +23,10 @@ pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
 from kernel import kernel_env  # tests/kernel.py (on the path: pyproject pythonpath)
+from tutorial_notebooks import LANGUAGES, read  # tests/ (the structure checks of every notebook are in test_tutorials.py)
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-LANGUAGES = ("en", "fr", "zh-TW")
 LOW_LEVEL, PCA_KMEANS, XGBOOST = "03_kmeans_boto3_low_level.ipynb", "04_pca_then_kmeans.ipynb", "05_xgboost_will_the_customer_buy.ipynb"
 NAMES = (LOW_LEVEL, PCA_KMEANS, XGBOOST)
-# Simplified-only forms of characters these texts could use (Taiwan writes 這個們為時練訓點組態數據將會對說與應發現實...)
-SIMPLIFIED = set("这个们为时练训点组态数据将会对说与应发现实务费储删预测结图库设让写读类标签确阵证买户险车码档录选项参员长网页区价条线边见觉学习机节压缩维输问题从给无没当还经过较种样该认识体东兰几虽视听说话语译级层额处随顺")
-
-
-def read(language: str, name: str) -> Any:
-    return nbformat.read(NOTEBOOKS / language / name, as_version=4)
-
-
-def cells(notebook: Any, kind: str) -> list[str]:
-    return [cell.source for cell in notebook.cells if cell.cell_type == kind]
-
-
-# ----------------------------------------------------------------------------- as committed
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("name", NAMES)
-def test_notebook_is_valid_and_committed_without_outputs(language: str, name: str) -> None:
-    notebook = read(language, name)
-    nbformat.validate(notebook)
-    assert notebook.metadata.kernelspec.name == "python3"
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, f"{language}/{name}: a cell was saved with its outputs"
-    code = cells(notebook, "code")
-    assert code[0] == "%load_ext sm_magics"
-    deploys = re.findall(r"^%sm_deploy .*$", "\n".join(code), re.MULTILINE)
-    assert all("--ttl" in line for line in deploys)  # an endpoint a magic makes expires even if the clean-up never runs
-    assert re.search(r"delete_(endpoint|model)\(|\.delete\(", "\n".join(code[-3:])), "the notebook must end with its clean-up"
-    text = "\n".join(cells(notebook, "markdown"))
-    assert "aws.amazon.com/sagemaker/pricing" in text  # the cost on AWS is said, with where to check it
-
-
-@pytest.mark.parametrize("language", ("fr", "zh-TW"))
-@pytest.mark.parametrize("name", NAMES)
-def test_translation_has_the_english_code_and_structure_and_its_own_text(language: str, name: str) -> None:
-    english, translated = read("en", name), read(language, name)
-    assert [c.cell_type for c in translated.cells] == [c.cell_type for c in english.cells]
-    assert cells(translated, "code") == cells(english, "code")
-    for theirs, ours in zip(cells(translated, "markdown"), cells(english, "markdown")):
-        assert theirs != ours, f"{language}/{name}: an untranslated cell: {ours[:60]!r}"
-        assert theirs.count("```") == ours.count("```") and theirs.splitlines()[0].count("#") == ours.splitlines()[0].count("#")
-    text = "\n".join(cells(translated, "markdown"))
-    if language == "fr":
-        assert re.search(r"[éèàç]", text) and "tâche" in text
-    else:
-        hanzi = re.findall(r"[\u4e00-\u9fff]", text)
-        assert len(hanzi) > 300 and "訓練任務" in text and "訓練工作" not in text
-        assert not SIMPLIFIED & set(hanzi), f"Simplified characters in a Traditional Chinese text: {SIMPLIFIED & set(hanzi)}"
-        not_big5 = {c for c in hanzi if not _in_big5(c)}
-        assert not not_big5, f"characters outside Big5 (Simplified forms?): {not_big5}"
-
-
-def _in_big5(character: str) -> bool:
-    """Big5 holds the Traditional characters; Simplified-only forms are not in it."""
-    try:
-        character.encode("big5")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 # ----------------------------------------------------------------------------- run
