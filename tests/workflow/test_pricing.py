@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import boto3
 import pytest
@@ -65,17 +66,42 @@ def expected_request(region: str, use: str, token: str | None = None) -> dict:
 # ------------------------------------------------------------------ the bundled table
 
 
+def stated(date: str) -> dt.date:
+    """A source's stated date as a real date: a day (2026-09-28), or a month (2023-12) where the source gives only a month."""
+    return dt.date.fromisoformat(date if len(date) == 10 else f"{date}-01")
+
+
 def test_every_bundled_figure_names_its_source_and_date():
     table = pricing.bundled()
     cells = set()
     for entry in table["prices"]:
         source = table["sources"][entry["source"]]  # a KeyError here is a figure without a source
         assert source["where"] and source["title"] and source["label"]
-        assert dt.date.fromisoformat(source["stated_date"])  # the date the source states, as a real date
+        assert re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", source["stated_date"]) and stated(source["stated_date"])
+        assert "file id " in source["where"] or source["where"].startswith("https://")  # a reader can find the quote
         assert entry["use"] in pricing.USES and entry["instance_type"].startswith("ml.") and entry["usd_per_hour"] > 0
+        assert re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", entry["region"])
         cell = (entry["region"], entry["use"], entry["instance_type"])
         assert cell not in cells, f"{cell} twice"
         cells.add(cell)
+    used = {entry["source"] for entry in table["prices"]}
+    assert used == set(table["sources"]), f"sources no figure uses: {set(table['sources']) - used}"
+
+
+def test_newly_covered_cells_say_their_figure_and_where_it_comes_from():
+    """Cells beyond us-east-1 ml.m5.large: another region, a GPU training type, batch transform, a month-dated source."""
+    line = costs.endpoint_line(Backend("local", "eu-west-1", "test"), "ml.m5.xlarge", 1)
+    assert line == ("sm_magics: on AWS this endpoint would cost $0.257/h, $6.17/day (1 x ml.m5.xlarge at $0.257/h until deleted);"
+                    " the local engine bills nothing · price: AWS SageMaker bill rates, as published by aws-samples, 2023-12"
+                    " (bundled table)")
+    line = costs.training_line(Backend("local", "us-east-1", "test"), "ml.g5.2xlarge", 2, 2 * 3600)
+    assert line == ("sm_magics: on AWS this training job would cost at most $6.06 (2 x ml.g5.2xlarge at $1.515/h x 2 h max"
+                    " runtime); the local engine bills nothing · price: AWS offer file (us-east-1), as quoted publicly, 2026-09-25"
+                    " (bundled table)")
+    assert pricing.bundled_price("ml.g4dn.xlarge", "eu-west-3", "BatchTransform") == pricing.Price(
+        0.861, "AWS offer file (eu-west-3), as quoted publicly, 2026-10-04 (bundled table)")
+    assert pricing.bundled_price("ml.g6.xlarge", "ap-northeast-1", "Training").usd_per_hour == 1.634
+    assert pricing.bundled_price("ml.g6.xlarge", "ap-northeast-1", "Hosting") is None  # a training figure is not a hosting one
 
 
 def test_a_cell_not_in_the_table_has_no_price_rather_than_a_neighbours():
