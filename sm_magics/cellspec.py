@@ -75,6 +75,8 @@ _SCALING = {"log": "Logarithmic", "linear": "Linear", "reverse-log": "ReverseLog
 def parse_range(entry: Entry) -> Range | None:
     """``1e-5..1 log``, ``100..2000 int``, ``sgd|adam``; None when the value is a plain fixed value."""
     value = entry.value
+    if value.startswith("s3://"):  # a channel's URI: its key may hold `..` or `|`
+        return None
     if "|" in value:
         options = [v.strip() for v in value.split("|")]
         if any(not v for v in options):
@@ -82,6 +84,10 @@ def parse_range(entry: Entry) -> Range | None:
         return Range("Categorical", entry.key, values=options)
     match = re.fullmatch(r"(?P<low>[^\s.][^\s]*?)\s*\.\.\s*(?P<high>[^\s]+)(?P<flags>(\s+\w[\w-]*)*)", value)
     if not match:
+        if re.fullmatch(r"\s*(-?[\d.][\w.+-]*)?\s*\.\.\s*(-?[\d][\w.+-]*)?(\s+\w[\w-]*)*\s*", value) and "..." not in value:
+            # `2..` or `..5`: a range with a bound missing, not a fixed value
+            raise CellError(entry.line, _("{value} is not a range: write both bounds, e.g. `{key}: 1..10 int`").format(
+                value=repr(value), key=entry.key))
         return None
     flags = match["flags"].split()
     is_int = "int" in flags

@@ -189,7 +189,8 @@ class LinearLearnerSpec(AlgorithmSpec):
         objective = str(raw.get("_tuning_objective_metric", "") or "").strip()
         if objective:
             if not _objective_applies(objective, predictor):
-                usable = [d["Name"] for d in METRIC_DEFINITIONS if _objective_applies(d["Name"], predictor)]
+                usable = [d["Name"] for d in METRIC_DEFINITIONS  # train:* metrics are logged, never tuned on
+                          if _objective_applies(d["Name"], predictor) and not d["Name"].startswith("train:")]
                 raise ClientError(
                     f"The objective metric '{objective}' is not supported for predictor_type {predictor}; "
                     f"use one of {', '.join(usable)}"

@@ -48,6 +48,21 @@ def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _objective_example(algorithm: str) -> str:
+    """`--objective M` with the metrics SageMaker documents for tuning ``algorithm``, for a line that says what to add."""
+    from ..algorithms import spec_for
+    from ..algorithms.range_rules import tuning_objectives
+
+    try:
+        objectives = tuning_objectives(spec_for(algorithm))
+    except (KeyError, ValueError):
+        objectives = []
+    if not objectives:
+        return "--objective validation:binary_f_beta"
+    listed = ", ".join(objectives[:4]) + (f", … ({len(objectives)})" if len(objectives) > 4 else "")
+    return f"--objective {objectives[0]} ({algorithm}: {listed})"
+
+
 def _notebook_id() -> str:
     """The notebook's path as the Jupyter server names it (tagged on what it creates, read by %sm_cleanup).
 
@@ -191,8 +206,10 @@ class SMMagics(Magics, Configurable):
         if options is None:
             return
         positional = [options["where"]] if "where" in options else []
-        if len(positional) != 1 or positional[0] not in ("local", "aws", "auto"):
+        if len(positional) != 1:
             raise UsageError(_("usage: {usage}").format(usage="%sm_backend local|aws|auto [--profile P] [--region R]"))
+        if positional[0] not in ("local", "aws", "auto"):
+            raise UsageError(_("unknown backend '{preference}': use local, aws or auto").format(preference=positional[0]))
         backend = self.choice.switch(positional[0], options.get("profile") or self.profile, options.get("region") or self.region)
         print(backend.describe())
 
@@ -306,7 +323,9 @@ class SMMagics(Magics, Configurable):
         if options is None:
             return
         positional = [options["algorithm"]] if "algorithm" in options else []
-        if len(positional) != 1 or not options.get("objective"):
+        if len(positional) == 1 and not options.get("objective"):
+            raise UsageError(_("name the metric to optimise with --objective, e.g. {example}").format(example=_objective_example(positional[0])))
+        if len(positional) != 1:
             raise UsageError(_("usage: {usage}").format(usage="%%sm_tune ALGORITHM --objective METRIC [--max-jobs N] [--max-parallel N] [--strategy Bayesian|Random] [--seed N]"))
         body = cell or ""
         strategy = options.get("strategy", "Bayesian").capitalize()
@@ -487,9 +506,15 @@ class SMMagics(Magics, Configurable):
         names = options.get("names", [])
         if not names:
             raise UsageError(_("usage: {usage}").format(usage="%sm_delete ENDPOINT [ENDPOINT ...] [--keep-model]"))
-        for name in names:
-            handle = self.shell.user_ns.get(name)
-            endpoint_name = getattr(handle, "name", name)
+        from ..workflow.checks import check_name
+
+        endpoint_names = [getattr(self.shell.user_ns.get(name), "name", name) for name in names]
+        for endpoint_name in endpoint_names:  # all checked before any is deleted
+            try:
+                check_name("endpoint", endpoint_name)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        for endpoint_name in endpoint_names:
             report = delete_endpoint_cascade(self.backend, endpoint_name, keep_model=bool(options.get("keep_model")))
             print(report)
             self._mark_deleted(endpoint_name)

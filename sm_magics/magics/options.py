@@ -108,7 +108,8 @@ def explain_option_error(parser: argparse.ArgumentParser, message: str) -> str:
             if close:
                 return _("unknown option {option}; did you mean {choices}?").format(option=word, choices=_(" or ").join(close))
             return _("unknown option {option} (options: {choices})").format(option=word, choices=", ".join(known))
-        return _("unexpected {word} on the magic line ({usage})").format(word=repr(word), usage=parser.format_usage().strip())
+        usage = " ".join(parser.format_usage().replace("::", "").split())  # one line: argparse wraps it
+        return _("unexpected {word} on the magic line ({usage})").format(word=repr(word), usage=usage)
     return message.replace("argument ", "", 1)
 
 

@@ -1,17 +1,15 @@
-"""Before spending: the cost line of %%sm_train, %%sm_tune and %sm_deploy, and the data checks that stop a cell
-the algorithm would fail for, in one line and before anything is created. Driven through a real IPython shell
-against the session's local engine; "nothing created" is the engine's inventory before and after.
+"""Before spending: the cost line of %%sm_train, %%sm_tune and %sm_deploy, and the data that fits what the algorithm
+needs going through (data it would refuse is in ``test_bad_input.py``). Driven through a real IPython shell against
+the session's local engine.
 """
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
-from IPython.core.error import UsageError
 
-from test_magics_shell import get_ipython, loaded_in, run
+from shell import get_ipython, inventory, loaded_in, quiet, run  # tests/shell.py
 
 
 @pytest.fixture(scope="module")
@@ -21,41 +19,6 @@ def ip(engine, mnist):
         shell.user_ns.update(x=x[:400], y=y[:400], vx=vx[:200], vy=vy[:200], tx=tx, ty=ty, np=np)
         yield shell
         shell.run_line_magic("sm_cleanup", "-f")
-
-
-def magics(ip):
-    return ip.find_magic("sm_jobs").__self__
-
-
-def quiet(ip, timeout: float = 180.0) -> None:
-    """Wait until no training or tuning job runs: a running tuning job starts jobs and jobs write S3 objects of their
-    own, which an inventory taken meanwhile would count as made by the cell under test."""
-    sagemaker = magics(ip).backend.client("sagemaker")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        running = (sagemaker.list_training_jobs(StatusEquals="InProgress", MaxResults=10)["TrainingJobSummaries"]
-                   + sagemaker.list_hyper_parameter_tuning_jobs(StatusEquals="InProgress", MaxResults=10)["HyperParameterTuningJobSummaries"])
-        if not running:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"jobs still running after {timeout:.0f} s: {running}")
-
-
-def inventory(ip) -> dict[str, set[str]]:
-    """Everything the engine holds that a cell could have made: jobs, models, configs, endpoints, S3 objects."""
-    backend = magics(ip).backend
-    sagemaker, s3 = backend.client("sagemaker"), backend.client("s3")
-    objects = {f"{b['Name']}/{o['Key']}" for b in s3.list_buckets()["Buckets"]
-               for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])}
-    return {
-        "training": {j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]},
-        "tuning": {j["HyperParameterTuningJobName"] for j in
-                   sagemaker.list_hyper_parameter_tuning_jobs(MaxResults=100)["HyperParameterTuningJobSummaries"]},
-        "models": {m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]},
-        "configs": {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]},
-        "endpoints": {e["EndpointName"] for e in sagemaker.list_endpoints(MaxResults=100)["Endpoints"]},
-        "objects": objects,
-    }
 
 
 # ------------------------------------------------------------------ the cost line
@@ -117,42 +80,6 @@ def test_deploy_states_per_hour_per_day_and_until_its_ttl(ip, capsys):
 
 
 # ------------------------------------------------------------------ data checks: one line, nothing created
-
-
-@pytest.mark.parametrize(
-    ("magic", "line", "body", "message"),
-    [
-        ("sm_train", "linear-learner", "predictor_type: binary_classifier\ntrain: x, y\n",
-         "line 2: channel 'train': predictor_type binary_classifier needs labels 0 or 1; it has label "),
-        ("sm_train", "linear-learner", "predictor_type: binary_classifier\ntrain: x, y % 2\nvalidation: vx, vy\n",
-         "line 3: channel 'validation': predictor_type binary_classifier needs labels 0 or 1"),
-        ("sm_train", "linear-learner", "predictor_type: multiclass_classifier\ntrain: x, y\n", "num_classes"),
-        ("sm_train", "linear-learner", "predictor_type: multiclass_classifier\nnum_classes: 5\ntrain: x, y\n",
-         "channel 'train': multiclass_classifier with num_classes 5 needs labels 0 ... 4; it has label "),
-        ("sm_train", "xgboost", "num_round: 5\nobjective: binary:logistic\ntrain: x, y\n",
-         "channel 'train': objective binary:logistic needs labels in [0, 1]; it has label "),
-        ("sm_train", "xgboost", "num_round: 5\nobjective: multi:softmax\ntrain: x, y\n", "num_class"),
-        ("sm_train", "xgboost", "num_round: 5\nobjective: multi:softmax\nnum_class: 3\ntrain: x, y\n",
-         "objective multi:softmax with num_class 3 needs labels 0 ... 2"),
-        ("sm_train", "xgboost", "num_round: 5\nobjective: count:poisson\ntrain: x, y - 5\n",
-         "objective count:poisson needs labels of 0 or more"),
-        ("sm_train", "kmeans", "k: 50\ntrain: x[:20]\n", "k is 50 but channel 'train' has 20 rows; k-means needs at least k rows"),
-        ("sm_tune", "kmeans --objective test:msd", "k: 5..500 int\ntrain: x[:100]\ntest: vx\n",
-         "the range of k goes up to 500 but channel 'train' has 100 rows"),
-        ("sm_tune", "linear-learner --objective validation:binary_f_beta",
-         "predictor_type: binary_classifier\nlearning_rate: 0.001..0.1 log\ntrain: x, y\nvalidation: vx, vy % 2\n",
-         "predictor_type binary_classifier needs labels 0 or 1"),
-    ],
-)
-def test_data_the_algorithm_would_refuse_is_one_line_and_creates_nothing(ip, capsys, magic, line, body, message):
-    quiet(ip)
-    before = inventory(ip)
-    with pytest.raises(UsageError) as caught:
-        run(ip, magic, line, body)
-    assert message in str(caught.value) and "\n" not in str(caught.value)
-    after = inventory(ip)
-    assert {kind: after[kind] - before[kind] for kind in after} == {kind: set() for kind in after}  # nothing new of any kind
-    assert "would cost" not in capsys.readouterr().out  # refused before the cost line, which comes right before creating
 
 
 @pytest.mark.parametrize(

@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
 
 import numpy as np
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import start_ipython
 
-
-def get_ipython():
-    """The test shell: started on first use, the same object afterwards."""
-    import IPython
-
-    start_ipython()
-    return IPython.get_ipython()
-
-
-@contextlib.contextmanager
-def loaded_in(shell, engine):
-    """The extension loaded on the session engine; afterwards the process's environment and botocore are as before."""
-    saved = dict(os.environ)
-    os.environ["SM_MAGICS_LOCAL_DATA_DIR"] = str(engine.data_dir)
-    os.environ["SM_MAGICS_BACKEND"] = "local"
-    shell.run_line_magic("reload_ext", "sm_magics")
-    magics = [m for m in shell.configurables if type(m).__name__ == "SMMagics"][-1]  # the one reload_ext made
-    # the backend is chosen (and put in the environment) in the background: wait for it here, so the
-    # environment a test starts with is the one the fixture set up, not one still changing
-    magics.choice.wait()
-    try:
-        yield shell
-    finally:
-        magics.choice.release()
-        os.environ.clear()
-        os.environ.update(saved)
+from shell import get_ipython, loaded_in, run  # tests/shell.py
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +19,6 @@ def ip(engine, mnist):
         shell.user_ns.update(x=x[:1500], y=y[:1500], vx=vx, tx=tx, ty=ty, np=np)
         yield shell
         shell.run_line_magic("sm_cleanup", "-f")
-
-
-def run(ip, magic: str, line: str, body: str | None = None):
-    if body is None:
-        return ip.run_line_magic(magic, line)
-    return ip.run_cell_magic(magic, line, body)
 
 
 def test_load_ext_says_which_backend(capsys, engine):
@@ -86,38 +52,6 @@ def test_train_deploy_predict_cleanup(ip, capsys):
                       (sagemaker.describe_model, "ModelName")):
         with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find"):
             call(**{key: predictor.name})
-
-
-@pytest.mark.parametrize(
-    ("line", "body", "message"),
-    [
-        ("kmeans", "k: 10\nepoch: 2\ntrain: x\n", "line 2: 'epoch' is not a kmeans hyperparameter; did you mean 'epochs'?"),
-        ("kmeans", "k: 10\ntrain: not_defined\n", "line 2: name 'not_defined' is not defined"),
-        ("kmeans", "k: 3\ntrain: x * np.nan\n", "line 2: channel 'train' contains"),
-        ("kmeans", "train: x\n", "kmeans needs k"),
-        ("kmeans", "k: 3\ntrain: x[:0]\n", "line 2: channel 'train' is empty"),
-        ("kmens", "k: 3\ntrain: x\n", "unknown algorithm 'kmens'; did you mean kmeans?"),
-        ("kmeans --instance-cont 2", "k: 3\ntrain: x\n", "unknown option --instance-cont; did you mean --instance-count?"),
-        ("kmeans", "k: 3\ntrain: 1 / 0\n", "line 2: `1 / 0` raised ZeroDivisionError"),
-        ("xgboost", "num_round: 5\ntrain: x, y[:10]\n", "line 2: channel 'train' has 10 labels for 1500 rows"),
-        ("kmeans --max-wait 10", "k: 3\ntrain: x\n", "--max-wait only applies with --spot"),
-        ("kmeans --as 1bad", "k: 3\ntrain: x\n", "--as '1bad' is not a Python name"),
-        ("kmeans --as class", "k: 3\ntrain: x\n", "--as 'class' is not a Python name"),
-        ("kmeans --name 1_bad", "k: 3\ntrain: x\n", "training job name '1_bad' is not allowed"),
-        ("kmeans --name " + "a" * 64, "k: 3\ntrain: x\n", "use 1 to 63 letters, digits and hyphens"),
-        ("kmeans --instance-type ml.m5.lrge", "k: 3\ntrain: x\n", "'ml.m5.lrge' is not a SageMaker training instance type; did you mean ml.m5.large?"),
-        ("kmeans --instance-type ml.t2.medium", "k: 3\ntrain: x\n", "'ml.t2.medium' is not a SageMaker training instance type"),
-    ],
-)
-def test_bad_cells_are_one_line_and_create_nothing(ip, line, body, message):
-    sagemaker = ip.find_magic("sm_jobs").__self__.backend.client("sagemaker")
-    before = {j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
-    with pytest.raises(UsageError) as caught:
-        run(ip, "sm_train", line, body)
-    assert message in str(caught.value)
-    assert "\n" not in str(caught.value)
-    after = {j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
-    assert after == before
 
 
 def test_python_body_is_tracked(ip, capsys):
@@ -181,39 +115,6 @@ def test_tune_then_deploy_the_best(ip, capsys):
     best.delete()
 
 
-@pytest.mark.parametrize(
-    ("line", "body", "message"),
-    [
-        ("kmeans --objective test:msd", "k: 10\ntrain: x\n", "no ranges to tune"),
-        ("kmeans --objective validation:auc", "k: 10\nepochs: 1..3 int\ntrain: x\n", "kmeans cannot be tuned on 'validation:auc'"),
-        ("kmeans --objective test:msd", "k: 10\nepochs: 5..1 int\ntrain: x\n", "line 2: range of 'epochs' goes from 5 down to 1"),
-        ("kmeans --objective test:msd --max-jobs 2 --max-parallel 3", "k: 10\nepochs: 1..3 int\ntrain: x\n", "cannot exceed --max-jobs"),
-    ],
-)
-def test_bad_tuning_cells(ip, line, body, message):
-    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        run(ip, "sm_tune", line, body)
-
-
-@pytest.mark.parametrize(
-    ("line", "body", "message"),
-    [
-        ("kmeans", "k: ten\ntrain: x\n", "line 1: Hyperparameter 'k': 'ten' is not valid under any of the given schemas; expected an integer"),
-        ("kmeans", "k: 10\nlocal_lloyd_tol: 2\ntrain: x\n", "line 2: Hyperparameter 'local_lloyd_tol'"),
-        ("kmeans", "k: 10\ninit_method: best\ntrain: x\n", "line 2: Hyperparameter 'init_method': 'best'"),
-        ("xgboost", "num_round: 5\neta: 2\ntrain: x, y\n", "line 2: Hyperparameter eta: 2.0 is not in [0, 1]"),
-    ],
-)
-def test_wrong_types_and_ranges_are_refused_before_anything_is_created(ip, line, body, message):
-    sagemaker = ip.find_magic("sm_jobs").__self__.backend.client("sagemaker")
-    before = {j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
-    with pytest.raises(UsageError) as caught:
-        run(ip, "sm_train", line, body)
-    assert message in str(caught.value)
-    after = {j["TrainingJobName"] for j in sagemaker.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]}
-    assert after == before
-
-
 def test_deploy_with_a_short_ttl_is_gone_after_it_passes(ip, capsys):
     """`%sm_deploy --ttl`: the local engine deletes the endpoint, its config and model once the time passes."""
     import time
@@ -251,29 +152,6 @@ def test_every_magic_explains_itself(ip, capsys, magic):
     assert all(option in printed for option in options) and printed.lstrip().startswith(f"%{magic} ")
 
 
-@pytest.mark.parametrize(
-    ("magic", "line", "message"),
-    [
-        ("sm_train", "kmeans --instance-count 0", "--instance-count: '0': give 1 or more"),
-        ("sm_train", "kmeans --instance-count two", "--instance-count: 'two' is not a whole number"),
-        ("sm_train", "kmeans --max-runtime 0", "--max-runtime: '0': give 1 or more"),
-        ("sm_train", "kmeans --max-runtime 99999999", "at most 2419200 seconds (28 days)"),
-        ("sm_train", "kmeans --inst ml.m5.large", "unknown option --inst; did you mean --instance-count or --instance-type?"),
-        ("sm_deploy", "job --ttl 0m", "--ttl: '0m': give a time between 1s and 365d"),
-        ("sm_deploy", "job --ttl 99999999999d", "--ttl: '99999999999d': give a time between 1s and 365d"),
-        ("sm_deploy", "job --ttl soon", "--ttl: 'soon': write a duration like 30m, 2h or 1d"),
-        ("sm_tune", "kmeans --objective test:msd --max-jobs 0", "--max-jobs: '0': give 1 or more"),
-        ("sm_tune", "kmeans --objective test:msd --seed -1", "--seed: '-1': give 0 or more"),
-        ("sm_tune", "kmeans --objective test:msd --seed x", "--seed: 'x' is not a whole number"),
-        ("sm_delete", "x --keep-models", "unknown option --keep-models; did you mean --keep-model?"),
-    ],
-)
-def test_bad_options_are_one_line(ip, magic, line, message):
-    with pytest.raises(UsageError) as caught:
-        run(ip, magic, line, "k: 3\ntrain: x\n" if magic in ("sm_train", "sm_tune") else None)
-    assert message in str(caught.value) and "\n" not in str(caught.value)
-
-
 def test_jobs_and_endpoints_are_dataframes(ip):
     run(ip, "sm_train", "kmeans --as listed --wait", "k: 3\ntrain: x[:200]\n")
     jobs = run(ip, "sm_jobs", "--last 5")
@@ -283,32 +161,6 @@ def test_jobs_and_endpoints_are_dataframes(ip):
     assert set(jobs["kind"]) <= {"training", "tuning"} and jobs["created_at"].is_monotonic_decreasing
     endpoints = run(ip, "sm_endpoints", "")
     assert {"name", "status", "usd_per_hour", "usd_so_far", "expires_at"} <= set(endpoints.columns)
-
-
-@pytest.mark.parametrize(
-    ("line", "message"),
-    [
-        ("--as 2x", "--as '2x' is not a Python name"),
-        ("--name bad_name", "endpoint name 'bad_name' is not allowed"),
-        ("--instance-type ml.m5.huge", "'ml.m5.huge' is not a SageMaker hosting instance type"),
-        ("--idle 0m", "--idle: '0m': give between 5m and 1d"),
-        ("--idle 99999999999d", "give between 5m and 1d (longer than a day: use --ttl)"),
-        ("--idle 90s", "--idle: '90s': give between 5m and 1d"),
-        ("--idle 7.5m", "--idle: '7.5m': give whole minutes"),
-        ("--idle soon", "--idle: 'soon': write a duration like 30m or 2h"),
-    ],
-)
-def test_bad_deploys_are_one_line_and_create_nothing(ip, line, message):
-    run(ip, "sm_train", "kmeans --as to_deploy --wait", "k: 3\ntrain: x[:200]\n")
-    sagemaker = ip.find_magic("sm_jobs").__self__.backend.client("sagemaker")
-    before = ({m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]},
-              {e["EndpointName"] for e in sagemaker.list_endpoints(MaxResults=100)["Endpoints"]})
-    with pytest.raises(UsageError) as caught:
-        run(ip, "sm_deploy", f"to_deploy {line}")
-    assert message in str(caught.value) and "\n" not in str(caught.value)
-    after = ({m["ModelName"] for m in sagemaker.list_models(MaxResults=100)["Models"]},
-             {e["EndpointName"] for e in sagemaker.list_endpoints(MaxResults=100)["Endpoints"]})
-    assert after == before
 
 
 def test_deploy_with_an_idle_guard_shows_it_everywhere(ip):
