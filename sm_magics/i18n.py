@@ -56,7 +56,8 @@ def set_language(name: str | None) -> None:
         return
     code = code_of(name)
     if code is None:
-        raise ValueError(f"language {name!r} is not provided; use one of {', '.join(LANGUAGES)}")
+        raise ValueError(gettext("language {name} is not provided; use one of {choices}").format(
+            name=repr(name), choices=", ".join(LANGUAGES)))
     _override = code
 
 
@@ -163,7 +164,28 @@ def extract(root: Path) -> Any:
                                                            ("**.py", "python")], keywords=KEYWORDS)
         for filename, lineno, message, comments, context in found:
             template.add(message, locations=[(f"{source}/{filename}", lineno)], auto_comments=comments, context=context)
+    for filename, lineno, docstring in magic_docstrings(root):
+        template.add(docstring, locations=[(filename, lineno)], auto_comments=["the magic's description in %magic? and --help"])
     return template
+
+
+def magic_docstrings(root: Path) -> list[tuple[str, int, str]]:
+    """The docstrings of the magics (functions under ``@magic_arguments()``): argparse shows each as its
+    magic's description in ``%sm_train?`` and ``--help``, so each is a message too (``inspect.cleandoc``'d,
+    as the help formatter looks it up)."""
+    import ast
+
+    found = []
+    for path in sorted((root / "sm_magics" / "magics").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            decorated = any(isinstance(d, ast.Call) and getattr(d.func, "id", None) == "magic_arguments" for d in node.decorator_list)
+            docstring = ast.get_docstring(node, clean=True)
+            if decorated and docstring:
+                found.append((path.relative_to(root).as_posix(), node.lineno, docstring))
+    return found
 
 
 def problems(root: Path) -> list[str]:

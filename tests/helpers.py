@@ -384,3 +384,58 @@ def write_lab_language(settings_dir: "Path", locale: str) -> None:
     target = settings_dir / "@jupyterlab" / "translation-extension" / "plugin.jupyterlab-settings"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text('{\n    // Language\n    "locale": ' + json.dumps(locale) + ",\n}\n", encoding="utf-8")
+
+
+def english_left(texts: "list[str] | str", language: str) -> list[str]:
+    """The kernel catalog's English messages that a reader of ``language`` ("fr", "zh_TW") still sees in ``texts``.
+
+    ``texts`` is what is shown: the visible text nodes of a rendered output, or one block of printed text.
+    Every message whose translation differs from its English source is looked for as it would be
+    printed, its ``{placeholders}`` standing for any text and its spaces for any run of whitespace (help
+    text is wrapped): a message of two words or more anywhere in a text; a one-word message ("Delete",
+    "{cost} so far" has two) only as a whole text node, so a word inside a name or a code example does
+    not count. No allow-list: a new message is checked the day it is added to the catalog.
+    """
+    import re
+
+    from sm_magics import i18n
+
+    nodes = [texts] if isinstance(texts, str) else list(texts)
+    nodes = [" ".join(node.split()) for node in nodes if node and node.strip()]
+    found: list[str] = []
+    for source, translated in _catalog_pairs(i18n.CATALOGS[language]):
+        if source.strip() == translated.strip():
+            continue
+        literal = re.split(r"\{[^{}]*\}", " ".join(source.replace("%%", "%").split()))  # "%%" prints as "%" (argparse help)
+        words = re.findall(r"[A-Za-z]{2,}", " ".join(literal))
+        if not words:
+            continue
+        # a space may be any whitespace, and a hyphen may end a wrapped line ("algorithm-\ndate-time")
+        pattern = ".+?".join(r"\s+".join(re.escape(word).replace(r"\-", r"-\s*") for word in part.split(" ")) for part in literal)
+        if len(words) >= 2:
+            hit = any(re.search(rf"(?<![\w]){pattern}(?![\w])", node) for node in nodes)
+        else:
+            hit = any(re.fullmatch(pattern.strip(), node) for node in nodes)
+        if hit:
+            found.append(source)
+    return found
+
+
+def _catalog_pairs(folder: str) -> list[tuple[str, str]]:
+    """(English, translation) of every message of one kernel catalog, plural forms paired one by one."""
+    from babel.messages.pofile import read_po
+
+    from sm_magics import i18n
+
+    with (i18n.LOCALE_DIR / folder / "LC_MESSAGES" / f"{i18n.DOMAIN}.po").open("rb") as handle:
+        catalog = read_po(handle, locale=folder)
+    pairs: list[tuple[str, str]] = []
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        if isinstance(message.id, tuple):
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            pairs += [(message.id[0], strings[0]), (message.id[1], strings[-1])]
+        else:
+            pairs.append((message.id, message.string))
+    return pairs

@@ -46,8 +46,8 @@ def test_config_language_overrides_jupyterlab_and_refuses_unknown_languages(lab_
     magics = SMMagics(shell=start_ipython() or __import__("IPython").get_ipython())
     magics.language = "zh_TW"  # what %config SMMagics.language = "zh_TW" sets
     assert "準確率" in ConfusionMatrix([0, 1], [0, 1]).summary()
-    with pytest.raises(TraitError, match=r"^SMMagics.language 'de' is not provided; use one of en, fr, zh_TW$"):
-        magics.language = "de"
+    with pytest.raises(TraitError, match=r"^SMMagics.language 不支援 'de'；請使用下列其中之一：en, fr, zh_TW$"):
+        magics.language = "de"  # refused in the language of the moment (the override stays zh_TW)
     magics.language = ""  # back to following JupyterLab
     assert "Exactitude" in ConfusionMatrix([0, 1], [0, 1]).summary()
 
@@ -67,3 +67,128 @@ def test_magic_errors_speak_the_chosen_language(lab_settings):
     lab_settings("zh_TW")
     with pytest.raises(UsageError, match=r"^--ttl: '0m'：請給 1s 到 365d 之間的時間$"):
         magics.sm_deploy("job --ttl 0m")
+
+
+MAGICS_WITH_HELP = sorted(name for name, value in vars(__import__("sm_magics.magics", fromlist=["SMMagics"]).SMMagics).items()
+                          if hasattr(value, "parser"))
+
+
+@pytest.fixture
+def shell():
+    """An IPython shell with the magics registered (help and line errors need no backend)."""
+    import IPython
+    from IPython.testing.globalipapp import start_ipython
+
+    from sm_magics.magics import SMMagics
+
+    start_ipython()
+    ip = IPython.get_ipython()
+    magics = SMMagics(shell=ip)
+    ip.register_magics(magics)
+    return ip, magics
+
+
+def helps(ip, magics, capsys) -> dict[str, str]:
+    """Each magic's help as the user gets it: ``%sm_x?`` (IPython's inspector) and ``%sm_x --help`` (printed)."""
+    shown = {}
+    for name in MAGICS_WITH_HELP:
+        capsys.readouterr()
+        getattr(magics, name)("--help")
+        shown[name] = ip.object_inspect_text(f"%{name}") + "\n" + capsys.readouterr().out
+    return shown
+
+
+def test_in_english_the_detector_finds_every_option_description_of_every_magic(shell, lab_settings, capsys):
+    """The check below proves something only if, untranslated, each description would be caught."""
+    from helpers import english_left
+
+    ip, magics = shell
+    lab_settings("default")
+    for name, text in helps(ip, magics, capsys).items():
+        parser = getattr(magics, name).parser
+        described = {action.help for action in parser._actions if action.help}
+        for language in ("fr", "zh_TW"):
+            left = set(english_left(text, language))
+            assert described <= left, (name, language, described - left)
+            assert "positional arguments" in left or name in ("sm_cleanup", "sm_endpoints", "sm_jobs")
+
+
+@pytest.mark.parametrize(("locale", "language", "expected"), [
+    ("fr_FR", "fr", ["arguments positionnels", "afficher cette aide", "Entraîner un algorithme intégré"]),
+    ("zh_TW", "zh_TW", ["位置引數", "顯示此說明", "以筆記本中的資料訓練內建演算法", "執行個體數量"]),
+])
+def test_every_magics_help_speaks_the_chosen_language_with_its_options_as_typed(shell, lab_settings, capsys, locale, language, expected):
+    from helpers import english_left
+
+    ip, magics = shell
+    lab_settings(locale)
+    shown = helps(ip, magics, capsys)
+    for name, text in shown.items():
+        assert english_left(text, language) == [], (name, text)
+        parser = getattr(magics, name).parser
+        for action in parser._actions:  # option names stay what the user types
+            assert all(option in text for option in action.option_strings), (name, action.option_strings)
+        assert f"%{name}" in text
+    assert all(phrase in shown["sm_train"] for phrase in expected), shown["sm_train"]
+    assert "%config SMMagics.instance_type" in " ".join(shown["sm_train"].split())  # argparse's %% came out as one %
+
+
+@pytest.mark.parametrize(("locale", "line", "expected"), [
+    ("fr_FR", "kmeans --max-jobs", "--max-jobs attend une valeur"),
+    ("zh_TW", "kmeans --max-jobs", "--max-jobs 需要一個值"),
+    ("fr_FR", "kmeans --objective test:msd --wait=yes", "--wait ne prend pas de valeur : écrivez --wait seul, sans =yes"),
+    ("zh_TW", "kmeans --objective test:msd --wait=yes", "--wait 不接受值：請只寫 --wait，不要加 =yes"),
+])
+def test_argparse_own_errors_speak_the_chosen_language(shell, lab_settings, locale, line, expected):
+    from IPython.core.error import UsageError
+
+    _, magics = shell
+    lab_settings(locale)
+    with pytest.raises(UsageError) as caught:
+        magics.sm_tune(line, "k: 2\n")
+    assert str(caught.value) == expected
+
+
+def bad_widget_inputs():
+    """Widget calls a user gets wrong, each refused with one line before anything is drawn."""
+    import numpy as np
+
+    from sm_magics.widgets.gallery import ClusterGallery
+
+    images = np.zeros((5, 4, 4))
+    return [
+        lambda: ClusterGallery(images, [0, 1]),
+        lambda: ClusterGallery(images, "not json, not csv"),
+        lambda: ClusterGallery(images, {"label": [1, 2]}),
+        lambda: ClusterGallery(images, [0, 1, 2, 3, -1]),
+        lambda: ClusterGallery(images, [0, 0, 1, 1, 2], k=2),
+        lambda: ClusterGallery(images, [0, 0, 1, 1, 2], layout="grid"),
+        lambda: ConfusionMatrix([0, 1, 1], [0, 1]),
+        lambda: ConfusionMatrix([], []),
+        lambda: ConfusionMatrix([0, 1], {"label": [1, 0]}),
+        lambda: ConfusionMatrix([0, 2], scores=[0.1, 0.9]),
+        lambda: ConfusionMatrix([0, 1], scores=[0.1, 0.9], threshold=3),
+        lambda: ConfusionMatrix([0, 1], [1, 0], threshold=0.5),
+    ]
+
+
+@pytest.mark.parametrize(("locale", "language"), [("fr_FR", "fr"), ("zh_TW", "zh_TW")])
+def test_gallery_and_confusion_input_errors_speak_the_chosen_language(lab_settings, locale, language):
+    from helpers import english_left
+
+    def said() -> list[str]:
+        lines = []
+        for call in bad_widget_inputs():
+            with pytest.raises(ValueError) as caught:
+                call()
+            lines.append(str(caught.value))
+        return lines
+
+    lab_settings("default")
+    english = said()
+    assert all(english_left(line, language) for line in english), english  # each is a catalog message
+    lab_settings(locale)
+    translated = said()
+    for before, after in zip(english, translated):
+        assert after != before and english_left(after, language) == [], (before, after)
+    assert "\n" not in "".join(translated)  # still one line each

@@ -21,11 +21,11 @@ from traitlets import TraitError, Unicode, observe, validate
 from traitlets.config import Configurable
 
 from .. import cellspec
-from ..i18n import _
+from ..i18n import N_, _
 from .backend import BackendChoice
 from .options import (as_option as _as, count as _count, duration as _duration, help_option as _help, idle as _idle,
                       instance_count_option as _instance_count, instance_type_option as _instance_type,
-                      name_option as _name, parse as _parse, seconds as _seconds, seed as _seed,
+                      localize_help, name_option as _name, parse as _parse, seconds as _seconds, seed as _seed,
                       wait_option as _wait)
 
 
@@ -72,6 +72,7 @@ def _notebook_id() -> str:
     return os.environ.get("JPY_SESSION_NAME") or f"ipython:{os.getcwd()}:{os.getpid()}"
 
 
+@localize_help
 @magics_class
 class SMMagics(Magics, Configurable):
     """``%%sm_train``, ``%%sm_deploy``, ``%sm_endpoints`` and friends."""
@@ -88,7 +89,8 @@ class SMMagics(Magics, Configurable):
 
         value = proposal["value"].strip()
         if value and code_of(value) is None:
-            raise TraitError(f"SMMagics.language {value!r} is not provided; use one of {', '.join(LANGUAGES)}")
+            raise TraitError(_("{setting} {value} is not provided; use one of {choices}").format(
+                setting="SMMagics.language", value=repr(value), choices=", ".join(LANGUAGES)))
         return value
 
     @observe("language")
@@ -196,9 +198,9 @@ class SMMagics(Magics, Configurable):
     @line_magic
     @_explained
     @magic_arguments()
-    @argument("where", nargs="?", help="local (the engine on this machine), aws, or auto (AWS when credentials resolve)")
-    @argument("--profile", help="the AWS profile to use")
-    @argument("--region", help="the AWS region to use")
+    @argument("where", nargs="?", help=N_("local (the engine on this machine), aws, or auto (AWS when credentials resolve)"))
+    @argument("--profile", help=N_("the AWS profile to use"))
+    @argument("--region", help=N_("the AWS region to use"))
     @_help
     def sm_backend(self, line: str) -> None:
         """Choose where SageMaker runs: the local engine or AWS."""
@@ -216,13 +218,13 @@ class SMMagics(Magics, Configurable):
     @line_cell_magic
     @_explained
     @magic_arguments()
-    @argument("algorithm", nargs="?", help="kmeans, pca, linear-learner or xgboost; leave it out to run your own SDK / boto3 code")
+    @argument("algorithm", nargs="?", help=N_("kmeans, pca, linear-learner or xgboost; leave it out to run your own SDK / boto3 code"))
     @_name
     @_instance_type
     @_instance_count
-    @argument("--max-runtime", metavar="SECONDS", type=_seconds, help="stop the job after this long (default 1 day)")
-    @argument("--spot", action="store_true", help="managed spot training (needs --max-wait)")
-    @argument("--max-wait", metavar="SECONDS", type=_seconds, help="with --spot: how long to wait for spot capacity and training")
+    @argument("--max-runtime", metavar="SECONDS", type=_seconds, help=N_("stop the job after this long (default 1 day)"))
+    @argument("--spot", action="store_true", help=N_("managed spot training (needs --max-wait)"))
+    @argument("--max-wait", metavar="SECONDS", type=_seconds, help=N_("with --spot: how long to wait for spot capacity and training"))
     @_wait
     @_as
     @_help
@@ -299,12 +301,12 @@ class SMMagics(Magics, Configurable):
     @line_cell_magic
     @_explained
     @magic_arguments()
-    @argument("algorithm", nargs="?", help="kmeans, pca, linear-learner or xgboost")
-    @argument("--objective", metavar="METRIC", help="the metric to optimise, e.g. validation:binary_f_beta or test:msd")
-    @argument("--max-jobs", metavar="N", type=_count, help="training jobs in all (default 6)")
-    @argument("--max-parallel", metavar="N", type=_count, help="training jobs at a time (default 2)")
-    @argument("--strategy", help="Bayesian (default), Random, Grid or Hyperband")
-    @argument("--seed", metavar="N", type=_seed, help="the tuning job's RandomSeed: the same seed explores the same way (reproducible)")
+    @argument("algorithm", nargs="?", help=N_("kmeans, pca, linear-learner or xgboost"))
+    @argument("--objective", metavar="METRIC", help=N_("the metric to optimise, e.g. validation:binary_f_beta or test:msd"))
+    @argument("--max-jobs", metavar="N", type=_count, help=N_("training jobs in all (default 6)"))
+    @argument("--max-parallel", metavar="N", type=_count, help=N_("training jobs at a time (default 2)"))
+    @argument("--strategy", help=N_("Bayesian (default), Random, Grid or Hyperband"))
+    @argument("--seed", metavar="N", type=_seed, help=N_("the tuning job's RandomSeed: the same seed explores the same way (reproducible)"))
     @_name
     @_instance_type
     @_instance_count
@@ -344,19 +346,19 @@ class SMMagics(Magics, Configurable):
             training = self._training_spec(positional[0], "\n".join(fixed), options)
             spec = TuningSpec(training, options["objective"], ranges, max_jobs=options.get("max_jobs", 6),
                               max_parallel=options.get("max_parallel", 2), strategy=strategy, random_seed=options.get("seed"))
-            return start_tuning(self.backend, spec, announce=print)  # prints the most it can cost before creating
+            return start_tuning(self.backend, spec, announce=print, show=self._display)  # the cost first, then the upload
 
         self._start(make, body, options)
 
     @line_cell_magic
     @_explained
     @magic_arguments()
-    @argument("job", nargs="?", help="a training or tuning job: its variable or its name (a tuner deploys its best job)")
+    @argument("job", nargs="?", help=N_("a training or tuning job: its variable or its name (a tuner deploys its best job)"))
     @_instance_type
     @_instance_count
     @_name
-    @argument("--ttl", metavar="DURATION", type=_duration, help="delete the endpoint after this long: 30m, 2h, 1d")
-    @argument("--idle", metavar="DURATION", type=_idle, help="delete the endpoint once nobody invoked it for this long: 30m, 2h")
+    @argument("--ttl", metavar="DURATION", type=_duration, help=N_("delete the endpoint after this long: 30m, 2h, 1d"))
+    @argument("--idle", metavar="DURATION", type=_idle, help=N_("delete the endpoint once nobody invoked it for this long: 30m, 2h"))
     @_wait
     @_as
     @_help
@@ -414,8 +416,8 @@ class SMMagics(Magics, Configurable):
     @line_magic
     @_explained
     @magic_arguments()
-    @argument("job", nargs="?", help="a training or tuning job: its variable or its name (a tuner transforms with its best job)")
-    @argument("data", nargs="?", help="the input: a variable (numpy array, pandas or Spark DataFrame) or an s3:// URI")
+    @argument("job", nargs="?", help=N_("a training or tuning job: its variable or its name (a tuner transforms with its best job)"))
+    @argument("data", nargs="?", help=N_("the input: a variable (numpy array, pandas or Spark DataFrame) or an s3:// URI"))
     @_instance_type
     @_instance_count
     @_name
@@ -466,7 +468,7 @@ class SMMagics(Magics, Configurable):
     @line_magic
     @_explained
     @magic_arguments()
-    @argument("--all-regions", action="store_true", help="every region the account has enabled, not only the notebook's")
+    @argument("--all-regions", action="store_true", help=N_("every region the account has enabled, not only the notebook's"))
     @_help
     def sm_endpoints(self, line: str) -> Any:
         """The live endpoints with what they cost, most expensive first."""
@@ -493,8 +495,8 @@ class SMMagics(Magics, Configurable):
     @line_magic
     @_explained
     @magic_arguments()
-    @argument("names", nargs="*", metavar="NAME", help="endpoints: their variables or their names")
-    @argument("--keep-model", action="store_true", help="delete the endpoint and its endpoint config, keep the model")
+    @argument("names", nargs="*", metavar="NAME", help=N_("endpoints: their variables or their names"))
+    @argument("--keep-model", action="store_true", help=N_("delete the endpoint and its endpoint config, keep the model"))
     @_help
     def sm_delete(self, line: str) -> None:
         """Delete endpoints with their endpoint configs and models (what another endpoint still uses stays)."""
@@ -522,7 +524,7 @@ class SMMagics(Magics, Configurable):
     @line_magic
     @_explained
     @magic_arguments()
-    @argument("-f", "--force", action="store_true", help="delete them (without it, they are only listed)")
+    @argument("-f", "--force", action="store_true", help=N_("delete them (without it, they are only listed)"))
     @_help
     def sm_cleanup(self, line: str) -> None:
         """Delete every endpoint this notebook created (found by its tags), with configs and models; lists them first."""
@@ -547,7 +549,7 @@ class SMMagics(Magics, Configurable):
     @line_magic
     @_explained
     @magic_arguments()
-    @argument("--last", metavar="N", type=_count, default=20, help="how many of each kind, newest first (default 20)")
+    @argument("--last", metavar="N", type=_count, default=20, help=N_("how many of each kind, newest first (default 20)"))
     @_help
     def sm_jobs(self, line: str) -> Any:
         """Recent training and tuning jobs, newest first, as a DataFrame: status, when, and how long they ran."""
@@ -579,7 +581,7 @@ class SMMagics(Magics, Configurable):
     @line_magic
     @_explained
     @magic_arguments()
-    @argument("name", nargs="?", help="a training job or endpoint name")
+    @argument("name", nargs="?", help=N_("a training job or endpoint name"))
     @_as
     @_help
     def sm_attach(self, line: str) -> None:

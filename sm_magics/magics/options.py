@@ -10,14 +10,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
+import functools
+import inspect
 import keyword
 import re
 from typing import Any, Callable
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument
+from IPython.core.magic_arguments import MagicHelpFormatter, argument
 
-from ..i18n import _
+from ..i18n import N_, _
 
 MAX_TTL = dt.timedelta(days=365)
 MAX_RUNTIME_SECONDS = 28 * 24 * 3600  # SageMaker's own limit on MaxRuntimeInSeconds
@@ -88,7 +90,7 @@ def parse(magic: Callable[..., Any], line: str) -> dict[str, Any] | None:
     except UsageError as exc:
         raise UsageError(explain_option_error(parser, str(exc))) from None
     if args.help:
-        print(parser.format_help().removeprefix("::\n\n"))  # the docstring's reST literal marker is for `%sm_train?`
+        print(help_text(parser).removeprefix("::\n\n"))  # the docstring's reST literal marker is for `%sm_train?`
         return None
     options = {key: value for key, value in vars(args).items() if value not in (None, False, []) and key != "help"}
     variable = options.get("as")
@@ -98,7 +100,8 @@ def parse(magic: Callable[..., Any], line: str) -> dict[str, Any] | None:
 
 
 def explain_option_error(parser: argparse.ArgumentParser, message: str) -> str:
-    """argparse's message made useful: a did-you-mean for an unknown option, the usage for a stray word."""
+    """argparse's message made useful: a did-you-mean for an unknown option, the usage for a stray word,
+    and argparse's own English wording (a value missing, a value given to a switch) said in the user's language."""
     if message.startswith("unrecognized arguments: "):
         word = message.split(": ", 1)[1].split()[0]
         if word.startswith("-"):
@@ -110,13 +113,73 @@ def explain_option_error(parser: argparse.ArgumentParser, message: str) -> str:
             return _("unknown option {option} (options: {choices})").format(option=word, choices=", ".join(known))
         usage = " ".join(parser.format_usage().replace("::", "").split())  # one line: argparse wraps it
         return _("unexpected {word} on the magic line ({usage})").format(word=repr(word), usage=usage)
+    missing = re.fullmatch(r"argument (\S+?)(?:/\S+)?: expected (?:one argument|at least one argument)", message)
+    if missing:
+        return _("{option} needs a value").format(option=missing[1])
+    switch = re.fullmatch(r"argument (\S+?)(?:/\S+)?: ignored explicit argument (.*)", message)
+    if switch:
+        return _("{option} takes no value: write {option} alone, without {value}").format(option=switch[1], value="=" + switch[2].strip("'\""))
+    invalid = re.fullmatch(r"argument (\S+?)(?:/\S+)?: invalid \S+ value: (.*)", message)
+    if invalid:
+        return _("{option}: {value} is not a valid value").format(option=invalid[1], value=invalid[2])
     return message.replace("argument ", "", 1)
 
 
+# argparse's own section titles, translated when the help is shown
+SECTION_TITLES = (N_("positional arguments"), N_("options"))
+
+
+class LocalizedHelpFormatter(MagicHelpFormatter):
+    """IPython's magic help layout, its words in the kernel's language at the moment the help is shown.
+
+    The parsers are built once, at import, in English (the source strings are the catalog's message
+    ids); each help string, section title and magic description is looked up when formatted, so
+    ``%sm_train?`` and ``--help`` follow a language chosen later. Option names, metavars and the usage
+    line are syntax the user types, and stay as they are.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return _(action.help) if action.help else action.help
+
+    def start_section(self, heading: str | None) -> None:
+        super().start_section(_(heading) if heading else heading)
+
+    def add_text(self, text: str | None) -> None:
+        if text and text is not argparse.SUPPRESS:
+            text = _(inspect.cleandoc(text))  # the docstring as extracted (i18n.magic_docstrings)
+        super().add_text(text)
+
+
+def help_text(parser: argparse.ArgumentParser) -> str:
+    """A magic's help (``%sm_train?``, ``--help``) in the kernel's current language."""
+    formatter = LocalizedHelpFormatter(prog=parser.prog)
+    formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups)
+    formatter.add_text(parser.description)
+    for group in parser._action_groups:
+        formatter.start_section(group.title)
+        formatter.add_text(group.description)
+        formatter.add_arguments(group._group_actions)
+        formatter.end_section()
+    formatter.add_text(parser.epilog)
+    return formatter.format_help()
+
+
+def localize_help(magics_class: type) -> type:
+    """Class decorator: every magic with a parser gives ``%magic?`` its help in the current language.
+
+    IPython's inspector asks an object for ``getdoc()`` before reading ``__doc__`` (which
+    ``magic_arguments`` froze in English at import); a bound method hands the lookup to its function."""
+    for value in vars(magics_class).values():
+        parser = getattr(value, "parser", None)
+        if parser is not None:
+            value.getdoc = functools.partial(help_text, parser)
+    return magics_class
+
+
 # Options several magics share, declared once so that their help reads the same everywhere.
-help_option = argument("-h", "--help", action="store_true", help="show this help")
-as_option = argument("--as", dest="as", metavar="VAR", help="the notebook variable that gets the job or endpoint handle")
-wait_option = argument("--wait", action="store_true", help="block the cell until it has finished (by default it returns at once)")
-name_option = argument("--name", help="the name to give it in SageMaker (default: algorithm-date-time)")
-instance_type_option = argument("--instance-type", metavar="TYPE", help="e.g. ml.m5.large (default: %%config SMMagics.instance_type)")
-instance_count_option = argument("--instance-count", metavar="N", type=count, help="how many instances (default 1)")
+help_option = argument("-h", "--help", action="store_true", help=N_("show this help"))
+as_option = argument("--as", dest="as", metavar="VAR", help=N_("the notebook variable that gets the job or endpoint handle"))
+wait_option = argument("--wait", action="store_true", help=N_("block the cell until it has finished (by default it returns at once)"))
+name_option = argument("--name", help=N_("the name to give it in SageMaker (default: algorithm-date-time)"))
+instance_type_option = argument("--instance-type", metavar="TYPE", help=N_("e.g. ml.m5.large (default: %%config SMMagics.instance_type)"))
+instance_count_option = argument("--instance-count", metavar="N", type=count, help=N_("how many instances (default 1)"))

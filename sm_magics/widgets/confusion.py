@@ -20,6 +20,7 @@ import ipywidgets as w
 import numpy as np
 from traitlets import Float, List, TraitError, observe, validate
 
+from ..i18n import _
 from . import montage as mt
 from .snapshot import StaticRendering, png_base64
 from .i18n import Localized, LANGUAGES, resolve_language, translate  # noqa: F401  (re-exported)
@@ -33,12 +34,12 @@ def as_labels(values: Any, name: str) -> np.ndarray:
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1:
-        raise ValueError(f"{name} must be one label per record (1-D); got shape {array.shape}")
+        raise ValueError(_("{name} must be one label per record (1-D); got shape {shape}").format(name=name, shape=array.shape))
     if array.dtype == bool:
         return array.astype(np.int64)
     if np.issubdtype(array.dtype, np.floating):
         if not np.isfinite(array).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
+            raise ValueError(_("{name} contains NaN or infinite values").format(name=name))
         if (array == np.round(array)).all():
             return array.astype(np.int64)
     return array
@@ -48,12 +49,13 @@ def _split(y_pred: Any, scores: Any) -> tuple[Any, Any]:
     """(predicted labels, scores) from arrays or from an answer of Endpoint.predict / parse_predictions."""
     if isinstance(y_pred, Mapping):
         if scores is not None:
-            raise ValueError("give the scores in the predictions or as scores=, not both")
+            raise ValueError(_("give the scores in the predictions or as scores=, not both"))
         if "score" not in y_pred and "predicted_label" not in y_pred:
-            raise ValueError(f"the predictions hold neither 'score' nor 'predicted_label' (keys: {', '.join(map(str, y_pred)) or 'none'})")
+            raise ValueError(_("the predictions hold neither 'score' nor 'predicted_label' (keys: {keys})").format(
+                keys=", ".join(map(str, y_pred)) or _("none")))
         return y_pred.get("predicted_label"), y_pred.get("score")
     if y_pred is None and scores is None:
-        raise ValueError("give predicted labels (y_pred) or scores")
+        raise ValueError(_("give predicted labels (y_pred) or scores"))
     return y_pred, scores
 
 
@@ -126,7 +128,7 @@ class ConfusionMatrix(StaticRendering, Localized, w.VBox):
     ) -> None:
         truth = as_labels(y_true, "y_true")
         if len(truth) == 0:
-            raise ValueError("y_true is empty: there is nothing to count")
+            raise ValueError(_("y_true is empty: there is nothing to count"))
         predicted, score = _split(y_pred, scores)
         self._scores: np.ndarray | None = None
         self._predicted: np.ndarray | None = None
@@ -135,36 +137,40 @@ class ConfusionMatrix(StaticRendering, Localized, w.VBox):
             if score.ndim == 2 and score.shape[1] == 1:
                 score = score[:, 0]
             if score.ndim not in (1, 2):
-                raise ValueError(f"scores must be one per record or one column per class; got shape {score.shape}")
+                raise ValueError(_("scores must be one per record or one column per class; got shape {shape}").format(shape=score.shape))
             if len(score) != len(truth):
-                raise ValueError(f"{len(score)} scores for {len(truth)} true labels; give one per record")
+                raise ValueError(_("{n} scores for {m} true labels; give one per record").format(n=len(score), m=len(truth)))
             if not np.isfinite(score).all():
-                raise ValueError("scores contain NaN or infinite values")
+                raise ValueError(_("scores contain NaN or infinite values"))
         predicted = None if predicted is None else as_labels(predicted, "y_pred")
         if predicted is not None and len(predicted) != len(truth):
-            raise ValueError(f"{len(predicted)} predicted labels for {len(truth)} true labels; give one per record")
+            raise ValueError(_("{n} predicted labels for {m} true labels; give one per record").format(n=len(predicted), m=len(truth)))
         if score is not None and score.ndim == 1 and (score == np.round(score)).all() and score.max() > 1:
             predicted, score = score.astype(np.int64), None  # XGBoost multi:softmax answers class ids as scores
         every: np.ndarray = np.array([], dtype=np.int64)  # classes that exist even if never seen
         if score is not None and score.ndim == 2:
             if not np.issubdtype(truth.dtype, np.integer):
-                raise ValueError(f"scores with one column per class need class ids 0..{score.shape[1] - 1} in y_true, not {truth.dtype} labels")
+                raise ValueError(_("scores with one column per class need class ids 0..{last} in y_true, not {dtype} labels").format(
+                    last=score.shape[1] - 1, dtype=truth.dtype))
             predicted, score, every = score.argmax(axis=1), None, np.arange(score.shape[1])
         if score is not None:
             if not np.isin(truth, (0, 1)).all():
-                raise ValueError(f"binary scores need true labels 0 / 1; y_true holds {', '.join(map(str, np.unique(truth)[:5]))}")
+                raise ValueError(_("binary scores need true labels 0 / 1; y_true holds {values}").format(
+                    values=", ".join(map(str, np.unique(truth)[:5]))))
             values = np.array([0, 1])
             self._scores = score
             threshold = _threshold_of(score, predicted) if threshold is None else float(threshold)
         else:
             if threshold is not None:
-                raise ValueError("threshold= applies to binary scores; these predictions are labels")
+                raise ValueError(_("threshold= applies to binary scores; these predictions are labels"))
             if (truth.dtype.kind in "US") != (predicted.dtype.kind in "US"):  # numpy would turn the numbers into text
-                raise ValueError(f"true and predicted labels are of different kinds ({truth.dtype} and {predicted.dtype})")
+                raise ValueError(_("true and predicted labels are of different kinds ({truth} and {predicted})").format(
+                    truth=truth.dtype, predicted=predicted.dtype))
             try:
                 values = np.union1d(np.union1d(truth, predicted), every) if len(every) else np.union1d(truth, predicted)
             except TypeError as exc:
-                raise ValueError(f"true and predicted labels do not sort together ({truth.dtype} and {predicted.dtype})") from exc
+                raise ValueError(_("true and predicted labels do not sort together ({truth} and {predicted})").format(
+                    truth=truth.dtype, predicted=predicted.dtype)) from exc
         self._values = values
         self._truth_codes = np.searchsorted(values, truth)
         if self._scores is None:
@@ -175,7 +181,8 @@ class ConfusionMatrix(StaticRendering, Localized, w.VBox):
         if self._scores is not None:
             low, high = min(0.0, float(self._scores.min())), max(1.0, float(self._scores.max()))
             if not low <= threshold <= high:
-                raise ValueError(f"threshold {threshold} is outside the scores' range [{low:g}, {high:g}]")
+                raise ValueError(_("threshold {threshold} is outside the scores' range [{low}, {high}]").format(
+                    threshold=threshold, low=f"{low:g}", high=f"{high:g}"))
             self._slider = w.FloatSlider(value=threshold, min=low, max=high, step=(high - low) / 100, readout_format=".3f",
                                          continuous_update=True, layout=w.Layout(width="420px"))
             children.append(self._slider)
@@ -201,7 +208,7 @@ class ConfusionMatrix(StaticRendering, Localized, w.VBox):
             return [str(labels.get(v.item() if hasattr(v, "item") else v, p)) for v, p in zip(values, plain)]
         names = [str(n) for n in labels]
         if len(names) != len(values):
-            raise ValueError(f"labels: {len(names)} names for {len(values)} classes ({', '.join(plain)})")
+            raise ValueError(_("labels: {n} names for {m} classes ({classes})").format(n=len(names), m=len(values), classes=", ".join(plain)))
         return names
 
     # ------------------------------------------------------------------ model
@@ -212,9 +219,9 @@ class ConfusionMatrix(StaticRendering, Localized, w.VBox):
         if value is None:
             return value
         if getattr(self, "_scores", None) is None:
-            raise TraitError("threshold applies to binary scores; these predictions are labels")
+            raise TraitError(_("threshold applies to binary scores; these predictions are labels"))
         if not np.isfinite(value):
-            raise TraitError(f"threshold must be a finite number, not {value}")
+            raise TraitError(_("threshold must be a finite number, not {value}").format(value=value))
         return float(value)
 
     @observe("threshold")

@@ -30,6 +30,7 @@ import ipywidgets as w
 import numpy as np
 from traitlets import Enum, Float, Int, List, TraitError, observe, validate
 
+from ..i18n import _
 from . import montage as mt
 from .confusion import as_labels
 from .i18n import Localized, resolve_language, translate
@@ -45,14 +46,14 @@ def _records_of(text: str) -> dict[str, np.ndarray]:
     """Columns of a k-means answer as text: JSON Lines, JSON documents one after another, or CSV."""
     body = text.strip()
     if not body:
-        raise ValueError("the predictions text is empty")
+        raise ValueError(_("the predictions text is empty"))
     if body[0] not in "{[":
         try:
             table = np.array([line.split(",") for line in body.splitlines() if line.strip()], dtype=np.float64)
         except ValueError as exc:
-            raise ValueError(f"the predictions are neither JSON Lines nor CSV of numbers ({exc})") from exc
+            raise ValueError(_("the predictions are neither JSON Lines nor CSV of numbers ({error})").format(error=exc)) from exc
         if table.ndim != 2 or table.shape[1] not in (1, 2):
-            raise ValueError("CSV predictions need one or two columns: closest_cluster[, distance_to_cluster]")
+            raise ValueError(_("CSV predictions need one or two columns: {columns}").format(columns="closest_cluster[, distance_to_cluster]"))
         columns = {"closest_cluster": table[:, 0]}
         if table.shape[1] == 2:
             columns["distance_to_cluster"] = table[:, 1]
@@ -62,7 +63,8 @@ def _records_of(text: str) -> dict[str, np.ndarray]:
         try:
             document, at = decoder.raw_decode(body, at)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"the predictions are not JSON Lines: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+            raise ValueError(_("the predictions are not JSON Lines: {error} at line {line} column {column}").format(
+                error=exc.msg, line=exc.lineno, column=exc.colno)) from exc
         if isinstance(document, Mapping) and "predictions" in document:
             records.extend(document["predictions"])
         elif isinstance(document, list):
@@ -72,7 +74,8 @@ def _records_of(text: str) -> dict[str, np.ndarray]:
         while at < len(body) and body[at].isspace():
             at += 1
     if not all(isinstance(r, Mapping) for r in records):
-        raise ValueError("each JSON prediction must be an object such as {\"closest_cluster\": 3, \"distance_to_cluster\": 5.2}")
+        raise ValueError(_("each JSON prediction must be an object such as {example}").format(
+            example='{"closest_cluster": 3, "distance_to_cluster": 5.2}'))
     keys = {key for record in records for key in record}
     return {key: np.asarray([record.get(key, np.nan) for record in records], dtype=np.float64) for key in keys}
 
@@ -94,27 +97,29 @@ def cluster_assignments(source: Any) -> tuple[np.ndarray, np.ndarray | None]:
     distances = None
     if isinstance(source, Mapping):
         if "closest_cluster" not in source:
-            raise ValueError(f"the predictions hold no 'closest_cluster' (keys: {', '.join(map(str, source)) or 'none'}); is this a k-means answer?")
+            raise ValueError(_("the predictions hold no 'closest_cluster' (keys: {keys}); is this a k-means answer?").format(
+                keys=", ".join(map(str, source)) or _("none")))
         distances = source.get("distance_to_cluster")
         source = source["closest_cluster"]
     ids = np.asarray(source)
     if ids.ndim == 2 and ids.shape[1] == 1:
         ids = ids[:, 0]
     if ids.ndim != 1:
-        raise ValueError(f"cluster ids must be one per image (1-D); got shape {ids.shape}")
+        raise ValueError(_("cluster ids must be one per image (1-D); got shape {shape}").format(shape=ids.shape))
     if ids.dtype == bool or not np.issubdtype(ids.dtype, np.number):
-        raise ValueError(f"cluster ids must be whole numbers, not {ids.dtype}")
+        raise ValueError(_("cluster ids must be whole numbers, not {dtype}").format(dtype=ids.dtype))
     if np.issubdtype(ids.dtype, np.floating):
         if not np.isfinite(ids).all():
-            raise ValueError(f"cluster ids must be whole numbers; found NaN or infinity at index {int(np.flatnonzero(~np.isfinite(ids))[0])}")
+            raise ValueError(_("cluster ids must be whole numbers; found NaN or infinity at index {index}").format(
+                index=int(np.flatnonzero(~np.isfinite(ids))[0])))
         fraction = ids != np.round(ids)
         if fraction.any():
             at = int(np.flatnonzero(fraction)[0])
-            raise ValueError(f"cluster ids must be whole numbers; found {ids[at]} at index {at}")
+            raise ValueError(_("cluster ids must be whole numbers; found {value} at index {index}").format(value=ids[at], index=at))
     ids = ids.astype(np.int64)
     if len(ids) and ids.min() < 0:
         at = int(np.flatnonzero(ids < 0)[0])
-        raise ValueError(f"cluster ids must be >= 0; found {ids[at]} at index {at}")
+        raise ValueError(_("cluster ids must be >= 0; found {value} at index {index}").format(value=ids[at], index=at))
     if distances is not None:
         distances = np.asarray(distances, dtype=np.float64).reshape(-1) if np.ndim(distances) else None
     return ids, distances
@@ -169,34 +174,35 @@ class ClusterGallery(StaticRendering, Localized, w.VBox):
         language: str | None = None,
     ) -> None:
         if layout not in LAYOUTS:
-            raise ValueError(f"layout must be 'overview' or 'tabs', not {layout!r}")
+            raise ValueError(_("layout must be {choices}, not {value}").format(choices="'overview'" + _(" or ") + "'tabs'", value=repr(layout)))
         if cap is not None and cap < 1:
-            raise ValueError(f"cap must be >= 1 (or None for all images), not {cap}")
+            raise ValueError(_("cap must be >= 1 (or None for all images), not {value}").format(value=cap))
         for name, value in (("columns", columns), ("zoom", zoom)):
             if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, not {value}")
+                raise ValueError(_("{name} must be a whole number >= 1, not {value}").format(name=name, value=value))
         pixels = mt.as_images(images, image_shape)
         count = len(pixels)
         ids, given = cluster_assignments(clusters)
         if len(ids) != count:
-            raise ValueError(f"{count} images but {len(ids)} cluster ids; give one per image")
+            raise ValueError(_("{n} images but {m} cluster ids; give one per image").format(n=count, m=len(ids)))
         distances = given if distances is None else np.asarray(distances, dtype=np.float64)
         if distances is not None:
             if distances.shape != (count,):
-                raise ValueError(f"distances: {distances.size} values (shape {distances.shape}) for {count} images; give one per image")
+                raise ValueError(_("distances: {n} values (shape {shape}) for {m} images; give one per image").format(
+                    n=distances.size, shape=distances.shape, m=count))
             if np.isnan(distances).any():
-                raise ValueError(f"distances contain NaN (at index {int(np.flatnonzero(np.isnan(distances))[0])})")
+                raise ValueError(_("distances contain NaN (at index {index})").format(index=int(np.flatnonzero(np.isnan(distances))[0])))
         highest = int(ids.max())
         if k is None:
             k = highest + 1
         elif int(k) != k or k < 1:
-            raise ValueError(f"k must be a whole number >= 1, not {k}")
+            raise ValueError(_("k must be a whole number >= 1, not {value}").format(value=k))
         elif highest >= k:
-            raise ValueError(f"cluster id {highest} is out of range for k={k} (ids run 0..{k - 1})")
+            raise ValueError(_("cluster id {id} is out of range for k={k} (ids run 0..{last})").format(id=highest, k=k, last=k - 1))
         k = int(k)
         truth = None if labels is None else as_labels(labels, "labels")
         if truth is not None and truth.shape != (count,):
-            raise ValueError(f"labels: {truth.size} values (shape {truth.shape}) for {count} images; give one per image")
+            raise ValueError(_("labels: {n} values (shape {shape}) for {m} images; give one per image").format(n=truth.size, shape=truth.shape, m=count))
 
         self._pixels, self._scale, self._invert = pixels, mt.Scale.of(pixels), invert
         self._columns, self._zoom = int(columns), int(zoom)
@@ -245,7 +251,7 @@ class ClusterGallery(StaticRendering, Localized, w.VBox):
         try:
             values, codes = np.unique(truth, return_inverse=True)
         except TypeError as exc:
-            raise ValueError(f"labels must be of one kind that sorts (all numbers or all strings): {exc}") from exc
+            raise ValueError(_("labels must be of one kind that sorts (all numbers or all strings): {error}").format(error=exc)) from exc
         codes = codes.reshape(-1)
         k, kinds = len(sizes), len(values)
         counts = np.bincount(ids * kinds + codes, minlength=k * kinds).reshape(k, kinds)
@@ -285,7 +291,7 @@ class ClusterGallery(StaticRendering, Localized, w.VBox):
     def _check_shown(self, proposal: Any) -> list[int]:
         shown = [int(s) for s in proposal["value"]]
         if len(shown) != len(self.sizes) or any(not 0 <= s <= n for s, n in zip(shown, self.sizes)):
-            raise TraitError(f"shown must give 0..size images for each of the {len(self.sizes)} clusters")
+            raise TraitError(_("shown must give 0..size images for each of the {k} clusters").format(k=len(self.sizes)))
         return shown
 
     @observe("shown")

@@ -33,7 +33,8 @@ def resolve_language(language: str | None = None) -> str:
     if language:
         code = i18n.code_of(language)
         if code is None:
-            raise ValueError(f"language {language!r} is not provided; use one of {', '.join(LANGUAGES)}")
+            raise ValueError(i18n.gettext("language {name} is not provided; use one of {choices}").format(
+                name=repr(language), choices=", ".join(LANGUAGES)))
         return code
     return i18n.current_language()
 

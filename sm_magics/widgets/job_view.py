@@ -1,4 +1,5 @@
-"""What the job widgets (training, tuning, batch transform) share: a header line with a Stop button.
+"""What the job widgets (training, tuning, batch transform) share: a header line with a Stop button, and
+the line that says what the notebook side does before a job exists (conversion, upload: bytes and rate).
 
 Stop asks the handle, which asks SageMaker; a refusal (already ended, access denied) is shown in the
 widget as its error, never raised into the kernel from a button callback where nobody would see it.
@@ -10,7 +11,41 @@ from typing import Any, Callable
 
 import ipywidgets as w
 
-from ..i18n import _
+from ..i18n import N_, _
+
+# what a job's view says while nothing exists yet, by the kind of job the cell is making
+PREPARING = {"training": N_("Preparing the training job"), "tuning": N_("Preparing the hyperparameter tuning job")}
+CREATING = {"training": N_("Creating the training job"), "tuning": N_("Creating the hyperparameter tuning job")}
+
+
+def size(count: float) -> str:
+    """Bytes as a person reads them: 512 B, 3.4 kB, 12.0 MB (powers of 1000, as S3's console shows sizes)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{int(count)} B"
+
+
+def preparation_line(step: str, channel: str, sent: int, total: int, rate: float, job: str = "training") -> str:
+    """What the notebook side is doing before the job (``job``: "training" or "tuning") exists, in the kernel's language."""
+    if step == "converting":
+        return _("Converting channel {channel} to the algorithm's format").format(channel=channel)
+    if step == "uploading" and total:
+        return _("Uploading {channel}: {sent} of {total} · {rate}/s").format(
+            channel=channel, sent=size(sent), total=size(total), rate=size(rate))
+    if step == "uploading":
+        return _("Uploading {channel}").format(channel=channel)
+    if step == "creating":
+        return _(CREATING[job])
+    return _(PREPARING[job])
+
+
+def preparation_of(handle: Any) -> dict[str, Any]:
+    """The handle's preparation step as a widget's synced ``preparation`` trait: {} once the job exists."""
+    step = handle.preparation
+    if step is None or handle.description:
+        return {}
+    return {"step": step.step, "channel": step.channel, "sent": step.sent, "total": step.total, "rate": round(step.rate, 1)}
 
 
 class StoppableJobView:

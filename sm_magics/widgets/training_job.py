@@ -17,30 +17,8 @@ from traitlets import Dict, Float, List, Unicode
 
 from ..i18n import _
 from .common import badge, duration, sparkline
-from .job_view import StoppableJobView
+from .job_view import StoppableJobView, preparation_line, preparation_of, size  # noqa: F401  (size: re-exported)
 from .snapshot import StaticRendering
-
-
-def size(count: float) -> str:
-    """Bytes as a person reads them: 512 B, 3.4 kB, 12.0 MB (powers of 1000, as S3's console shows sizes)."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{int(count)} B"
-
-
-def preparation_line(step: str, channel: str, sent: int, total: int, rate: float) -> str:
-    """What the notebook side is doing before the job exists, in the kernel's language."""
-    if step == "converting":
-        return _("Converting channel {channel} to the algorithm's format").format(channel=channel)
-    if step == "uploading" and total:
-        return _("Uploading {channel}: {sent} of {total} · {rate}/s").format(
-            channel=channel, sent=size(sent), total=size(total), rate=size(rate))
-    if step == "uploading":
-        return _("Uploading {channel}").format(channel=channel)
-    if step == "creating":
-        return _("Creating the training job")
-    return _("Preparing the training job")
 
 
 class TrainingJobWidget(StaticRendering, StoppableJobView, w.VBox):
@@ -76,9 +54,7 @@ class TrainingJobWidget(StaticRendering, StoppableJobView, w.VBox):
 
     def _update(self, handle: Any) -> None:
         doc = handle.description
-        step = handle.preparation
-        self.preparation = ({"step": step.step, "channel": step.channel, "sent": step.sent, "total": step.total,
-                             "rate": round(step.rate, 1)} if step is not None and not doc else {})
+        self.preparation = preparation_of(handle)
         self.status = handle.status
         self.secondary_status = doc.get("SecondaryStatus", "")
         self.elapsed_seconds = float(handle.elapsed) if doc else 0.0

@@ -1,4 +1,9 @@
-"""The live tuning-job widget: status counts and a leaderboard of its training jobs, best highlighted."""
+"""The live tuning-job widget: status counts and a leaderboard of its training jobs, best highlighted.
+
+Shown from the cell's start, like the training widget: while the notebook side converts and uploads the
+channels it says so (bytes sent of the total, and the rate: ``job_view.preparation_line``), then what
+SageMaker describes once the tuning job exists.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from traitlets import Dict, List, Unicode
 
 from ..i18n import _
 from .common import badge
-from .job_view import StoppableJobView
+from .job_view import StoppableJobView, preparation_line, preparation_of
 from .snapshot import StaticRendering
 
 
@@ -21,6 +26,8 @@ class TuningJobWidget(StaticRendering, StoppableJobView, w.VBox):
     leaderboard = List().tag(sync=True)  # [{name, status, objective, hyperparameters}], best first
     best = Unicode("").tag(sync=True)
     error = Unicode("").tag(sync=True)
+    # before the job exists: {"step", "channel", "sent", "total", "rate"} as the workflow reports them; {} once created
+    preparation = Dict().tag(sync=True)
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
@@ -33,6 +40,7 @@ class TuningJobWidget(StaticRendering, StoppableJobView, w.VBox):
         handle.start_polling()
 
     def _update(self, handle: Any) -> None:
+        self.preparation = preparation_of(handle)
         self.status = handle.status
         self.counters = dict(handle.description.get("TrainingJobStatusCounters", {}))
         self.best = handle.best_job_name or ""
@@ -53,7 +61,10 @@ class TuningJobWidget(StaticRendering, StoppableJobView, w.VBox):
         counts = ", ".join(f"{k} {v}" for k, v in self.counters.items() if v)
         self._header.value = (
             f"<b>{html.escape(self.tuning_job_name)}</b> {badge(self.status)} "
-            f"<span style='color:#57606a'>{html.escape(objective.get('Type', ''))} {html.escape(objective.get('MetricName', ''))} · {counts}</span>"
+            + (f"<span style='color:#57606a'>{html.escape(objective.get('Type', ''))} {html.escape(objective.get('MetricName', ''))} · {counts}</span>"
+               if not self.preparation else "")
+            + (f"<div style='color:#57606a'>{html.escape(preparation_line(**self.preparation, job='tuning'))}</div>"
+               if self.preparation else "")
             + (f"<div style='color:#9a6700'>{html.escape(self.error)}</div>" if self.error else "")
         )
         self._stop.disabled = self.status != "InProgress"
@@ -71,7 +82,8 @@ class TuningJobWidget(StaticRendering, StoppableJobView, w.VBox):
         self.publish_static()
 
     def static_key(self) -> str:
-        return f"{self.status} {sorted(self.counters.items())} {self.best} {self.error}"
+        step = self.preparation
+        return f"{self.status} {sorted(self.counters.items())} {self.best} {self.error} {step.get('step', '')} {step.get('channel', '')}"
 
     def static_html(self) -> str:
         return self._header.value + self._table.value

@@ -312,8 +312,14 @@ class TuningSpec:
 _MINIMIZED = ("loss", "msd", "ssd", "mse", "rmse", "mae", "error", "merror", "mlogloss", "logloss", "absolute_loss")
 
 
-def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], None] | None = None) -> TuningJob:
-    """Check everything (ranges against the data too), say the most it can cost (``announce``), then upload and create."""
+def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], None] | None = None,
+                 show: Callable[[TuningJob], None] | None = None) -> TuningJob:
+    """Check everything (ranges against the data too), say the most it can cost (``announce``), then upload and create.
+
+    As with ``start_training``, the handle exists once the checks passed and is given to ``show`` before
+    the conversion and upload, so its view reports them from the cell's start; a failed upload ends it
+    Failed with the line that is raised, and what was uploaded is removed again.
+    """
     base = spec.training
     if base.name is not None:
         check_name("tuning job", base.name)
@@ -338,7 +344,16 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
     objective_type = spec.objective_type or ("Minimize" if spec.objective.split(":")[-1].endswith(_MINIMIZED) else "Maximize")
     name = base.name or f"{info.name[:10]}-{time.strftime('%y%m%d-%H%M%S')}"
     bucket = default_bucket(backend)
-    channels, uploaded = _upload(backend, bucket, name, prepared, base.instance_count)
+    job = TuningJob(backend, name, info.name)
+    job.feature_count = train.features
+    job.preparing("preparing")
+    if show is not None:
+        show(job)
+    try:
+        channels, uploaded = _upload(backend, bucket, name, prepared, base.instance_count, job)
+    except Exception as error:
+        job.failed_before_creation(error)
+        raise
     ranges: dict[str, list[dict[str, Any]]] = {"IntegerParameterRanges": [], "ContinuousParameterRanges": [], "CategoricalParameterRanges": []}
     for tuned in spec.ranges:
         ranges[f"{tuned.kind}ParameterRanges"].append(tuned.to_api())
@@ -364,8 +379,7 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
     }
     if spec.random_seed is not None:
         request["HyperParameterTuningJobConfig"]["RandomSeed"] = spec.random_seed
-    job = TuningJob(backend, name, info.name)
-    job.feature_count = train.features
+    job.preparing("creating")
     _launch(job, "create_hyper_parameter_tuning_job", request, bucket, uploaded)
     return job
 

@@ -3,6 +3,7 @@ phases the job went through, in a real kernel against a real engine (widget stat
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import boto3
@@ -92,6 +93,39 @@ def test_the_widget_shows_conversion_and_upload_before_the_job_then_the_phases_i
     assert all("seconds" in t and t["seconds"] >= 0 for t in view["timeline"])
     html = view["static_bundle"]["text/html"]
     assert "Downloading" in html and "Training" in html and "Uploading" in html
+
+
+def test_the_tuner_widget_shows_conversion_and_upload_from_the_cell_start_before_the_tuning_job_exists(kernel, engine):
+    """%%sm_tune reports its channels' conversion and upload in the same words as %%sm_train (one shared line)."""
+    sagemaker, _ = clients(engine)
+    kernel.run("%%sm_tune kmeans --objective test:msd --max-jobs 2 --max-parallel 2 --as tuner\n"
+               "k: 10\nepochs: 1\nmini_batch_size: 100..500 int\ntrain: x\ntest: tx[:500]\n")
+    name = kernel.run("print(tuner.name)").strip()
+    wait_for_widget(kernel, 300, tuning_job_name=name, status="Completed")
+    seen = kernel.history(kernel.comm_of(tuning_job_name=name, status="Completed"))
+
+    steps = [state["preparation"] for state in seen if state.get("preparation")]
+    kinds = [step["step"] for step in steps]
+    assert kinds[0] == "preparing" and kinds[-1] == "creating", kinds
+    assert [s["channel"] for s in steps if s["step"] == "converting"] == ["train", "test"]
+    for channel in ("train", "test"):
+        uploads = [s for s in steps if s["step"] == "uploading" and s["channel"] == channel]
+        sent = [s["sent"] for s in uploads]
+        assert uploads[0]["total"] > 0 and sent[0] == 0 and sent == sorted(sent) and sent[-1] == uploads[0]["total"]
+        assert uploads[-1]["rate"] > 0
+    train = [s for s in steps if s["step"] == "uploading" and s["channel"] == "train"]
+    assert len({s["sent"] for s in train}) >= 10  # multipart: progress on the way, not only at the end
+    # what the user read meanwhile (the rendering a saved notebook keeps follows each step): bytes of the total and the rate
+    shown = [html_text(state["static_bundle"]["text/html"]) for state in seen if state.get("static_bundle")]
+    assert any(re.search(r"Uploading train: [\d.]+ [kMG]?B of [\d.]+ [kMG]?B · [\d.]+ [kMG]?B/s", text) for text in shown), shown
+    assert any("Creating the hyperparameter tuning job" in text for text in shown)
+    # all before the tuning job existed: SageMaker's description came only after the last preparation step
+    last_step = max(i for i, state in enumerate(seen) if state.get("preparation"))
+    assert not any(state.get("counters") or state.get("leaderboard") for state in seen[:last_step + 1])
+    assert any("preparation" in state and not state["preparation"] for state in seen[last_step + 1:])
+    described = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    channels = described["TrainingJobDefinition"]["InputDataConfig"]
+    assert [c["ChannelName"] for c in channels] == ["train", "test"]  # the data the widget said it uploaded
 
 
 @pytest.fixture
