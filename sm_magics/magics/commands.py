@@ -26,7 +26,7 @@ from .backend import BackendChoice
 from .options import (as_option as _as, count as _count, duration as _duration, help_option as _help, idle as _idle,
                       instance_count_option as _instance_count, instance_type_option as _instance_type,
                       localize_help, name_option as _name, parse as _parse, seconds as _seconds, seed as _seed,
-                      wait_option as _wait)
+                      wait_option as _wait, max_cost_option as _max_cost)
 
 
 def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -225,6 +225,7 @@ class SMMagics(Magics, Configurable):
     @argument("--max-runtime", metavar="SECONDS", type=_seconds, help=N_("stop the job after this long (default 1 day)"))
     @argument("--spot", action="store_true", help=N_("managed spot training (needs --max-wait)"))
     @argument("--max-wait", metavar="SECONDS", type=_seconds, help=N_("with --spot: how long to wait for spot capacity and training"))
+    @_max_cost
     @_wait
     @_as
     @_help
@@ -281,6 +282,7 @@ class SMMagics(Magics, Configurable):
         if spec.max_wait and not spec.spot:
             raise UsageError(_("{option} only applies with {other}").format(option="--max-wait", other="--spot"))
         spec.tags = self._tags()
+        spec.max_cost = options.get("max_cost")
         for entry in cellspec.entries(body):
             if entry.key in info.channels:
                 spec.channels[entry.key] = cellspec.evaluate_channel(entry, lambda expr: eval(expr, self.shell.user_ns))
@@ -310,6 +312,8 @@ class SMMagics(Magics, Configurable):
     @_name
     @_instance_type
     @_instance_count
+    @argument("--max-runtime", metavar="SECONDS", type=_seconds, help=N_("stop each training job after this long (default 1 day)"))
+    @_max_cost
     @_wait
     @_as
     @_help
@@ -359,6 +363,7 @@ class SMMagics(Magics, Configurable):
     @_name
     @argument("--ttl", metavar="DURATION", type=_duration, help=N_("delete the endpoint after this long: 30m, 2h, 1d"))
     @argument("--idle", metavar="DURATION", type=_idle, help=N_("delete the endpoint once nobody invoked it for this long: 30m, 2h"))
+    @_max_cost
     @_wait
     @_as
     @_help
@@ -385,11 +390,14 @@ class SMMagics(Magics, Configurable):
         count = options.get("instance_count", 1)
         instance_type = options.get("instance_type") or self.instance_type
         from ..workflow.checks import check_instance_type, check_name
+        from ..workflow.costs import check_budget
 
         try:  # before waiting for the job: a typo is said at once, not after training ends
             check_instance_type("hosting", instance_type)
             if options.get("name"):
                 check_name("endpoint", options["name"])
+            ttl = options.get("ttl")
+            check_budget(self.backend, options.get("max_cost"), "Hosting", instance_type, count, ttl.total_seconds() if ttl else None)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         from ..workflow.costs import endpoint_line

@@ -79,6 +79,17 @@ def seconds(text: str) -> int:
     return value
 
 
+def money(text: str) -> float:
+    """``--max-cost``: US dollars, written 2, 0.50, $2 or 2USD; more than nothing."""
+    match = re.fullmatch(r"\$?(\d+(?:\.\d+)?)\s*(?:usd|USD|\$)?", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(_("{value}: write an amount in US dollars, like 2 or 0.50").format(value=repr(text)))
+    value = float(match[1])
+    if value <= 0:
+        raise argparse.ArgumentTypeError(_("{value}: give an amount above $0").format(value=repr(text)))
+    return value
+
+
 def parse(magic: Callable[..., Any], line: str) -> dict[str, Any] | None:
     """A magic line's options as a dict (options not given are left out); None once ``--help`` is printed."""
     parser = magic.parser  # type: ignore[attr-defined]
@@ -183,3 +194,5 @@ wait_option = argument("--wait", action="store_true", help=N_("block the cell un
 name_option = argument("--name", help=N_("the name to give it in SageMaker (default: algorithm-date-time)"))
 instance_type_option = argument("--instance-type", metavar="TYPE", help=N_("e.g. ml.m5.large (default: %%config SMMagics.instance_type)"))
 instance_count_option = argument("--instance-count", metavar="N", type=count, help=N_("how many instances (default 1)"))
+max_cost_option = argument("--max-cost", metavar="USD", type=money,
+                           help=N_("refuse to start when what it can cost on AWS is more than this many US dollars"))

@@ -116,3 +116,33 @@ def endpoint_line(backend: Any, instance_type: str, instance_count: int, ttl: dt
             amount=usd(price.cost(ttl.total_seconds(), instance_count)), span=span(ttl.total_seconds()))
     return _say(backend, _("this endpoint"), figure, detail, price)
 
+
+
+def check_budget(backend: Any, limit: float | None, use: str, instance_type: str, instance_count: int,
+                 seconds: float | None, *, jobs: int = 1) -> None:
+    """``--max-cost``: refuse before anything is created when the ceiling is over the limit or cannot be known.
+
+    The ceiling is the one the cost line states (instances x price x the longest it may run, x jobs for
+    tuning; an endpoint's until its TTL). An unknown price or an endpoint without a TTL has no ceiling to
+    compare, so a limit the user asked for is not quietly assumed to hold: the line says what to change.
+    ValueError, with what to change, like every other check made before creating.
+    """
+    if limit is None:
+        return
+    price = _lookup(backend, instance_type, use)
+    if price is None:
+        raise ValueError(_("--max-cost {limit}: no price is known for {instance_type} in {region}, so the most this can cost "
+                           "cannot be checked; choose a priced instance type or leave out --max-cost").format(
+                               limit=usd(limit), instance_type=instance_type, region=backend.region))
+    if seconds is None:
+        raise ValueError(_("--max-cost {limit}: an endpoint bills until it is deleted; add --ttl so that what it can cost "
+                           "has a limit").format(limit=usd(limit)))
+    ceiling = jobs * price.cost(seconds, instance_count)
+    if ceiling > limit:
+        lower = {"Training": "--max-runtime, --instance-count" + (", --max-jobs" if jobs > 1 else ""),
+                 "Hosting": "--ttl, --instance-count", "BatchTransform": "--instance-count"}[use]
+        raise ValueError(_("--max-cost {limit}: this can cost up to {ceiling} ({count} x {instance_type} at {rate}/h x {runtime}"
+                           "{jobs}); lower {options}, or raise --max-cost").format(
+                               limit=usd(limit), ceiling=usd(ceiling), count=instance_count, instance_type=instance_type,
+                               rate=rate(price.usd_per_hour), runtime=span(seconds),
+                               jobs=_(" x {jobs} jobs").format(jobs=jobs) if jobs > 1 else "", options=lower))

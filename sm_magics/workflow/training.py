@@ -23,7 +23,7 @@ from ..i18n import _
 from ..algorithms.images import algorithm_of_image, default_version
 from . import algorithms, tuning_checks
 from .checks import check_instance_type, check_k, check_labels, check_name
-from .costs import training_line, tuning_line
+from .costs import check_budget, training_line, tuning_line
 from .data import PreparedChannel, prepare_channel
 from .endpoints import default_role
 from .jobs import Handle, TrainingJob, TuningJob
@@ -43,6 +43,7 @@ class TrainingSpec:
     max_runtime: int = 86400
     tags: list[dict[str, str]] = field(default_factory=list)
     role: str | None = None
+    max_cost: float | None = None  # USD: refuse before creating when the ceiling is over it (costs.check_budget)
 
 
 def default_bucket(backend: Backend) -> str:
@@ -261,6 +262,7 @@ def start_training(backend: Backend, spec: TrainingSpec, announce: Callable[[str
     ends Failed with the one line that is raised, and what was uploaded is removed again.
     """
     info, hyperparameters, prepared = prepare(spec)
+    check_budget(backend, spec.max_cost, "Training", spec.instance_type, spec.instance_count, spec.max_runtime)
     if announce is not None:
         announce(training_line(backend, spec.instance_type, spec.instance_count, spec.max_runtime, spot=spec.spot))
     name = spec.name or f"{info.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
@@ -339,6 +341,7 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
     for tuned in spec.ranges:
         if info.name == "kmeans" and tuned.name == "k" and tuned.kind == "Integer" and train.rows is not None:
             check_k(train.rows, int(tuned.high), tuned=True)
+    check_budget(backend, base.max_cost, "Training", base.instance_type, base.instance_count, base.max_runtime, jobs=spec.max_jobs)
     if announce is not None:
         announce(tuning_line(backend, base.instance_type, base.instance_count, base.max_runtime, spec.max_jobs, spec.max_parallel))
     objective_type = spec.objective_type or ("Minimize" if spec.objective.split(":")[-1].endswith(_MINIMIZED) else "Maximize")

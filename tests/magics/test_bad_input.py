@@ -47,6 +47,15 @@ TRAIN = [
     ("kmeans --inst ml.m5.large", "k: 3\ntrain: x\n", "unknown option --inst; did you mean --instance-count or --instance-type?"),
     ("kmeans --max-wait 10", "k: 3\ntrain: x\n", "--max-wait only applies with --spot"),
     ("kmeans --spot --max-wait 10 --max-runtime 100", "k: 3\ntrain: x\n", "--max-wait (10 s) must be at least the maximum run time (100 s)"),
+    # --max-cost: what it can cost on AWS, checked before anything is made
+    ("kmeans --max-cost 0.01", "k: 3\ntrain: x\n",
+     "--max-cost $0.01: this can cost up to $2.76 (1 x ml.m5.large at $0.115/h x 24 h); lower --max-runtime, --instance-count, or raise --max-cost"),
+    ("kmeans --instance-count 4 --max-runtime 3600 --max-cost 0.4", "k: 3\ntrain: x\n",
+     "--max-cost $0.40: this can cost up to $0.46 (4 x ml.m5.large at $0.115/h x 1 h)"),
+    ("kmeans --max-cost nothing", "k: 3\ntrain: x\n", "--max-cost: 'nothing': write an amount in US dollars, like 2 or 0.50"),
+    ("kmeans --max-cost 0", "k: 3\ntrain: x\n", "--max-cost: '0': give an amount above $0"),
+    ("kmeans --instance-type ml.c5.xlarge --max-cost 5", "k: 3\ntrain: x\n",
+     "--max-cost $5.00: no price is known for ml.c5.xlarge in us-east-1, so the most this can cost cannot be checked"),
     # the cell's lines
     ("kmeans", "k 3\ntrain: x\n", "line 1: expected `name: value`, got 'k 3'"),
     ("kmeans", "k: 3\nk: 4\ntrain: x\n", "line 2: 'k' is already set on line 1"),
@@ -100,6 +109,9 @@ TUNE = [
     (KM_TUNE + " --seed -1", "k: 2..5 int\n" + KM_DATA, "--seed: '-1': give 0 or more"),
     (KM_TUNE + " --seed x", "k: 2..5 int\n" + KM_DATA, "--seed: 'x' is not a whole number"),
     (KM_TUNE + " --as 1t", "k: 2..5 int\n" + KM_DATA, "--as '1t' is not a Python name"),
+    (KM_TUNE + " --max-cost 1", "k: 2..5 int\n" + KM_DATA,
+     "--max-cost $1.00: this can cost up to $16.56 (1 x ml.m5.large at $0.115/h x 24 h x 6 jobs); lower --max-runtime, --instance-count, --max-jobs, or raise --max-cost"),
+    (KM_TUNE + " --max-runtime 0", "k: 2..5 int\n" + KM_DATA, "--max-runtime: '0': give 1 or more"),
     (KM_TUNE + " --instance-type ml.m5.lrge", "k: 2..5 int\n" + KM_DATA, "'ml.m5.lrge' is not a SageMaker training instance type; did you mean ml.m5.large?"),
     # how ranges are written
     (KM_TUNE, "k: 10\n" + KM_DATA, "no ranges to tune"),
@@ -168,6 +180,9 @@ DEPLOY = [
     ("job --idle 90s", "--idle: '90s': give between 5m and 1d"),
     ("job --idle 7.5m", "--idle: '7.5m': give whole minutes"),
     ("job --idle soon", "--idle: 'soon': write a duration like 30m or 2h"),
+    ("job --max-cost 1", "--max-cost $1.00: an endpoint bills until it is deleted; add --ttl so that what it can cost has a limit"),
+    ("job --ttl 1d --max-cost 1", "--max-cost $1.00: this can cost up to $2.76 (1 x ml.m5.large at $0.115/h x 24 h); lower --ttl, --instance-count, or raise --max-cost"),
+    ("job --max-cost $", "--max-cost: '$': write an amount in US dollars, like 2 or 0.50"),
 ]
 
 OTHER_LINES = [

@@ -122,3 +122,21 @@ def test_predict_refuses_another_feature_count_in_one_line_and_takes_dummies(ip,
     assert shown == [f"DataError: predict input has 22 features per row but the model behind {ip.user_ns['framed_predictor'].name} "
                      "was trained on 23; pass rows of 23 values"]
     run(ip, "sm_delete", "framed_predictor")
+
+
+def test_a_max_cost_over_the_ceiling_lets_each_kind_start(ip, capsys):
+    """`--max-cost` refuses only what can cost more (tests/magics/test_bad_input.py); a ceiling under it starts as usual."""
+    run(ip, "sm_train", "kmeans --max-runtime 600 --max-cost 0.05 --as capped --wait", "k: 3\ntrain: x[:200]\n")
+    assert ip.user_ns["capped"].status == "Completed"
+    run(ip, "sm_tune", "kmeans --objective test:msd --max-jobs 2 --max-parallel 2 --max-runtime 600 --max-cost 0.05 --as capped_tuning --wait",
+        "k: 2..4 int\ntrain: x[:200]\ntest: vx[:50]\n")
+    tuner = ip.user_ns["capped_tuning"]
+    assert tuner.status == "Completed"
+    described = tuner.backend.client("sagemaker").describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuner.name)
+    assert described["TrainingJobDefinition"]["StoppingCondition"]["MaxRuntimeInSeconds"] == 600
+    run(ip, "sm_deploy", "capped --ttl 1h --max-cost 0.2 --as capped_endpoint")
+    endpoint = ip.user_ns["capped_endpoint"]
+    try:
+        assert "$0.115 before its TTL of 1 h deletes it" in capsys.readouterr().out
+    finally:
+        endpoint.delete()
