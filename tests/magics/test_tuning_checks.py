@@ -91,6 +91,27 @@ def test_a_bad_tuning_cell_is_one_line_and_creates_nothing(ip, capsys, line, bod
     assert "would cost" not in capsys.readouterr().out  # refused before the cost line, which comes right before creating
 
 
+@pytest.mark.parametrize(("locale", "language", "line_word"), [("fr_FR", "fr", "ligne 2"), ("zh_TW", "zh_TW", "第 2 行")])
+@pytest.mark.parametrize(("line", "body", "names"), [
+    (LL, "predictor_type: binary_classifier\nlearnin_rate: 0.01..0.1\n" + LL_DATA, ["'learnin_rate'", "'learning_rate'"]),
+    (LL, "predictor_type: binary_classifier\nmini_batch_size: 100..1000\n" + LL_DATA, ["`mini_batch_size: 100..1000 int`"]),
+    ("kmeans --objective test:msd --strategy Grid", "k: 3\nmini_batch_size: 100..500 int\ntrain: x\ntest: tx\n",
+     ["--strategy Grid", "`mini_batch_size: a|b|c`", "--strategy Bayesian"]),
+])
+def test_a_bad_tuning_cell_is_refused_in_the_chosen_language_at_its_line(ip, lab_settings, locale, language, line_word, line, body, names):
+    """The same refusals in French and Traditional Chinese: no English sentence of ours, the cell line still named,
+    and the names and syntax to write kept as typed."""
+    from helpers import english_left
+
+    quiet(ip)
+    lab_settings(locale)
+    with pytest.raises(UsageError) as caught:
+        run(ip, "sm_tune", line, body)
+    text = str(caught.value)
+    assert english_left(text, language) == [] and text.startswith(line_word), text
+    assert all(name in text for name in names), text
+
+
 NOTEBOOK_02_CELL = """predictor_type: binary_classifier
 epochs: 5
 learning_rate: 1e-4..1 log
