@@ -19,6 +19,7 @@ from typing import Any, Callable
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicHelpFormatter, argument
 
+from ..argparse_i18n import reword
 from ..i18n import N_, _
 
 MAX_TTL = dt.timedelta(days=365)
@@ -112,20 +113,7 @@ def explain_option_error(parser: argparse.ArgumentParser, message: str) -> str:
                 return _("unknown option {option}; did you mean {choices}?").format(option=word, choices=_(" or ").join(close))
             return _("unknown option {option} (options: {choices})").format(option=word, choices=", ".join(known))
         return _("unexpected {word} on the magic line ({usage})").format(word=repr(word), usage=parser.format_usage().strip())
-    missing = re.fullmatch(r"argument (\S+?)(?:/\S+)?: expected (?:one argument|at least one argument)", message)
-    if missing:
-        return _("{option} needs a value").format(option=missing[1])
-    switch = re.fullmatch(r"argument (\S+?)(?:/\S+)?: ignored explicit argument (.*)", message)
-    if switch:
-        return _("{option} takes no value: write {option} alone, without {value}").format(option=switch[1], value="=" + switch[2].strip("'\""))
-    invalid = re.fullmatch(r"argument (\S+?)(?:/\S+)?: invalid \S+ value: (.*)", message)
-    if invalid:
-        return _("{option}: {value} is not a valid value").format(option=invalid[1], value=invalid[2])
-    return message.replace("argument ", "", 1)
-
-
-# argparse's own section titles, translated when the help is shown
-SECTION_TITLES = (N_("positional arguments"), N_("options"))
+    return reword(message)
 
 
 class LocalizedHelpFormatter(MagicHelpFormatter):
