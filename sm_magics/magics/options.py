@@ -138,17 +138,9 @@ class LocalizedHelpFormatter(MagicHelpFormatter):
 
 
 def help_text(parser: argparse.ArgumentParser) -> str:
-    """A magic's help (``%sm_train?``, ``--help``) in the kernel's current language."""
-    formatter = LocalizedHelpFormatter(prog=parser.prog)
-    formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups)
-    formatter.add_text(parser.description)
-    for group in parser._action_groups:
-        formatter.start_section(group.title)
-        formatter.add_text(group.description)
-        formatter.add_arguments(group._group_actions)
-        formatter.end_section()
-    formatter.add_text(parser.epilog)
-    return formatter.format_help()
+    """A magic's help (``%sm_train?``, ``--help``) in the kernel's current language (its parser formats
+    with :class:`LocalizedHelpFormatter` once ``localize_help`` has seen it)."""
+    return parser.format_help()
 
 
 def localize_help(magics_class: type) -> type:
@@ -159,6 +151,7 @@ def localize_help(magics_class: type) -> type:
     for value in vars(magics_class).values():
         parser = getattr(value, "parser", None)
         if parser is not None:
+            parser.formatter_class = LocalizedHelpFormatter
             value.getdoc = functools.partial(help_text, parser)
     return magics_class
 
