@@ -137,7 +137,9 @@ def _tutorials(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sm-magics", description=_("Amazon SageMaker from notebooks and terminals."))
+    from .argparse_i18n import TranslatedArgumentParser  # argparse's own words (usage, errors) in the user's language
+
+    parser = TranslatedArgumentParser(prog="sm-magics", description=_("Amazon SageMaker from notebooks and terminals."))
     groups = parser.add_subparsers(dest="group", required=True)
     local = groups.add_parser("local", help=_("the embedded local SageMaker engine (no AWS account needed)"))
     commands = local.add_subparsers(dest="command", required=True)

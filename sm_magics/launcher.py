@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import constants
+from .i18n import _
 from .local import credentials, datadir_lock
 from .local.credentials import Credentials
 
@@ -110,10 +111,9 @@ def start_or_find(port: int | None = None, data_dir: Path | None = None, timeout
     port = port or default_port()
     other = _health(f"http://{constants.HOST}:{port}", timeout=1.0)
     if other is not None and Path(other.get("data_dir", "")) != data_dir:
-        raise EngineError(
-            f"port {port} already serves a local engine for {other.get('data_dir')}; "
-            f"use that data dir, stop it with `sm-magics local stop --data-dir {other.get('data_dir')}`, or pass --port"
-        )
+        raise EngineError(_("port {port} already serves a local engine for {data_dir}; use that data dir, stop it with {command}, "
+                            "or pass {option}").format(port=port, data_dir=other.get("data_dir"), option="--port",
+                                                       command=f"`sm-magics local stop --data-dir {other.get('data_dir')}`"))
     credentials.load_or_create(data_dir)  # also makes the data dir, 0700
     log_path = data_dir / "engine.log"
     process = _launch(port, data_dir, log_path)
@@ -129,11 +129,11 @@ def start_or_find(port: int | None = None, data_dir: Path | None = None, timeout
                 process = _launch(port, data_dir, log_path)
         elif code is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-            raise EngineError(f"the local engine exited at start (code {code}): " + " | ".join(tail))
+            raise EngineError(_("the local engine exited at start (code {code}): {log}").format(code=code, log=" | ".join(tail)))
         time.sleep(0.2)
     if process.poll() is None:
         process.terminate()
-    raise EngineError(f"the local engine did not answer within {timeout:.0f} s; see {log_path}")
+    raise EngineError(_("the local engine did not answer within {seconds} s; see {log}").format(seconds=f"{timeout:.0f}", log=log_path))
 
 
 def _launch(port: int, data_dir: Path, log_path: Path) -> subprocess.Popen:
@@ -198,7 +198,7 @@ def stop_engine(data_dir: Path | None = None, timeout: float = 60.0) -> StopOutc
             break
         time.sleep(0.1)
     else:
-        raise EngineError(f"the local engine (pid {info.pid}) did not stop within {timeout:.0f} s")
+        raise EngineError(_("the local engine (pid {pid}) did not stop within {seconds} s").format(pid=info.pid, seconds=f"{timeout:.0f}"))
     problems = [f"could not write {item}" for item in report.get("unsaved", [])]
     refused = report.get("refused_s3_writes", 0)
     if report.get("last_refusal"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -192,3 +193,30 @@ def test_gallery_and_confusion_input_errors_speak_the_chosen_language(lab_settin
     for before, after in zip(english, translated):
         assert after != before and english_left(after, language) == [], (before, after)
     assert "\n" not in "".join(translated)  # still one line each
+
+
+CLI_MISTAKES = [["endpoints"], ["bogus"], ["local", "start", "--port", "x"], ["endpoints", "list", "--backend", "x"],
+                ["local", "status", "--nope"], ["local", "start", "--port"]]
+
+
+@pytest.mark.parametrize(("locale", "language", "usage"), [("fr_FR", "fr", "utilisation : "), ("zh_TW", "zh_TW", "用法：")])
+def test_the_cli_help_and_argparse_errors_speak_the_chosen_language(lab_settings, capsys, locale, language, usage):
+    """``sm-magics --help`` and a mistyped command line: argparse's own words (usage, sections, errors) included."""
+    from helpers import english_left
+    from sm_magics import cli
+
+    def said(argv: list[str]) -> str:
+        with pytest.raises(SystemExit) as caught:
+            cli.main(argv)
+        captured = capsys.readouterr()
+        assert caught.value.code == (0 if "--help" in argv else 2), (argv, captured)
+        return captured.out + captured.err
+
+    lab_settings("default")
+    english = [said(argv) for argv in [["--help"], ["local", "start", "--help"], *CLI_MISTAKES]]
+    assert all("usage: " in text for text in english) and "the following arguments are required" in english[2]
+    lab_settings(locale)
+    for argv in [["--help"], ["local", "start", "--help"], ["endpoints", "delete", "--help"], *CLI_MISTAKES]:
+        text = said(argv)
+        assert english_left(text, language) == [] and text.startswith(usage), (argv, text)
+        assert "usage" not in text and "error" not in text and not re.search(r"\bargument \S+:", text), (argv, text)

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicHelpFormatter, argument
 
+from ..argparse_i18n import reword
 from ..i18n import N_, _
 
 MAX_TTL = dt.timedelta(days=365)
@@ -124,20 +125,7 @@ def explain_option_error(parser: argparse.ArgumentParser, message: str) -> str:
             return _("unknown option {option} (options: {choices})").format(option=word, choices=", ".join(known))
         usage = " ".join(parser.format_usage().replace("::", "").split())  # one line: argparse wraps it
         return _("unexpected {word} on the magic line ({usage})").format(word=repr(word), usage=usage)
-    missing = re.fullmatch(r"argument (\S+?)(?:/\S+)?: expected (?:one argument|at least one argument)", message)
-    if missing:
-        return _("{option} needs a value").format(option=missing[1])
-    switch = re.fullmatch(r"argument (\S+?)(?:/\S+)?: ignored explicit argument (.*)", message)
-    if switch:
-        return _("{option} takes no value: write {option} alone, without {value}").format(option=switch[1], value="=" + switch[2].strip("'\""))
-    invalid = re.fullmatch(r"argument (\S+?)(?:/\S+)?: invalid \S+ value: (.*)", message)
-    if invalid:
-        return _("{option}: {value} is not a valid value").format(option=invalid[1], value=invalid[2])
-    return message.replace("argument ", "", 1)
-
-
-# argparse's own section titles, translated when the help is shown
-SECTION_TITLES = (N_("positional arguments"), N_("options"))
+    return reword(message)
 
 
 class LocalizedHelpFormatter(MagicHelpFormatter):
@@ -162,17 +150,9 @@ class LocalizedHelpFormatter(MagicHelpFormatter):
 
 
 def help_text(parser: argparse.ArgumentParser) -> str:
-    """A magic's help (``%sm_train?``, ``--help``) in the kernel's current language."""
-    formatter = LocalizedHelpFormatter(prog=parser.prog)
-    formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups)
-    formatter.add_text(parser.description)
-    for group in parser._action_groups:
-        formatter.start_section(group.title)
-        formatter.add_text(group.description)
-        formatter.add_arguments(group._group_actions)
-        formatter.end_section()
-    formatter.add_text(parser.epilog)
-    return formatter.format_help()
+    """A magic's help (``%sm_train?``, ``--help``) in the kernel's current language (its parser formats
+    with :class:`LocalizedHelpFormatter` once ``localize_help`` has seen it)."""
+    return parser.format_help()
 
 
 def localize_help(magics_class: type) -> type:
@@ -183,6 +163,7 @@ def localize_help(magics_class: type) -> type:
     for value in vars(magics_class).values():
         parser = getattr(value, "parser", None)
         if parser is not None:
+            parser.formatter_class = LocalizedHelpFormatter
             value.getdoc = functools.partial(help_text, parser)
     return magics_class
 

@@ -74,7 +74,7 @@ class EndpointWidget(StaticRendering, w.VBox):
             so_far = handle.cost_so_far
             if so_far is not None:
                 self.usd_so_far = so_far
-            self.price_source = handle.price.source
+            self.price_source = handle.price.said  # (in the kernel's language)
         if handle.last_error:
             self.message = handle.last_error
 

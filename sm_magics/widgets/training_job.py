@@ -81,7 +81,7 @@ class TrainingJobWidget(StaticRendering, StoppableJobView, w.VBox):
             price = handle.price  # the figure used, and where it comes from, on hover
             rate = f"${price.usd_per_hour:.3f}/h, " if price is not None else ""
             so_far = _("{cost} so far").format(cost=f"${self.usd_so_far:.4f}")
-            instances += (f" · <span title='{html.escape(price.source if price is not None else '')}'>{rate}{html.escape(so_far)}</span>"
+            instances += (f" · <span title='{html.escape(price.said if price is not None else '')}'>{rate}{html.escape(so_far)}</span>"
                           + (" (" + html.escape(_("local engine: not billed")) + ")" if handle.backend.kind == "local" else ""))
         elif resources:
             instances += " · " + html.escape(_("price not in the bundled table"))

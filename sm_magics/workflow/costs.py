@@ -66,9 +66,9 @@ def _say(backend: Any, what: str, figure: str, detail: str, price: Price) -> str
     """One line: '<what> costs <figure> (<detail>)', or on the local engine what it would cost on AWS."""
     if backend.kind == "local":
         return _("sm_magics: on AWS {what} would cost {figure} ({detail}); the local engine bills nothing · price: {source}").format(
-            what=what, figure=figure, detail=detail, source=price.source)
+            what=what, figure=figure, detail=detail, source=price.said)
     return _("sm_magics: {what} costs {figure} ({detail}) · price: {source}").format(
-        what=what, figure=figure, detail=detail, source=price.source)
+        what=what, figure=figure, detail=detail, source=price.said)
 
 
 def training_line(backend: Any, instance_type: str, instance_count: int, max_runtime: int, *, spot: bool = False) -> str:

@@ -50,7 +50,8 @@ class PreparedChannel:
             self.body = self.encode()
             self.encode = None
         if self.body is None:
-            raise ValueError(f"channel '{self.name}' names {self.s3_uri}; it has no bytes of the notebook's to upload")
+            raise ValueError(_("channel {name} names {uri}; it has no bytes of the notebook's to upload").format(
+                name=f"'{self.name}'", uri=self.s3_uri))
         return self.body
 
 

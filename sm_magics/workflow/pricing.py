@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,21 @@ class Price:
 
     def cost(self, seconds: float, count: int = 1) -> float:
         return self.usd_per_hour * count * max(seconds, 0.0) / 3600.0
+
+    @property
+    def said(self) -> str:
+        """``source`` as a reader of the kernel's language sees it: the words around the source are ours and
+        translated; the source's own label (as its table or AWS names it) and its date stay as written."""
+        from ..i18n import _
+
+        api = re.fullmatch(r"AWS Price List API, published (.+)", self.source)
+        if api:
+            return _("AWS Price List API, published {date}").format(date=api[1])
+        table = re.fullmatch(r"(.+), (.+) \(bundled table\)", self.source)
+        if table:
+            date = _("undated") if table[2] == "undated" else table[2]
+            return _("{label}, {date} (bundled table)").format(label=table[1], date=date)
+        return self.source
 
 
 @functools.lru_cache(maxsize=1)

@@ -145,7 +145,8 @@ class UploadError(RuntimeError):
         from .errors import explain
 
         reason = explain(cause, retrying=False) if type(cause).__module__.startswith("botocore") else str(cause)
-        super().__init__(f"{reason}; the data already uploaded could not be removed, delete it once S3 answers: {', '.join(left)}")
+        super().__init__(_("{reason}; the data already uploaded could not be removed, delete it once S3 answers: {objects}").format(
+            reason=reason, objects=", ".join(left)))
         self.left = left
 
 

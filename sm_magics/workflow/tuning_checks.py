@@ -16,6 +16,7 @@ import difflib
 from typing import Any, Iterable, Mapping
 
 from ..algorithms import range_rules, tuning_ranges
+from ..i18n import _
 
 
 def _suggestion(algorithm: str, name: str) -> str:
@@ -43,38 +44,42 @@ def check_ranges(algorithm: str, version: str, ranges: Iterable[Any], fixed: Map
     for tuned in ranges:
         name = tuned.name
         if name in seen:
-            raise ValueError(f"'{name}' is given two ranges: keep one")
+            raise ValueError(_("{name} is given two ranges: keep one").format(name=f"'{name}'"))
         seen.add(name)
         if name in fixed:
-            raise ValueError(f"'{name}' is both fixed (to {fixed[name]}) and given a range ({_cell_text(tuned)}): "
-                             "keep one of the two")
+            raise ValueError(_("{name} is both fixed (to {value}) and given a range ({range}): keep one of the two").format(
+                name=f"'{name}'", value=fixed[name], range=_cell_text(tuned)))
         suggestion = _suggestion(algorithm, schema.canonical(name))
-        instead = f"; write e.g. {suggestion}" if suggestion else ""
+        instead = _("; write e.g. {example}").format(example=suggestion) if suggestion else ""
         if name.startswith("_") or schema.canonical(name) not in schema.params:
             close = difflib.get_close_matches(name, [p for p in schema.params if not p.startswith("_")], n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ValueError(f"'{name}' is not a {algorithm} hyperparameter, so it cannot be tuned{hint}")
+            hint = _("; did you mean {name}?").format(name=f"'{close[0]}'") if close else ""
+            raise ValueError(_("{name} is not a {algorithm} hyperparameter, so it cannot be tuned").format(
+                name=f"'{name}'", algorithm=algorithm) + hint)
         if name == "feature_dim":
-            raise ValueError("'feature_dim' is the number of columns of the data, not a setting to tune: remove its range")
+            raise ValueError(_("{name} is the number of columns of the data, not a setting to tune: remove its range").format(
+                name="'feature_dim'"))
         kind = schema.kind(name)
         if tuned.kind != "Categorical" and kind == "choice":
-            raise ValueError(f"'{name}' takes one of a set of values, not a number range: write choices like "
-                             f"{suggestion or f'`{name}: a|b`'}")
+            raise ValueError(_("{name} takes one of a set of values, not a number range: write choices like {example}").format(
+                name=f"'{name}'", example=suggestion or f"`{name}: a|b`"))
         if tuned.kind == "Continuous" and kind == "int":
-            raise ValueError(f"'{name}' is an integer: write `{name}: {_int_text(tuned.low)}..{_int_text(tuned.high)} int`")
+            raise ValueError(_("{name} is an integer: write {example}").format(
+                name=f"'{name}'", example=f"`{name}: {_int_text(tuned.low)}..{_int_text(tuned.high)} int`"))
         if tuned.kind != "Categorical" and tuned.scaling == "ReverseLogarithmic" and (tuned.kind == "Integer" or not (0 <= float(tuned.low) and float(tuned.high) < 1)):
             # API reference, ContinuousParameterRange.ScalingType: reverse logarithmic scaling works only for
             # ranges entirely within 0 <= x < 1.0 (and IntegerParameterRange does not offer it)
-            raise ValueError(f"the reverse-log range of '{name}' must be continuous and lie within 0 <= x < 1: "
-                             "use log or linear, or narrow the range")
+            raise ValueError(_("the reverse-log range of {name} must be continuous and lie within 0 <= x < 1: "
+                               "use log or linear, or narrow the range").format(name=f"'{name}'"))
         try:
             range_rules.check_range(schema, tuned.kind, tuned.to_api())
         except range_rules.RangeError as exc:
             if exc.value is None:
                 raise ValueError(f"'{name}': {exc}") from None
-            which = ("lower bound" if exc.value == tuned.low else "upper bound") if tuned.kind != "Categorical" else "choice"
-            raise ValueError(f"the range of '{name}' has {which} {exc.value}, which {algorithm} refuses "
-                             f"({exc.expected}){instead or ': narrow the range'}") from None
+            which = (_("lower bound") if exc.value == tuned.low else _("upper bound")) if tuned.kind != "Categorical" else _("choice")
+            raise ValueError(_("the range of {name} has {which} {value}, which {algorithm} refuses ({expected})").format(
+                name=f"'{name}'", which=which, value=exc.value, algorithm=algorithm, expected=exc.expected)
+                + (instead or _(": narrow the range"))) from None
     return schema
 
 
@@ -88,20 +93,21 @@ def check_objective(schema: range_rules.Schema, objective: str, channels: Iterab
     algorithm = schema.spec.name
     documented = range_rules.tuning_objectives(schema.spec)
     if not documented:
-        raise ValueError(f"{algorithm} reports no metric that tuning can optimise (SageMaker documents none for it): "
-                         f"train it with %%sm_train instead")
+        raise ValueError(_("{algorithm} reports no metric that tuning can optimise (SageMaker documents none for it): "
+                           "train it with {magic} instead").format(algorithm=algorithm, magic="%%sm_train"))
     if objective not in documented:
         same_metric = [name for name in documented if name.split(":")[-1] == objective.split(":")[-1]]
         close = same_metric[:1] or difflib.get_close_matches(objective, documented, n=1)
-        hint = f"did you mean --objective {close[0]}? " if close else ""
-        raise ValueError(f"{algorithm} cannot be tuned on '{objective}': {hint}its objectives are {', '.join(documented)}")
+        hint = _("did you mean {option}? ").format(option=f"--objective {close[0]}") if close else ""
+        raise ValueError(_("{algorithm} cannot be tuned on {objective}: {hint}its objectives are {choices}").format(
+            algorithm=algorithm, objective=f"'{objective}'", hint=hint, choices=", ".join(documented)))
     channel = objective.split(":", 1)[0]
     given = set(channels)
     if channel not in given:
         others = sorted({name.split(":", 1)[0] for name in documented} & given)
-        alternative = f", or tune on a {others[0]}:* objective" if others else ""
-        raise ValueError(f"--objective {objective} is measured on the {channel} channel, which this cell does not give: "
-                         f"add a line `{channel}: <data>`{alternative}")
+        alternative = _(", or tune on a {objective} objective").format(objective=f"{others[0]}:*") if others else ""
+        raise ValueError(_("{option} is measured on the {channel} channel, which this cell does not give: add a line {line}").format(
+            option=f"--objective {objective}", channel=channel, line=f"`{channel}: <data>`") + alternative)
 
 
 def check_strategy(strategy: str, ranges: Iterable[Any], fixed: Mapping[str, str]) -> None:
@@ -113,13 +119,15 @@ def check_strategy(strategy: str, ranges: Iterable[Any], fixed: Mapping[str, str
             # Developer guide, "Understand the hyperparameter tuning strategies", Grid search: "you can only use
             # categorical parameters"; API reference, HyperParameterTuningJobConfig.Strategy, Grid.
             name = numeric[0]
-            raise ValueError(f"--strategy Grid tries every combination of choices, so it takes choice ranges only: "
-                             f"write '{name}' as choices like `{name}: a|b|c` or use --strategy Bayesian")
+            raise ValueError(_("{option} tries every combination of choices, so it takes choice ranges only: "
+                               "write {name} as choices like {example} or use {other}").format(
+                option="--strategy Grid", name=f"'{name}'", example=f"`{name}: a|b|c`", other="--strategy Bayesian"))
     if strategy == "Hyperband" and not any(key in fixed for key in range_rules.EPOCH_KEYS):
         # API reference, HyperbandStrategyConfig.MaxResource: without it (the magic sends none) the tuner reads the
         # maximum from a static epochs / numepochs / n-epochs / n_epochs / num_epochs hyperparameter.
-        raise ValueError("--strategy Hyperband stops children by epochs and reads how many from a fixed `epochs: N` line, "
-                         "which this cell does not give: add one, or use --strategy Bayesian")
+        raise ValueError(_("{option} stops children by epochs and reads how many from a fixed {line} line, "
+                           "which this cell does not give: add one, or use {other}").format(
+            option="--strategy Hyperband", line="`epochs: N`", other="--strategy Bayesian"))
 
 
 def check_combinations(schema: range_rules.Schema, static: Mapping[str, str], ranges: Iterable[Any], objective: str) -> None:
@@ -130,6 +138,7 @@ def check_combinations(schema: range_rules.Schema, static: Mapping[str, str], ra
     try:
         range_rules.check_combinations(schema, static, api, objective)
     except range_rules.RangeError as exc:
-        raise ValueError(f"with '{exc.name}' at {exc.value}, {schema.spec.name} refuses the job: {exc.expected}") from None
+        raise ValueError(_("with {name} at {value}, {algorithm} refuses the job: {expected}").format(
+            name=f"'{exc.name}'", value=exc.value, algorithm=schema.spec.name, expected=exc.expected)) from None
     except range_rules.ClientError as exc:
         raise ValueError(str(exc).replace(" (caused by ValidationError)", "")) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from IPython.core.error import UsageError
 
 from shell import get_ipython, inventory, loaded_in, quiet, run  # tests/shell.py
 
@@ -22,6 +23,27 @@ def ip(engine, mnist):
         shell.user_ns.update(x=x[:300], y=y[:300], vx=vx[:150], vy=vy[:150], tx=tx[:150], np=np)
         yield shell
         shell.run_line_magic("sm_cleanup", "-f")
+
+
+@pytest.mark.parametrize(("locale", "language", "line_word"), [("fr_FR", "fr", "ligne 2"), ("zh_TW", "zh_TW", "第 2 行")])
+@pytest.mark.parametrize(("line", "body", "names"), [
+    (LL, "predictor_type: binary_classifier\nlearnin_rate: 0.01..0.1\n" + LL_DATA, ["'learnin_rate'", "'learning_rate'"]),
+    (LL, "predictor_type: binary_classifier\nmini_batch_size: 100..1000\n" + LL_DATA, ["`mini_batch_size: 100..1000 int`"]),
+    ("kmeans --objective test:msd --strategy Grid", "k: 3\nmini_batch_size: 100..500 int\ntrain: x\ntest: tx\n",
+     ["--strategy Grid", "`mini_batch_size: a|b|c`", "--strategy Bayesian"]),
+])
+def test_a_bad_tuning_cell_is_refused_in_the_chosen_language_at_its_line(ip, lab_settings, locale, language, line_word, line, body, names):
+    """The same refusals in French and Traditional Chinese: no English sentence of ours, the cell line still named,
+    and the names and syntax to write kept as typed."""
+    from helpers import english_left
+
+    quiet(ip)
+    lab_settings(locale)
+    with pytest.raises(UsageError) as caught:
+        run(ip, "sm_tune", line, body)
+    text = str(caught.value)
+    assert english_left(text, language) == [] and text.startswith(line_word), text
+    assert all(name in text for name in names), text
 
 
 NOTEBOOK_02_CELL = """predictor_type: binary_classifier
