@@ -254,6 +254,20 @@ def check_values(info: algorithms.AlgorithmInfo, hyperparameters: dict[str, str]
         raise ValueError(str(exc).replace(" (caused by ValidationError)", "")) from None
 
 
+def _shown_while_uploading(backend: Backend, job: Any, show: Callable[[Any], None] | None, bucket: str, name: str,
+                           prepared: list[PreparedChannel], instance_count: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """Hand the handle to ``show`` before converting and uploading, so its view reports both from the cell's start;
+    a failed upload ends the handle Failed with the line that is raised."""
+    job.preparing("preparing")
+    if show is not None:
+        show(job)
+    try:
+        return _upload(backend, bucket, name, prepared, instance_count, job)
+    except Exception as error:
+        job.failed_before_creation(error)
+        raise
+
+
 def start_training(backend: Backend, spec: TrainingSpec, announce: Callable[[str], None] | None = None,
                    show: Callable[[TrainingJob], None] | None = None) -> TrainingJob:
     """Check everything, say the most it can cost (``announce``), then convert, upload and create the job.
@@ -271,14 +285,7 @@ def start_training(backend: Backend, spec: TrainingSpec, announce: Callable[[str
     bucket = default_bucket(backend)
     job = TrainingJob(backend, name, info.name)
     job.feature_count = next((c.features for c in prepared if c.name == "train"), None)
-    job.preparing("preparing")
-    if show is not None:
-        show(job)
-    try:
-        channels, uploaded = _upload(backend, bucket, name, prepared, spec.instance_count, job)
-    except Exception as error:
-        job.failed_before_creation(error)
-        raise
+    channels, uploaded = _shown_while_uploading(backend, job, show, bucket, name, prepared, spec.instance_count)
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": spec.max_runtime}
     if spec.spot:
         stopping["MaxWaitTimeInSeconds"] = spec.max_wait or spec.max_runtime
@@ -350,14 +357,7 @@ def start_tuning(backend: Backend, spec: TuningSpec, announce: Callable[[str], N
     bucket = default_bucket(backend)
     job = TuningJob(backend, name, info.name)
     job.feature_count = train.features
-    job.preparing("preparing")
-    if show is not None:
-        show(job)
-    try:
-        channels, uploaded = _upload(backend, bucket, name, prepared, base.instance_count, job)
-    except Exception as error:
-        job.failed_before_creation(error)
-        raise
+    channels, uploaded = _shown_while_uploading(backend, job, show, bucket, name, prepared, base.instance_count)
     ranges: dict[str, list[dict[str, Any]]] = {"IntegerParameterRanges": [], "ContinuousParameterRanges": [], "CategoricalParameterRanges": []}
     for tuned in spec.ranges:
         ranges[f"{tuned.kind}ParameterRanges"].append(tuned.to_api())
