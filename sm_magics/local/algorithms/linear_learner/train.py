@@ -22,12 +22,6 @@ LR_MULTS = (1.0, 3.0, 10.0, 0.3, 30.0, 0.1, 0.03, 0.01)
 REG_CHOICES = ((AUTO_WD, AUTO_L1), (1e-3, 0.0), (1e-2, 0.0), (3e-2, 0.0))
 # around a wd (and l1) the user set: multiples of it, the given value first
 REG_MULTS = (1.0, 10.0, 0.1, 100.0)
-# the scaler divides a feature by at least its widest deviation in the sample / this (see _scaler): within the
-# sample no normalised value lies further than this from 0. Measured on the 5 000-digit MNIST sample's "is it a
-# zero?" tuning (benchmarks/linear_learner_tuning.py, 20 simulated tunings per range set), where border pixels
-# are inked in a few images: the best job's test F1 averages 0.939 instead of 0.933 with the tutorial's ranges
-# and 0.940 instead of 0.918 with notebook 02's (a Gaussian feature's scale moves by a few % at most)
-SCALER_SPREAD = 3.0
 # keep the weights plus optimiser state of all parallel models within this many floats
 MAX_MODEL_FLOATS = 64_000_000
 
@@ -64,12 +58,6 @@ class _Trainer:
         if p["normalize_data"]:
             centred = sample - self.mean
             std = np.sqrt((centred**2).mean(axis=0))
-            # a feature that is nearly constant in the sample (a border pixel inked in a couple
-            # of images) has a tiny deviation, and dividing by it would turn its rare values into
-            # outliers dozens of units wide that the folded weights then multiply on new data;
-            # no feature is scaled by less than 1/SCALER_SPREAD of its widest deviation in the sample
-            widest = np.abs(centred).max(axis=0) if len(sample) else np.zeros(d)
-            std = np.maximum(std, widest / SCALER_SPREAD)
             std[~(std > 1e-12)] = 1.0
         else:
             std = np.ones(d)
