@@ -210,6 +210,40 @@ def test_binary_mnist_zero_detector_scores_f1_over_0_9(aws: Clients, runtime: An
     assert metrics["validation:binary_classification_accuracy"] > 0.95
 
 
+def test_an_explicit_learning_rate_is_one_of_the_parallel_models_and_the_others_try_close_values(aws: Clients, mnist: tuple) -> None:
+    """The guide's num_models: one model with the given parameters, the rest with close ones; tuning turns it off."""
+    (x_train, y_train), (x_valid, y_valid), _ = mnist
+    prefix = f"data/{unique('ll-close')}"
+    train_uri = put(aws, f"{prefix}/train/data.pbr", recordio.encode_dense(x_train[:1500], is_zero(y_train[:1500])))
+    valid_uri = put(aws, f"{prefix}/validation/data.pbr", recordio.encode_dense(x_valid, is_zero(y_valid)))
+    channels = [channel("train", train_uri.rsplit("/", 1)[0] + "/"), channel("validation", valid_uri.rsplit("/", 1)[0] + "/")]
+    given = {"predictor_type": "binary_classifier", "feature_dim": "784", "epochs": "2", "learning_rate": "0.02", "wd": "0.001"}
+
+    def chosen(lines: list[str]) -> dict[str, Any]:
+        marker = "Best model found for hyperparameters: "
+        line = next(line for line in lines if marker in line)
+        return json.loads(line.split(marker, 1)[1])
+
+    job = train(aws, given, channels)
+    lines = log_lines(aws, job["TrainingJobName"])
+    assert any("Training 32 model(s) in parallel" in line for line in lines)
+    assert any(
+        "Parallel models: model 0 with learning_rate 0.02, wd 0.001, l1 0; the others with learning_rate 0.0002 ... 0.6, wd 0.0001 ... 0.1" in line
+        for line in lines
+    ), [line for line in lines if "Parallel" in line]
+    assert any("Calibrated the decision threshold of 32 model(s)" in line for line in lines)
+    best = chosen(lines)
+    # the selected model is one of the grid's: the given values times the documented-close multiples
+    assert any(best["learning_rate"] == pytest.approx(0.02 * m) for m in (1.0, 3.0, 10.0, 0.3, 30.0, 0.1, 0.03, 0.01)), best
+    assert any(best["wd"] == pytest.approx(0.001 * m) for m in (1.0, 10.0, 0.1, 100.0)), best
+
+    tuned = train(aws, {**given, "_tuning_objective_metric": "validation:binary_f_beta"}, channels)
+    lines = log_lines(aws, tuned["TrainingJobName"])
+    assert any("Training 1 model(s) in parallel" in line for line in lines)
+    assert not any("Parallel models:" in line for line in lines)
+    assert (chosen(lines)["learning_rate"], chosen(lines)["wd"]) == pytest.approx((0.02, 0.001))
+
+
 def test_binary_metric_definitions_match_the_log_lines(aws: Clients, binary: dict[str, Any]) -> None:
     job = aws.sagemaker.describe_training_job(TrainingJobName=binary["job"]["TrainingJobName"])
     definitions = {d["Name"]: d["Regex"] for d in job["AlgorithmSpecification"]["MetricDefinitions"]}

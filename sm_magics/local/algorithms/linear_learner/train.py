@@ -20,6 +20,8 @@ AUTO_L1 = 0.0
 # close values for the parallel models: learning-rate multipliers, then (wd, l1) pairs
 LR_MULTS = (1.0, 3.0, 10.0, 0.3, 30.0, 0.1, 0.03, 0.01)
 REG_CHOICES = ((AUTO_WD, AUTO_L1), (1e-3, 0.0), (1e-2, 0.0), (3e-2, 0.0))
+# around a wd (and l1) the user set: multiples of it, the given value first
+REG_MULTS = (1.0, 10.0, 0.1, 100.0)
 # keep the weights plus optimiser state of all parallel models within this many floats
 MAX_MODEL_FLOATS = 64_000_000
 
@@ -80,32 +82,51 @@ class _Trainer:
         return ((x.astype(np.float32) - self.mean.astype(np.float32)) / self.std.astype(np.float32)).astype(np.float32)
 
     def _grid(self) -> list[dict[str, Any]]:
-        """The hyperparameters of each parallel model: model 0 as given, the rest close to it."""
+        """The hyperparameters of each parallel model: model 0 as given, the rest close to it.
+
+        The guide's ``num_models``: "one model is trained according to the given
+        training parameters (regularization, optimizer, loss), and the rest by close
+        parameters". So a learning rate, ``wd`` or ``l1`` the user set is model 0's,
+        and the others try multiples of it (x 1/100 ... 30 for the learning rate,
+        x 1/10 ... 100 for ``wd``), as they would around the ``auto`` values: an
+        explicit value does not turn the internal tuning off (tuning jobs do, with
+        ``num_models`` 1).
+        """
         p = self.params
         optimizer = p["optimizer"]
         base_lr = p["learning_rate"] if p["learning_rate"] != "auto" else AUTO_LR[optimizer]
-        base_wd = p["wd"] if p["wd"] != "auto" else AUTO_WD
-        base_l1 = p["l1"] if p["l1"] != "auto" else AUTO_L1
         count = p["num_models"]
         per_model_floats = 3 * self.x_raw.shape[1] * self.outputs
         limit = max(1, MAX_MODEL_FLOATS // max(per_model_floats, 1))
         if count > limit:
             self.ctx.log(f"WARNING num_models {count} does not fit in memory for this model size; training {limit} models")
             count = limit
+        reg_choices = REG_CHOICES
+        if p["wd"] != "auto" or p["l1"] != "auto":
+            given_wd = p["wd"] if p["wd"] != "auto" else AUTO_WD
+            given_l1 = p["l1"] if p["l1"] != "auto" else AUTO_L1
+            reg_choices = tuple((given_wd * mult, given_l1 * mult) for mult in REG_MULTS)
         models = []
         for i in range(count):
-            lr_mult = LR_MULTS[i % len(LR_MULTS)] if p["learning_rate"] == "auto" else 1.0
-            wd, l1 = REG_CHOICES[(i // len(LR_MULTS)) % len(REG_CHOICES)]
+            wd, l1 = reg_choices[(i // len(LR_MULTS)) % len(reg_choices)]
             models.append(
                 {
                     "optimizer": optimizer,
-                    "learning_rate": base_lr * lr_mult,
-                    "wd": base_wd if p["wd"] != "auto" or i < len(LR_MULTS) else wd,
-                    "l1": base_l1 if p["l1"] != "auto" or i < len(LR_MULTS) else l1,
+                    "learning_rate": base_lr * LR_MULTS[i % len(LR_MULTS)],
+                    "wd": wd,
+                    "l1": l1,
                     "lr_scheduler_step": p["lr_scheduler_step"],
                     "lr_scheduler_factor": p["lr_scheduler_factor"],
                     "lr_scheduler_minimum_lr": p["lr_scheduler_minimum_lr"],
                 }
+            )
+        if count > 1:
+            rates = sorted({m["learning_rate"] for m in models})
+            decays = sorted({m["wd"] for m in models})
+            self.ctx.log(
+                f"Parallel models: model 0 with learning_rate {models[0]['learning_rate']:g}, wd {models[0]['wd']:g}, "
+                f"l1 {models[0]['l1']:g}; the others with learning_rate {rates[0]:g} ... {rates[-1]:g}, "
+                f"wd {decays[0]:g} ... {decays[-1]:g}"
             )
         return models
 
