@@ -54,7 +54,7 @@ optimizer: sgd|adam
 train: x, y % 2
 validation: vx, vy % 2
 """
-# the classic "is it a zero?" tuning tutorial's ranges (as tests/algorithms/test_quality.py sends them with boto3)
+# the classic "is it a zero?" tuning tutorial's ranges (as tests/local/algorithms/test_quality.py sends them with boto3)
 TUTORIAL_CELL = """predictor_type: binary_classifier
 wd: 1e-7..1 log
 learning_rate: 0.0001..0.1

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from algorithms.data import breast_cancer
+from reference_data import breast_cancer
 from sdk_common import (all_children, check_zero_classifier, assert_default_identity, assert_deleted, check_projections, completed_job, most_at_once,
                         needs_sdk, read_s3, run_user_script)
 
@@ -103,7 +103,7 @@ def test_xgboost_managed_spot_csv(engine, aws, tmp_path: Path, record_property) 
     record_property("classification_rate", result["classification_rate"])
     assert result["classification_rate"] >= 0.9, f"classification rate {result['classification_rate']:.4f}\n" + run.explain()
 
-    # the script's CSVs are tests/algorithms/data.py's splits, label first, no header
+    # the script's CSVs are tests/reference_data.py's splits, label first, no header
     for uri, split in ((result["train_uri"], data.train), (result["validation_uri"], data.validation)):
         table = np.loadtxt(io.BytesIO(read_s3(aws, uri)), delimiter=",", ndmin=2)
         assert table.shape == (len(split.y), 31)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from algorithms.data import breast_cancer
+from reference_data import breast_cancer
 from sdk_common import (all_children, check_zero_classifier, assert_default_identity, assert_deleted, assert_gone, check_projections, completed_job,
                         most_at_once, needs_sdk, read_s3, run_user_script)
 
@@ -133,7 +133,7 @@ def test_xgboost_spot_model_trainer_endpoint_invoke(engine, aws, tmp_path: Path,
     assert job["BillableTimeInSeconds"] == job["TrainingTimeInSeconds"]
     assert (job["BillableTimeInSeconds"], job["TrainingTimeInSeconds"]) == (result["billable_seconds"], result["training_seconds"])
 
-    # ModelTrainer uploaded the local CSVs: tests/algorithms/data.py's splits, label first, no header
+    # ModelTrainer uploaded the local CSVs: tests/reference_data.py's splits, label first, no header
     channels = {c["ChannelName"]: c for c in job["InputDataConfig"]}
     assert set(channels) == {"train", "validation"}
     for name, split in (("train", data.train), ("validation", data.validation)):

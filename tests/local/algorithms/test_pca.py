@@ -12,7 +12,6 @@ k-means runs end to end; and the mistakes users make fail the job with a
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,14 +20,14 @@ from scipy.linalg import subspace_angles
 from sklearn.decomposition import PCA as SKPCA
 
 from helpers import (
-    BUCKET, ROLE, Clients, assert_failed_with_client_error, csv_rows, deploy, ensure_bucket, error_of, put, read_s3,
+    BUCKET, FIXTURES, ROLE, Clients, assert_failed_with_client_error, csv_rows, deploy, ensure_bucket, error_of, put, read_s3,
     run_training, training_request, transform_request, unique, upload_model_tar, upload_recordio, wait_transform,
 )
 from sm_magics.formats import ndarray, recordio
 from sm_magics.local.runtime.hosting import unpack_model
 
 PCA_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/pca:1"
-REAL_PCA_ARTIFACT = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "sagemaker-artifacts" / "pca_model_algo-1"
+REAL_PCA_ARTIFACT = FIXTURES / "pca_model_algo-1"
 COMPONENTS = 50
 
 

@@ -1,6 +1,6 @@
 """SageMaker's built-in XGBoost as a boto3 user meets it, on the local engine.
 
-The data is scikit-learn's bundled breast-cancer set (``tests/algorithms/data.py``:
+The data is scikit-learn's bundled breast-cancer set (``tests/reference_data.py``:
 569 x 30, nothing downloaded), uploaded as the XGBoost tutorials do: CSV with
 the label first and no header, ``train`` and ``validation`` channels. A
 managed-spot 1.0-1 job and a 1.7-1 job train ``binary:logistic`` with early
@@ -25,7 +25,7 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
-from algorithms.data import breast_cancer, csv_features, csv_label_first
+from reference_data import breast_cancer, csv_features, csv_label_first
 from helpers import (
     BUCKET, LOG_GROUP, Clients, channel, deploy, ensure_bucket, error_of, final_metrics, job_request, put, read_s3,
     run_training, unique,
