@@ -19,7 +19,12 @@ gives, byte for byte (``tests/formats/test_csv_text.py`` checks that):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
+
+from .buffers import filled_bytes
 
 _BLOCK_CELLS = 1 << 20  # cells formatted at once: bounds the temporaries (~30 bytes a cell)
 _WIDTH = 16  # widest cell: sign, 9 digits, '.', 'e', exponent sign, 3 exponent digits
@@ -28,24 +33,84 @@ with np.errstate(over="ignore", under="ignore"):
     _POW10 = 10.0 ** np.arange(-350, 351, dtype=np.float64)  # 10**k at _POW10[k + 350] (0 / inf at the far ends)
 
 
-def format_rows(matrix: np.ndarray) -> bytes:
-    """``"\\n".join(",".join(f"{v:.9g}" for v in row) for row in matrix) + "\\n"`` as bytes, for a 2-D numeric array."""
+def format_rows(matrix: np.ndarray, first: np.ndarray | None = None) -> bytes:
+    """``"\\n".join(",".join(f"{v:.9g}" for v in row) for row in matrix) + "\\n"`` as bytes, for a 2-D numeric array.
+
+    ``first``, one value per row, is written as the first column (a training channel's label).
+    """
+    return plan_rows(matrix, first).tobytes()
+
+
+def plan_rows(matrix: np.ndarray, first: np.ndarray | None = None) -> RowsText:
+    """The text :func:`format_rows` gives, planned: its size known before it is written, then written in parts.
+
+    Every distinct value is formatted here (the part of the work that decides the size); the cells'
+    texts are laid out only as :meth:`RowsText.parts` is iterated, so an upload can send one part while
+    the next is written. ``first`` is joined block by block, never as a copy of the whole matrix.
+    """
     matrix = np.asarray(matrix)
     if matrix.ndim != 2:
         raise ValueError(f"expected a 2-D matrix, got shape {matrix.shape}")
     n, d = matrix.shape
-    if n == 0:
-        return b""
-    if d == 0:
-        return b"\n" * n
+    if first is not None:
+        first = np.asarray(first).reshape(-1)
+        if first.shape[0] != n:
+            raise ValueError(f"the first column has {first.shape[0]} values for {n} rows")
+        d += 1
+    if n == 0 or d == 0:
+        return RowsText(n * (d == 0), [], n if d == 0 else 0)
     rows_per_block = max(1, _BLOCK_CELLS // d)
-    parts = [_format_block(matrix[start : start + rows_per_block]) for start in range(0, n, rows_per_block)]
-    return b"".join(parts)
+    blocks = []
+    for start in range(0, n, rows_per_block):
+        block = matrix[start : start + rows_per_block]
+        if first is not None:
+            block = np.column_stack([first[start : start + rows_per_block], block])  # one block: stays in cache
+        blocks.append(_plan_block(block))
+    return RowsText(sum(block.size for block in blocks), blocks)
 
 
-def _format_block(block: np.ndarray) -> bytes:
-    """Each distinct value is formatted once (data sets repeat values: MNIST's pixels take 256), then every
-    cell is one fixed-size gather from a table of the distinct values' texts, each with its separator."""
+@dataclass
+class _Block:
+    """One block of rows: each cell's index into ``table`` (texts with their separator, 0-padded)."""
+
+    codes: np.ndarray
+    table: np.ndarray  # (entries,) of void items as wide as the widest text plus its separator
+    size: int  # bytes of text
+
+    def text(self) -> np.ndarray:
+        cells = np.take(self.table, self.codes).view(np.uint8)
+        return cells[cells != 0]
+
+
+@dataclass
+class RowsText:
+    """A matrix's CSV text, ``size`` bytes, written block by block from the formatted distinct values."""
+
+    size: int
+    blocks: list[_Block]
+    newlines: int = 0  # rows of a matrix without columns: one empty line each
+
+    def parts(self) -> Iterator[np.ndarray]:
+        """The text, block by block, as uint8 arrays (each written when it is asked for)."""
+        if self.newlines:
+            yield np.full(self.newlines, ord("\n"), dtype=np.uint8)
+        for block in self.blocks:
+            yield block.text()
+
+    def tobytes(self) -> bytes:
+        """The whole text in one bytes object, each part written straight into it."""
+        return filled_bytes(self.size, self._fill)
+
+    def _fill(self, out: np.ndarray) -> None:
+        at = 0
+        for part in self.parts():
+            out[at : at + part.size] = part
+            at += part.size
+
+
+def _plan_block(block: np.ndarray) -> _Block:
+    """Each distinct value is formatted once (data sets repeat values: MNIST's pixels take 256); every cell
+    then is one fixed-size gather from a table of the distinct values' texts, each with its separator."""
     import pandas as pd
 
     n, d = block.shape
@@ -66,9 +131,9 @@ def _format_block(block: np.ndarray) -> bytes:
     table[count + np.arange(count), lengths] = ord("\n")
     codes = codes.reshape(n, d)
     codes[:, -1] += count  # a row's last cell ends the line
-    cells = np.take(table.view(f"V{width}").reshape(-1), codes.reshape(-1))
-    flat = cells.view(np.uint8)
-    return flat[flat != 0].tobytes()
+    codes = codes.reshape(-1).astype(np.min_scalar_type(2 * count - 1))  # kept until written: as small as it can be
+    size = int(np.bincount(codes, minlength=2 * count) @ np.concatenate([lengths, lengths]).astype(np.int64)) + codes.size
+    return _Block(codes, table.view(f"V{width}").reshape(-1), size)
 
 
 def _format_cells(values: np.ndarray) -> np.ndarray:
