@@ -27,6 +27,7 @@ import numpy as np
 from .buffers import filled_bytes
 
 _BLOCK_CELLS = 1 << 20  # cells formatted at once: bounds the temporaries (~30 bytes a cell)
+_KEEP_TABLE = 1 << 20  # a block's table of texts kept from planning to writing up to this many bytes
 _WIDTH = 16  # widest cell: sign, 9 digits, '.', 'e', exponent sign, 3 exponent digits
 _DIGITS = 9
 with np.errstate(over="ignore", under="ignore"):
@@ -60,25 +61,34 @@ def plan_rows(matrix: np.ndarray, first: np.ndarray | None = None) -> RowsText:
     if n == 0 or d == 0:
         return RowsText(n * (d == 0), [], n if d == 0 else 0)
     rows_per_block = max(1, _BLOCK_CELLS // d)
-    blocks = []
-    for start in range(0, n, rows_per_block):
-        block = matrix[start : start + rows_per_block]
-        if first is not None:
-            block = np.column_stack([first[start : start + rows_per_block], block])  # one block: stays in cache
-        blocks.append(_plan_block(block))
+    blocks = [_Block(matrix, first, start, min(start + rows_per_block, n)) for start in range(0, n, rows_per_block)]
     return RowsText(sum(block.size for block in blocks), blocks)
 
 
-@dataclass
 class _Block:
-    """One block of rows: each cell's index into ``table`` (texts with their separator, 0-padded)."""
+    """One block of rows, its text's size known on creation.
 
-    codes: np.ndarray
-    table: np.ndarray  # (entries,) of void items as wide as the widest text plus its separator
-    size: int  # bytes of text
+    What the text is written from (each cell's index into a table of the distinct values' texts) is
+    kept until then when the table is small (repeated values, e.g. MNIST's 256: two bytes a cell). A
+    block of mostly distinct values would keep a table larger than its text: its text is written at once.
+    """
+
+    def __init__(self, matrix: np.ndarray, first: np.ndarray | None, start: int, stop: int) -> None:
+        cells = matrix[start:stop]
+        if first is not None:
+            cells = np.column_stack([first[start:stop], cells])  # one block at a time: stays in cache
+        codes, table, self.size = _plan_block(cells)
+        self._kept: tuple[np.ndarray, np.ndarray] | None = (codes, table)
+        self._text: np.ndarray | None = None
+        if table.nbytes > _KEEP_TABLE:
+            self._text, self._kept = self.text(), None
 
     def text(self) -> np.ndarray:
-        cells = np.take(self.table, self.codes).view(np.uint8)
+        if self._text is not None:
+            return self._text
+        assert self._kept is not None
+        codes, table = self._kept
+        cells = np.take(table, codes).view(np.uint8)
         return cells[cells != 0]
 
 
@@ -108,8 +118,10 @@ class RowsText:
             at += part.size
 
 
-def _plan_block(block: np.ndarray) -> _Block:
-    """Each distinct value is formatted once (data sets repeat values: MNIST's pixels take 256); every cell
+def _plan_block(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(each cell's index into the table, the table, the text's size in bytes).
+
+    Each distinct value is formatted once (data sets repeat values: MNIST's pixels take 256); every cell
     then is one fixed-size gather from a table of the distinct values' texts, each with its separator."""
     import pandas as pd
 
@@ -133,7 +145,7 @@ def _plan_block(block: np.ndarray) -> _Block:
     codes[:, -1] += count  # a row's last cell ends the line
     codes = codes.reshape(-1).astype(np.min_scalar_type(2 * count - 1))  # kept until written: as small as it can be
     size = int(np.bincount(codes, minlength=2 * count) @ np.concatenate([lengths, lengths]).astype(np.int64)) + codes.size
-    return _Block(codes, table.view(f"V{width}").reshape(-1), size)
+    return codes, table.view(f"V{width}").reshape(-1), size
 
 
 def _format_cells(values: np.ndarray) -> np.ndarray:

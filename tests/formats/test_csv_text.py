@@ -110,3 +110,17 @@ def test_parts_join_into_format_rows_and_the_size_is_known_first(monkeypatch: py
     parts = [bytes(part) for part in plan.parts()]
     assert len(parts) > 10 and b"".join(parts) == format_rows(matrix, labels) == per_cell(np.column_stack([labels, matrix]))
     assert plan.size == sum(map(len, parts))
+
+
+def test_blocks_of_mostly_distinct_values_keep_their_text_rather_than_their_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block whose table of texts would outweigh its text is written when planned: the same text."""
+    from sm_magics.formats import csv_text
+
+    matrix = _rng().normal(size=(120, 17)).astype(np.float32)
+    labels = _rng().random(120).astype(np.float32)
+    expected = per_cell(np.column_stack([labels, matrix]))
+    monkeypatch.setattr(csv_text, "_BLOCK_CELLS", 200)
+    monkeypatch.setattr(csv_text, "_KEEP_TABLE", 0)
+    plan = csv_text.plan_rows(matrix, labels)
+    assert all(block._kept is None and block._text is not None for block in plan.blocks)
+    assert plan.tobytes() == expected and plan.size == len(expected)
