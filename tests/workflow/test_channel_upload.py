@@ -48,7 +48,7 @@ def recorded(backend: Backend, name: str) -> tuple[TrainingJob, list]:
 
 def test_an_xgboost_channel_is_uploaded_as_it_is_converted_byte_for_byte(backend, bucket, engine_clients, mnist):
     (x, y), _, _ = mnist
-    x = x[:4000]
+    x = x[:4000].copy()  # the fixture is shared by the session: changed here on a copy
     labels = (y[:4000] == 3).astype(np.float32)
     x[0, :4] = [-0.0, 1e-45, 16777216.0, 3.4028235e38]  # awkward values a notebook may hold
     prepared = prepare_channel(ALGORITHMS["xgboost"], "train", x, labels)
