@@ -15,6 +15,11 @@ gives, byte for byte (``tests/formats/test_csv_text.py`` checks that):
   itself, so the result is always exactly ``format(v, ".9g")``;
 * ``%g``'s layout: trailing zeros dropped, positional notation for decimal
   exponents -4 to 8, ``d.ddde+XX`` otherwise.
+
+A channel's text is planned before it is written (``plan_rows``): the distinct
+values are formatted first, which fixes the text's exact size, and the cells are
+laid out block by block as an upload asks for them, so the upload's progress has
+its total from the start and the conversion overlaps the upload.
 """
 
 from __future__ import annotations

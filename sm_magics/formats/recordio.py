@@ -4,8 +4,9 @@ Why this exists: the SageMaker SDK builds one protobuf message per row in Python
 takes seconds for an MNIST-sized matrix (50 000 x 784), and sm_magics must work without
 the SDK or protobuf installed.  Every row of a dense float matrix encodes to the same record
 layout, so the whole stream is one preallocated ``uint8`` buffer filled column-block by
-column-block through strided views.  Rows whose byte length varies (``Int32Tensor``
-varints) go through a vectorized scatter instead.
+column-block through strided views; that buffer is the memory of the ``bytes`` object
+returned (``buffers.filled_bytes``), so the stream is written once, with no copy after.
+Rows whose byte length varies (``Int32Tensor`` varints) go through a vectorized scatter instead.
 
 Layout (docs/algorithms.md A.6): each record is ``magic 0xCED7230A (u32 LE)``,
 ``lrecord (u32 LE: length in bits 0-28, split flag in bits 29-31)``, the serialized
@@ -399,7 +400,8 @@ def _dense_encoder(features: np.ndarray, labels: np.ndarray | None) -> tuple[int
 
 def _encode_dense_buffer(features: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
     n, d, fixed_size, pieces = _dense_encoder(features, labels)
-    return _in_batches(n, n if fixed_size else max(1, _VARINT_BATCH // d), lambda start, stop: _assemble(pieces(start, stop), stop - start))
+    rows = n if fixed_size else max(1, _VARINT_BATCH // d)
+    return _in_batches(n, rows, lambda start, stop: _assemble(pieces(start, stop), stop - start))
 
 
 def encode_dense(features: np.ndarray, labels: np.ndarray | None = None) -> bytes:
@@ -413,7 +415,7 @@ def encode_dense(features: np.ndarray, labels: np.ndarray | None = None) -> byte
     n, d, fixed_size, pieces = _dense_encoder(features, labels)
     if fixed_size:  # the common case (float features): written straight into the bytes object
         return _assemble_bytes(pieces(0, n), n)
-    return _in_batches(n, max(1, _VARINT_BATCH // d), lambda start, stop: _assemble(pieces(start, stop), stop - start)).tobytes()
+    return _encode_dense_buffer(features, labels).tobytes()  # int32 varints: records differ in size
 
 
 def write_dense(file: BinaryIO, features: np.ndarray, labels: np.ndarray | None = None) -> int:
