@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         median = statistics.median(times)
         print(f"{name:<34}{len(times):>5}{median:>11.4f}{min(times):>9.4f}{median / base:>20.1f}")
     print(f"byte-identical output: {identical}")
+    if len(rows) > 1:
+        ratio = statistics.median(rows[1][1]) / base
+        print(f"goal >= 100x the SDK's writer: {ratio:.0f}x, {'met' if ratio >= 100 else 'missed'} "
+              f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
     return 1 if identical == "NO" else 0
 
 

@@ -15,37 +15,119 @@ gives, byte for byte (``tests/formats/test_csv_text.py`` checks that):
   itself, so the result is always exactly ``format(v, ".9g")``;
 * ``%g``'s layout: trailing zeros dropped, positional notation for decimal
   exponents -4 to 8, ``d.ddde+XX`` otherwise.
+
+A channel's text is planned before it is written (``plan_rows``): the distinct
+values are formatted first, which fixes the text's exact size, and the cells are
+laid out block by block as an upload asks for them, so the upload's progress has
+its total from the start and the conversion overlaps the upload.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 
+from .buffers import filled_bytes
+
 _BLOCK_CELLS = 1 << 20  # cells formatted at once: bounds the temporaries (~30 bytes a cell)
+_KEEP_TABLE = 1 << 20  # a block's table of texts kept from planning to writing up to this many bytes
 _WIDTH = 16  # widest cell: sign, 9 digits, '.', 'e', exponent sign, 3 exponent digits
 _DIGITS = 9
 with np.errstate(over="ignore", under="ignore"):
     _POW10 = 10.0 ** np.arange(-350, 351, dtype=np.float64)  # 10**k at _POW10[k + 350] (0 / inf at the far ends)
 
 
-def format_rows(matrix: np.ndarray) -> bytes:
-    """``"\\n".join(",".join(f"{v:.9g}" for v in row) for row in matrix) + "\\n"`` as bytes, for a 2-D numeric array."""
+def format_rows(matrix: np.ndarray, first: np.ndarray | None = None) -> bytes:
+    """``"\\n".join(",".join(f"{v:.9g}" for v in row) for row in matrix) + "\\n"`` as bytes, for a 2-D numeric array.
+
+    ``first``, one value per row, is written as the first column (a training channel's label).
+    """
+    return plan_rows(matrix, first).tobytes()
+
+
+def plan_rows(matrix: np.ndarray, first: np.ndarray | None = None) -> RowsText:
+    """The text :func:`format_rows` gives, planned: its size known before it is written, then written in parts.
+
+    Every distinct value is formatted here (the part of the work that decides the size); the cells'
+    texts are laid out only as :meth:`RowsText.parts` is iterated, so an upload can send one part while
+    the next is written. ``first`` is joined block by block, never as a copy of the whole matrix.
+    """
     matrix = np.asarray(matrix)
     if matrix.ndim != 2:
         raise ValueError(f"expected a 2-D matrix, got shape {matrix.shape}")
     n, d = matrix.shape
-    if n == 0:
-        return b""
-    if d == 0:
-        return b"\n" * n
+    if first is not None:
+        first = np.asarray(first).reshape(-1)
+        if first.shape[0] != n:
+            raise ValueError(f"the first column has {first.shape[0]} values for {n} rows")
+        d += 1
+    if n == 0 or d == 0:
+        return RowsText(n * (d == 0), [], n if d == 0 else 0)
     rows_per_block = max(1, _BLOCK_CELLS // d)
-    parts = [_format_block(matrix[start : start + rows_per_block]) for start in range(0, n, rows_per_block)]
-    return b"".join(parts)
+    blocks = [_Block(matrix, first, start, min(start + rows_per_block, n)) for start in range(0, n, rows_per_block)]
+    return RowsText(sum(block.size for block in blocks), blocks)
 
 
-def _format_block(block: np.ndarray) -> bytes:
-    """Each distinct value is formatted once (data sets repeat values: MNIST's pixels take 256), then every
-    cell is one fixed-size gather from a table of the distinct values' texts, each with its separator."""
+class _Block:
+    """One block of rows, its text's size known on creation.
+
+    What the text is written from (each cell's index into a table of the distinct values' texts) is
+    kept until then when the table is small (repeated values, e.g. MNIST's 256: two bytes a cell). A
+    block of mostly distinct values would keep a table larger than its text: its text is written at once.
+    """
+
+    def __init__(self, matrix: np.ndarray, first: np.ndarray | None, start: int, stop: int) -> None:
+        cells = matrix[start:stop]
+        if first is not None:
+            cells = np.column_stack([first[start:stop], cells])  # one block at a time: stays in cache
+        codes, table, self.size = _plan_block(cells)
+        self._kept: tuple[np.ndarray, np.ndarray] | None = (codes, table)
+        self._text: np.ndarray | None = None
+        if table.nbytes > _KEEP_TABLE:
+            self._text, self._kept = self.text(), None
+
+    def text(self) -> np.ndarray:
+        if self._text is not None:
+            return self._text
+        assert self._kept is not None
+        codes, table = self._kept
+        cells = np.take(table, codes).view(np.uint8)
+        return cells[cells != 0]
+
+
+@dataclass
+class RowsText:
+    """A matrix's CSV text, ``size`` bytes, written block by block from the formatted distinct values."""
+
+    size: int
+    blocks: list[_Block]
+    newlines: int = 0  # rows of a matrix without columns: one empty line each
+
+    def parts(self) -> Iterator[np.ndarray]:
+        """The text, block by block, as uint8 arrays (each written when it is asked for)."""
+        if self.newlines:
+            yield np.full(self.newlines, ord("\n"), dtype=np.uint8)
+        for block in self.blocks:
+            yield block.text()
+
+    def tobytes(self) -> bytes:
+        """The whole text in one bytes object, each part written straight into it."""
+        return filled_bytes(self.size, self._fill)
+
+    def _fill(self, out: np.ndarray) -> None:
+        at = 0
+        for part in self.parts():
+            out[at : at + part.size] = part
+            at += part.size
+
+
+def _plan_block(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(each cell's index into the table, the table, the text's size in bytes).
+
+    Each distinct value is formatted once (data sets repeat values: MNIST's pixels take 256); every cell
+    then is one fixed-size gather from a table of the distinct values' texts, each with its separator."""
     import pandas as pd
 
     n, d = block.shape
@@ -66,9 +148,9 @@ def _format_block(block: np.ndarray) -> bytes:
     table[count + np.arange(count), lengths] = ord("\n")
     codes = codes.reshape(n, d)
     codes[:, -1] += count  # a row's last cell ends the line
-    cells = np.take(table.view(f"V{width}").reshape(-1), codes.reshape(-1))
-    flat = cells.view(np.uint8)
-    return flat[flat != 0].tobytes()
+    codes = codes.reshape(-1).astype(np.min_scalar_type(2 * count - 1))  # kept until written: as small as it can be
+    size = int(np.bincount(codes, minlength=2 * count) @ np.concatenate([lengths, lengths]).astype(np.int64)) + codes.size
+    return codes, table.view(f"V{width}").reshape(-1), size
 
 
 def _format_cells(values: np.ndarray) -> np.ndarray:

@@ -4,8 +4,9 @@ Why this exists: the SageMaker SDK builds one protobuf message per row in Python
 takes seconds for an MNIST-sized matrix (50 000 x 784), and sm_magics must work without
 the SDK or protobuf installed.  Every row of a dense float matrix encodes to the same record
 layout, so the whole stream is one preallocated ``uint8`` buffer filled column-block by
-column-block through strided views.  Rows whose byte length varies (``Int32Tensor``
-varints) go through a vectorized scatter instead.
+column-block through strided views; that buffer is the memory of the ``bytes`` object
+returned (``buffers.filled_bytes``), so the stream is written once, with no copy after.
+Rows whose byte length varies (``Int32Tensor`` varints) go through a vectorized scatter instead.
 
 Layout (docs/algorithms.md A.6): each record is ``magic 0xCED7230A (u32 LE)``,
 ``lrecord (u32 LE: length in bits 0-28, split flag in bits 29-31)``, the serialized
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Union
 
 import numpy as np
+
+from .buffers import filled_bytes
 
 __all__ = [
     "CONTENT_TYPE",
@@ -53,6 +56,8 @@ _FLOAT_DTYPES = {_FLOAT32: np.dtype("<f4"), _FLOAT64: np.dtype("<f8")}
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 # Bound on values encoded per batch in the varint path (keeps temporaries ~100 MB).
 _VARINT_BATCH = 1 << 20
+# Output bytes written per row block by the fixed-size path (fits a core's cache).
+_FILL_BLOCK = 1 << 20
 
 
 # --------------------------------------------------------------------------- decoded form
@@ -254,18 +259,51 @@ def _merge_constants(pieces: list[_Piece]) -> list[_Piece]:
     return merged
 
 
+def _fixed_width(pieces: list[_Piece]) -> int | None:
+    """Bytes per record when every record has the same size (merged pieces), else None."""
+    if all(isinstance(p, bytes) or isinstance(p.lengths, int) for p in pieces):
+        return sum(int(_piece_len(p)) for p in pieces)
+    return None
+
+
+def _fill_fixed(pieces: list[_Piece], out: np.ndarray) -> None:
+    """Write fixed-size records into ``out`` (n, width): each piece fills a column block.
+
+    Row block by row block, so that a block's constants, values and padding are written while
+    its memory is in cache (one pass over the output instead of one per piece).
+    """
+    n, width = out.shape
+    rows = max(1, _FILL_BLOCK // max(width, 1))
+    blocks = [(p if isinstance(p, bytes) else p.data.reshape(n, -1)) for p in pieces]
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        offset = 0
+        for block in blocks:
+            if isinstance(block, bytes):
+                w = len(block)
+                out[start:stop, offset : offset + w] = np.frombuffer(block, np.uint8)
+            else:
+                w = block.shape[1]
+                out[start:stop, offset : offset + w] = block[start:stop]
+            offset += w
+
+
+def _assemble_bytes(pieces: list[_Piece], n: int) -> bytes:
+    """``_assemble(pieces, n).tobytes()``, written straight into the bytes object when records are fixed-size."""
+    pieces = _merge_constants(pieces)
+    width = _fixed_width(pieces)
+    if width is None:
+        return _assemble(pieces, n).tobytes()
+    return filled_bytes(n * width, lambda out: _fill_fixed(pieces, out.reshape(n, width)))
+
+
 def _assemble(pieces: list[_Piece], n: int) -> np.ndarray:
     """Materialize ``n`` records described by ``pieces`` into one flat uint8 buffer."""
     pieces = _merge_constants(pieces)
-    if all(isinstance(p, bytes) or isinstance(p.lengths, int) for p in pieces):
-        # Fixed-size records: a 2-D buffer, each piece fills a column block.
-        width = sum(int(_piece_len(p)) for p in pieces)
+    width = _fixed_width(pieces)
+    if width is not None:
         out = np.empty((n, width), dtype=np.uint8)
-        offset = 0
-        for p in pieces:
-            w = int(_piece_len(p))
-            out[:, offset : offset + w] = np.frombuffer(p, np.uint8) if isinstance(p, bytes) else p.data.reshape(n, w)
-            offset += w
+        _fill_fixed(pieces, out)
         return out.reshape(-1)
     lengths = [np.broadcast_to(np.asarray(_piece_len(p), dtype=np.int64), (n,)) for p in pieces]
     record_len = np.sum(lengths, axis=0)
@@ -336,7 +374,8 @@ def _in_batches(n: int, rows: int, encode: Callable[[int, int], np.ndarray]) -> 
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _encode_dense_buffer(features: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+def _dense_encoder(features: np.ndarray, labels: np.ndarray | None) -> tuple[int, int, bool, Callable[[int, int], list[_Piece]]]:
+    """Check the input; return (rows, columns, whether records are fixed-size, rows [start, stop) as pieces)."""
     features = np.asarray(features)
     if features.ndim != 2:
         raise ValueError(f"features must be a 2-D matrix (rows = records), got shape {features.shape}")
@@ -346,18 +385,23 @@ def _encode_dense_buffer(features: np.ndarray, labels: np.ndarray | None) -> np.
     feature_kind = _tensor_kind(features.dtype, "features")
     labels, label_kind = _check_labels(labels, n)
 
-    def encode(start: int, stop: int) -> np.ndarray:
+    def pieces(start: int, stop: int) -> list[_Piece]:
         label_piece = None if labels is None else _values_piece(label_kind, labels[start:stop, None])
         features_piece = _values_piece(feature_kind, features[start:stop])
-        m = stop - start
-        return _assemble(_dense_pieces(feature_kind, features_piece, label_kind, label_piece, m), m)
+        return _dense_pieces(feature_kind, features_piece, label_kind, label_piece, stop - start)
 
     # Fixed-size records (float features; labels float or of equal varint length) are
     # encoded in one go; otherwise the scatter path's index temporaries need batching.
     fixed_size = feature_kind != _INT32 and (
         label_kind != _INT32 or isinstance(_values_piece(_INT32, labels[:, None]).lengths, int)
     )
-    return _in_batches(n, n if fixed_size else max(1, _VARINT_BATCH // d), encode)
+    return n, d, fixed_size, pieces
+
+
+def _encode_dense_buffer(features: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+    n, d, fixed_size, pieces = _dense_encoder(features, labels)
+    rows = n if fixed_size else max(1, _VARINT_BATCH // d)
+    return _in_batches(n, rows, lambda start, stop: _assemble(pieces(start, stop), stop - start))
 
 
 def encode_dense(features: np.ndarray, labels: np.ndarray | None = None) -> bytes:
@@ -368,7 +412,10 @@ def encode_dense(features: np.ndarray, labels: np.ndarray | None = None) -> byte
     type of the labels follows their own dtype.  Raises ``ValueError`` for other dtypes,
     non-2-D or empty features, and labels that are not one value per row.
     """
-    return _encode_dense_buffer(features, labels).tobytes()
+    n, d, fixed_size, pieces = _dense_encoder(features, labels)
+    if fixed_size:  # the common case (float features): written straight into the bytes object
+        return _assemble_bytes(pieces(0, n), n)
+    return _encode_dense_buffer(features, labels).tobytes()  # int32 varints: records differ in size
 
 
 def write_dense(file: BinaryIO, features: np.ndarray, labels: np.ndarray | None = None) -> int:
@@ -466,7 +513,7 @@ def encode_label_records(labels: dict[str, np.ndarray]) -> bytes:
     payload: list[_Piece] = []
     for name, array in columns:
         payload += _map_entry(2, name, _tensor_value(_FLOAT32, _values_piece(_FLOAT32, array)))
-    return _assemble(_frame(payload, n), n).tobytes()
+    return _assemble_bytes(_frame(payload, n), n)
 
 
 # --------------------------------------------------------------------------- decoding

@@ -9,7 +9,7 @@ check happens before anything is uploaded, so a bad cell creates nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -38,6 +38,9 @@ class PreparedChannel:
     # The conversion to the algorithm's format, run at upload: the checks need only the matrix, and the
     # encoding (seconds for large data) then happens while the job's view already shows it.
     encode: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
+    # The same conversion in parts, for an upload that sends one part while the next is written:
+    # (its exact size, known before any part is written; the parts, written as they are iterated).
+    plan: Callable[[], tuple[int, Iterable[Any]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def uploads(self) -> bool:
@@ -48,7 +51,7 @@ class PreparedChannel:
         """The channel's bytes in the algorithm's format, converted on first use."""
         if self.body is None and self.encode is not None:
             self.body = self.encode()
-            self.encode = None
+            self.encode = self.plan = None
         if self.body is None:
             raise ValueError(_("channel {name} names {uri}; it has no bytes of the notebook's to upload").format(
                 name=f"'{self.name}'", uri=self.s3_uri))
@@ -156,9 +159,12 @@ def prepare_channel(info: AlgorithmInfo, name: str, data: Any, labels: Any = Non
     y = as_labels(labels, matrix.shape[0], what) if labels is not None else None
 
     if info.data_format == "csv":
-        table = matrix if y is None else np.column_stack([y, matrix])
-        # each cell as f"{v:.9g}": nine significant digits bring every float32 back exactly
+        # each cell as f"{v:.9g}": nine significant digits bring every float32 back exactly; the label first
+        def plan() -> tuple[int, Iterable[Any]]:
+            text = csv_text.plan_rows(matrix, y)
+            return text.size, text.parts()
+
         return PreparedChannel(name, None, None, "text/csv", matrix.shape[0], matrix.shape[1], y,
-                               encode=lambda: csv_text.format_rows(table))
+                               encode=lambda: csv_text.format_rows(matrix, y), plan=plan)
     return PreparedChannel(name, None, None, "application/x-recordio-protobuf", matrix.shape[0], matrix.shape[1], y,
                            encode=lambda: recordio.encode_dense(matrix, y) if y is not None else recordio.encode_dense(matrix))

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from botocore.exceptions import ClientError
 
@@ -159,8 +159,45 @@ def _upload_cause(error: Exception) -> Exception:
     return error
 
 
-def _put(s3: Any, bucket: str, key: str, body: bytes, channel: str, job: Handle | None) -> None:
-    """One channel's bytes to S3 through boto3's managed transfer, whose callback reports each chunk sent."""
+class _PartsReader:
+    """A file object boto3 reads part by part from parts written as they are asked for.
+
+    It says it cannot seek, so boto3's managed transfer reads one upload part at a time (in its
+    submission thread) and hands it to its upload threads: the next part is converted while the
+    previous ones are on the wire, and at most a few parts are held at once.
+    """
+
+    def __init__(self, parts: Iterable[Any]) -> None:
+        self._parts = iter(parts)
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, amount: int = -1) -> bytes:
+        chunks: list[memoryview] = []
+        wanted = amount if amount >= 0 else float("inf")
+        while wanted > 0:
+            if not len(self._pending):
+                part = next(self._parts, None)
+                if part is None:
+                    break
+                self._pending = memoryview(part).cast("B")
+            piece = self._pending[: int(min(wanted, len(self._pending)))]
+            chunks.append(piece)
+            self._pending = self._pending[len(piece):]
+            wanted -= len(piece)
+        return b"".join(chunks)
+
+
+def _put(s3: Any, bucket: str, key: str, body: bytes | tuple[int, Iterable[Any]], channel: str, job: Handle | None) -> None:
+    """One channel's bytes to S3 through boto3's managed transfer, whose callback reports each chunk sent.
+
+    ``body`` is the bytes, or (their size, the parts they are written in) to convert while uploading.
+    """
     import io
 
     from boto3.s3.transfer import TransferConfig
@@ -176,9 +213,10 @@ def _put(s3: Any, bucket: str, key: str, body: bytes, channel: str, job: Handle 
             if job is not None:
                 job.progress(sent, sent / max(time.monotonic() - started, 1e-6))
 
+    size, source = (len(body), io.BytesIO(body)) if isinstance(body, bytes) else (body[0], _PartsReader(body[1]))
     if job is not None:
-        job.preparing("uploading", channel, 0, len(body))
-    s3.upload_fileobj(io.BytesIO(body), bucket, key, Callback=callback, Config=TransferConfig(max_concurrency=4))
+        job.preparing("uploading", channel, 0, size)
+    s3.upload_fileobj(source, bucket, key, Callback=callback, Config=TransferConfig(max_concurrency=4))
 
 
 def _upload_all(backend: Backend, bucket: str, name: str, prepared: list[PreparedChannel], instance_count: int,
@@ -207,7 +245,8 @@ def _upload_all(backend: Backend, bucket: str, name: str, prepared: list[Prepare
             key = f"sm_magics/{name}/{channel.name}/data.{'csv' if channel.content_type == 'text/csv' else 'pbr'}"
             if job is not None and channel.body is None:
                 job.preparing("converting", channel.name)
-            body = channel.payload()
+            # a channel converted in parts is uploaded as they are written; the others once converted
+            body = channel.plan() if channel.body is None and channel.plan is not None else channel.payload()
             try:
                 _put(s3, bucket, key, body, channel.name, job)
             except Exception:

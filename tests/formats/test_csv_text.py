@@ -77,3 +77,50 @@ def test_empty_and_wrong_shapes() -> None:
     assert format_rows(np.zeros((0, 3))) == b""
     with pytest.raises(ValueError, match="2-D"):
         format_rows(np.zeros(3))
+    assert format_rows(np.zeros((4, 0))) == b"\n" * 4
+    with pytest.raises(ValueError, match="first column has 2 values for 3 rows"):
+        format_rows(np.zeros((3, 2)), np.zeros(2))
+
+
+AWKWARD_FLOAT32 = np.array([-0.0, 0.0, 1e-45, -1e-45, 1.17549435e-38, 3.4028235e38, -3.4028235e38,
+                            16777216.0, 16777217.0, 2147483648.0, 1e-5, 1e-4, 123456789.0, 1 / 3], dtype=np.float32)
+
+
+def test_awkward_float32_values_with_a_first_column_are_the_joined_matrix_per_cell() -> None:
+    """Signed zeros, subnormals, the largest float32, integers beyond 2**24: the label column joined block by
+    block gives the text of the joined matrix, and every value parses back to the same float32 bits."""
+    matrix = np.tile(AWKWARD_FLOAT32, (30, 3))
+    labels = np.tile(AWKWARD_FLOAT32[::-1], 3)[:30].astype(np.float32)
+    joined = np.column_stack([labels, matrix])
+    text = format_rows(matrix, labels)
+    assert text == per_cell(joined)
+    parsed = pd.read_csv(io.BytesIO(text), header=None, dtype=np.float64).to_numpy().astype(np.float32)
+    assert parsed.view(np.uint32).tolist() == joined.view(np.uint32).tolist()  # -0.0 stays -0.0
+    assert format_rows(matrix, labels.astype(np.float64)) == text  # a float64 label column: the same text
+    assert format_rows(np.array([[np.nan, 1.0]]), np.array([np.inf])) == b"inf,nan,1\n"  # as Python formats them
+
+
+def test_parts_join_into_format_rows_and_the_size_is_known_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sm_magics.formats import csv_text
+
+    monkeypatch.setattr(csv_text, "_BLOCK_CELLS", 64)
+    matrix = _rng().normal(size=(101, 9)).astype(np.float32)
+    labels = _rng().integers(0, 3, 101).astype(np.float32)
+    plan = csv_text.plan_rows(matrix, labels)
+    parts = [bytes(part) for part in plan.parts()]
+    assert len(parts) > 10 and b"".join(parts) == format_rows(matrix, labels) == per_cell(np.column_stack([labels, matrix]))
+    assert plan.size == sum(map(len, parts))
+
+
+def test_blocks_of_mostly_distinct_values_keep_their_text_rather_than_their_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block whose table of texts would outweigh its text is written when planned: the same text."""
+    from sm_magics.formats import csv_text
+
+    matrix = _rng().normal(size=(120, 17)).astype(np.float32)
+    labels = _rng().random(120).astype(np.float32)
+    expected = per_cell(np.column_stack([labels, matrix]))
+    monkeypatch.setattr(csv_text, "_BLOCK_CELLS", 200)
+    monkeypatch.setattr(csv_text, "_KEEP_TABLE", 0)
+    plan = csv_text.plan_rows(matrix, labels)
+    assert all(block._kept is None and block._text is not None for block in plan.blocks)
+    assert plan.tobytes() == expected and plan.size == len(expected)

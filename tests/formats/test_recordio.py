@@ -474,3 +474,49 @@ def test_we_read_sdk_streams(sdk) -> None:
     x, y = read_dense(_sdk_dense(sdk, features, np.array([1.0, 2.0, 3.0, 4.0])))
     np.testing.assert_array_equal(x, features)
     assert y.dtype == np.float64 and y.tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+# -- awkward values and the in-place bytes path -----------------------------------------------
+
+AWKWARD = [-0.0, 0.0, 1e-45, -1e-45, 1.17549435e-38, 3.4028235e38, -3.4028235e38, np.inf, -np.inf, np.nan, 16777217.0, 1 / 3]
+
+
+def test_awkward_floats_are_written_bit_for_bit() -> None:
+    """Negative zero, float32 subnormals, the largest floats, infinities and NaN keep their exact bits."""
+    features = np.array([AWKWARD, AWKWARD[::-1]], dtype=np.float32)
+    labels = np.array([-0.0, np.nan], dtype=np.float32)
+    data = encode_dense(features, labels)
+    assert type(data) is bytes and data == _oracle_dense(features, labels)
+    x, y = read_dense(data)
+    assert x.view(np.uint32).tolist() == features.view(np.uint32).tolist()
+    assert y.view(np.uint32).tolist() == labels.view(np.uint32).tolist()
+
+
+def test_large_body_is_an_ordinary_bytes_object_equal_to_the_copying_path(monkeypatch) -> None:
+    """Over the huge-page threshold: the bytes written in place equal the numpy buffer's, and behave as bytes."""
+    from sm_magics.formats import buffers
+
+    rng = np.random.default_rng(11)
+    features = rng.normal(size=(3000, 784)).astype(np.float32)  # 9.5 MB of records
+    labels = rng.integers(0, 10, 3000).astype(np.float32)
+    data = encode_dense(features, labels)
+    assert type(data) is bytes and len(data) > 8 << 20
+    assert data == recordio._encode_dense_buffer(features, labels).tobytes()
+    assert hash(data) == hash(bytes(bytearray(data)))  # hashable, and hashed from its final content
+    monkeypatch.setattr(buffers, "_API", None)  # what an interpreter without the C API gets
+    assert encode_dense(features, labels) == data
+    x, y = read_dense(data)
+    np.testing.assert_array_equal(x, features)
+    np.testing.assert_array_equal(y, labels)
+
+
+@pytest.mark.sdk2
+def test_awkward_values_bytes_equal_sdk(sdk) -> None:
+    floats = np.array([AWKWARD, AWKWARD[::-1]], dtype=np.float32)
+    assert encode_dense(floats, np.array([-0.0, 1e-45], dtype=np.float32)) == _sdk_dense(sdk, floats, np.array([-0.0, 1e-45], dtype=np.float32))
+    doubles = np.array([[-0.0, 5e-324, 1.7976931348623157e308, np.nan, -np.inf]])
+    assert encode_dense(doubles) == _sdk_dense(sdk, doubles)
+    ints = np.array([[-(2**31), 2**31 - 1, 0, -1, 127, 128, 16383, 16384]], dtype=np.int64)
+    assert encode_dense(ints, np.array([-(2**31)], dtype=np.int64)) == _sdk_dense(sdk, ints, np.array([-(2**31)], dtype=np.int64))
+    big = np.random.default_rng(2).random((2000, 784), dtype=np.float32)  # the in-place path, huge pages advised
+    assert encode_dense(big, big[:, 0]) == _sdk_dense(sdk, big, big[:, 0])
