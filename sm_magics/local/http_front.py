@@ -31,12 +31,15 @@ Bounds, against a local page or process that opens many connections:
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
 import threading
 from typing import Any, Callable
 
 from cheroot import connections as cheroot_connections
+from cheroot import makefile as cheroot_makefile
+from cheroot import server as cheroot_server
 from cheroot import wsgi as cheroot_wsgi
 
 log = logging.getLogger("sm_magics.local")
@@ -79,7 +82,57 @@ class _BoundedConnections(cheroot_connections.ConnectionManager):
         return None
 
 
+class _SocketReader(io.BufferedReader):
+    """cheroot's request reader on CPython's C buffered reader.
+
+    cheroot reads requests through ``_pyio``'s pure-Python BufferedReader, so every header line
+    costs Python-level buffering; the C reader does the same buffering natively. cheroot asks one
+    more thing of it, ``has_data()`` (whether a parked keep-alive connection already holds the next
+    request's bytes), which must not block: it peeks with the socket non-blocking for that moment.
+    """
+
+    def __init__(self, sock: socket.socket, bufsize: int = io.DEFAULT_BUFFER_SIZE) -> None:
+        super().__init__(socket.SocketIO(sock, "rb"), bufsize)
+        self._sock = sock
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = super().readline(size)
+        self.bytes_read += len(line)
+        return line
+
+    def has_data(self) -> bool:
+        timeout = self._sock.gettimeout()
+        self._sock.setblocking(False)
+        try:
+            return bool(self.peek(1))
+        except (BlockingIOError, OSError, ValueError):  # nothing yet, or a connection already gone
+            return False
+        finally:
+            try:
+                self._sock.settimeout(timeout)
+            except OSError:
+                pass
+
+
+def _makefile(sock: socket.socket, mode: str = "r", bufsize: int = io.DEFAULT_BUFFER_SIZE) -> Any:
+    if "r" in mode:
+        return _SocketReader(sock, bufsize)
+    return cheroot_makefile.StreamWriter(sock, mode, bufsize)  # cheroot's writer sends each write at once
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    def __init__(self, server: Any, sock: Any, makefile: Any = None) -> None:
+        super().__init__(server, sock, makefile=_makefile)
+
+
 class _Server(cheroot_wsgi.Server):
+    ConnectionClass = _Connection
     keep_alive_conn_limit = KEEP_ALIVE_LIMIT
     # request line + headers (cheroot's default is no limit); bodies are bounded per API by the application
     max_request_header_size = MAX_HEADER_BYTES
