@@ -104,30 +104,33 @@ def train_job(aws: Any, image: str, channels: list[dict[str, Any]], hyperparamet
 # ----------------------------------------------------------------------------- Linear Learner
 
 
-@pytest.fixture(scope="module")
-def tuned_linear_learner(engine_clients: Clients, runtime: Any, mnist: tuple) -> dict[str, Any]:
-    """The tutorial's tuning job on the engine, its best job deployed and asked for every test digit."""
-    aws = engine_clients
+TUTORIAL_STATIC = {
+    "feature_dim": "784",
+    "predictor_type": "binary_classifier",
+    "binary_classifier_model_selection_criteria": "f_beta",
+    "epochs": "10",
+}
+
+
+def tune_zero_or_not(aws: Clients, runtime: Any, mnist: tuple, name: str, static: dict[str, str],
+                     ranges: dict[str, Any]) -> dict[str, Any]:
+    """A Bayesian tuning job on "is it a zero?" (6 jobs, 2 at a time, validation:binary_f_beta), as a boto3 user
+    sends it, its best job deployed and asked for every test digit. ``name`` is fixed by the caller: the search is
+    seeded by it, so the run is reproducible."""
     (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = mnist
-    stem = unique("q-ll")
+    stem = unique(name)
     train_uri = recordio_prefix(aws, f"{stem}/train", x_train, is_zero(y_train))
     valid_uri = recordio_prefix(aws, f"{stem}/validation", x_valid, is_zero(y_valid))
-    name = "q-ll-tutorial-ranges"  # a fixed name: the Bayesian search is seeded by it, so the run is reproducible
     aws.sagemaker.create_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=name,
         HyperParameterTuningJobConfig={
             "Strategy": "Bayesian",
             "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:binary_f_beta"},
             "ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2},
-            "ParameterRanges": TUTORIAL_RANGES,
+            "ParameterRanges": ranges,
         },
         TrainingJobDefinition={
-            "StaticHyperParameters": {
-                "feature_dim": "784",
-                "predictor_type": "binary_classifier",
-                "binary_classifier_model_selection_criteria": "f_beta",
-                "epochs": "10",
-            },
+            "StaticHyperParameters": static,
             "AlgorithmSpecification": {"TrainingImage": LL_IMAGE, "TrainingInputMode": "File"},
             "RoleArn": job_request("", LL_IMAGE, [], {})["RoleArn"],
             "InputDataConfig": [channel("train", train_uri), channel("validation", valid_uri)],
@@ -153,6 +156,12 @@ def tuned_linear_learner(engine_clients: Clients, runtime: Any, mnist: tuple) ->
     finally:
         aws.sagemaker.delete_endpoint(EndpointName=endpoint)
     return {"best": best, "f1": f1_of_positive(np.array(predicted), is_zero(y_test)), "tuned": best["HyperParameters"]}
+
+
+@pytest.fixture(scope="module")
+def tuned_linear_learner(engine_clients: Clients, runtime: Any, mnist: tuple) -> dict[str, Any]:
+    """The classic tutorial's tuning job on the engine."""
+    return tune_zero_or_not(engine_clients, runtime, mnist, "q-ll-tutorial-ranges", TUTORIAL_STATIC, TUTORIAL_RANGES)
 
 
 def sklearn_zero_f1(mnist: tuple) -> tuple[float, float]:
@@ -199,45 +208,8 @@ NOTEBOOK_02_RANGES = {
 
 @pytest.fixture(scope="module")
 def notebook_02_tuning(engine_clients: Clients, runtime: Any, mnist: tuple) -> dict[str, Any]:
-    """Notebook 02's tuning job (6 jobs, 2 at a time, validation:binary_f_beta), its best job asked for every test digit."""
-    aws = engine_clients
-    (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = mnist
-    stem = unique("q-ll02")
-    train_uri = recordio_prefix(aws, f"{stem}/train", x_train, is_zero(y_train))
-    valid_uri = recordio_prefix(aws, f"{stem}/validation", x_valid, is_zero(y_valid))
-    name = "q-ll-notebook-02"
-    aws.sagemaker.create_hyper_parameter_tuning_job(
-        HyperParameterTuningJobName=name,
-        HyperParameterTuningJobConfig={
-            "Strategy": "Bayesian",
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:binary_f_beta"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 2},
-            "ParameterRanges": NOTEBOOK_02_RANGES,
-        },
-        TrainingJobDefinition={
-            "StaticHyperParameters": NOTEBOOK_02_STATIC,
-            "AlgorithmSpecification": {"TrainingImage": LL_IMAGE, "TrainingInputMode": "File"},
-            "RoleArn": job_request("", LL_IMAGE, [], {})["RoleArn"],
-            "InputDataConfig": [channel("train", train_uri), channel("validation", valid_uri)],
-            "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/quality/{stem}/output"},
-            "ResourceConfig": {"InstanceType": "ml.c4.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-        },
-    )
-    tuning = wait_until(
-        lambda: aws.sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name),
-        "HyperParameterTuningJobStatus",
-        timeout=600,
-    )
-    assert tuning["HyperParameterTuningJobStatus"] == "Completed", tuning.get("FailureReason")
-    best = aws.sagemaker.describe_training_job(TrainingJobName=tuning["BestTrainingJob"]["TrainingJobName"])
-    endpoint = deploy(aws, best["ModelArtifacts"]["S3ModelArtifacts"], image=LL_IMAGE)
-    try:
-        answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=csv_rows(x_test))
-        predicted = [p["predicted_label"] for p in json.loads(answer["Body"].read())["predictions"]]
-    finally:
-        aws.sagemaker.delete_endpoint(EndpointName=endpoint)
-    return {"f1": f1_of_positive(np.array(predicted), is_zero(y_test)), "tuned": best["HyperParameters"]}
+    """Notebook 02's tuning job, its ranges and fixed hyperparameters as the magic sends them."""
+    return tune_zero_or_not(engine_clients, runtime, mnist, "q-ll-notebook-02", NOTEBOOK_02_STATIC, NOTEBOOK_02_RANGES)
 
 
 def test_linear_learner_tuned_as_notebook_02_tunes_it_scores_like_scikit_learn(notebook_02_tuning: dict[str, Any], mnist: tuple) -> None:
