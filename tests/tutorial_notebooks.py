@@ -42,3 +42,21 @@ def outside_big5(text: str) -> set[str]:
             except UnicodeEncodeError:
                 found.add(character)
     return found
+
+
+class ExecutedNotebook:
+    """A notebook after nbclient ran it: each code cell found by how its source starts, and what it output."""
+
+    def __init__(self, notebook: Any, seconds: float) -> None:
+        self.notebook, self.seconds = notebook, seconds
+
+    def _cell(self, starts_with: str) -> Any:
+        found = [cell for cell in self.notebook.cells if cell.cell_type == "code" and cell.source.startswith(starts_with)]
+        assert len(found) == 1, f"no single code cell starting with {starts_with!r}"
+        return found[0]
+
+    def outputs(self, starts_with: str) -> list[dict[str, Any]]:
+        return self._cell(starts_with).outputs
+
+    def code(self, starts_with: str) -> str:
+        return self._cell(starts_with).source

@@ -28,7 +28,9 @@ pytest.importorskip("ipykernel")
 
 from kernel import kernel_env  # tests/kernel.py (on the path: pyproject pythonpath)
 from sm_magics.widgets.i18n import translate
-from tutorial_notebooks import EVERY, LANGUAGES, NOTEBOOKS, PRICING_PAGE, SIMPLIFIED, cells, outside_big5, read  # tests/
+from tutorial_notebooks import (  # tests/
+    EVERY, LANGUAGES, NOTEBOOKS, PRICING_PAGE, SIMPLIFIED, ExecutedNotebook, cells, outside_big5, read,
+)
 
 KMEANS, LINEAR = "01_kmeans_mnist.ipynb", "02_linear_learner_zero_or_not.ipynb"
 NAMES = (KMEANS, LINEAR)  # run here; other tutorials have their own test file
@@ -107,17 +109,13 @@ def sagemaker(engine: Any) -> Any:
     return boto3.client("sagemaker", endpoint_url=engine.url, region_name="us-east-1", **engine.credentials.as_boto3())
 
 
-class Run:
-    """An executed notebook: each code cell's source and what a reader sees under it."""
+class Run(ExecutedNotebook):
+    """An executed tutorial in one language: what a reader sees under each cell, widgets included."""
 
     def __init__(self, notebook: Any, language: str, name: str, seconds: float) -> None:
-        self.notebook, self.language, self.name, self.seconds = notebook, language, name, seconds
+        super().__init__(notebook, seconds)
+        self.language, self.name = language, name
         self.tag = f"tutorials/{language}/{name}"
-
-    def outputs(self, starts_with: str) -> list[dict[str, Any]]:
-        found = [cell.outputs for cell in self.notebook.cells if cell.cell_type == "code" and cell.source.startswith(starts_with)]
-        assert len(found) == 1, f"no single code cell starting with {starts_with!r}"
-        return found[0]
 
     def text(self, starts_with: str) -> str:
         """Printed text and the text/plain of displayed values, as nbconvert or a reader without widgets sees them."""

@@ -23,7 +23,7 @@ pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
 from kernel import kernel_env  # tests/kernel.py (on the path: pyproject pythonpath)
-from tutorial_notebooks import LANGUAGES, read  # tests/ (the structure checks of every notebook are in test_tutorials.py)
+from tutorial_notebooks import LANGUAGES, ExecutedNotebook, read  # tests/ (the structure checks of every notebook are in test_tutorials.py)
 
 LOW_LEVEL, PCA_KMEANS, XGBOOST = "03_kmeans_boto3_low_level.ipynb", "04_pca_then_kmeans.ipynb", "05_xgboost_will_the_customer_buy.ipynb"
 NAMES = (LOW_LEVEL, PCA_KMEANS, XGBOOST)
@@ -32,16 +32,8 @@ NAMES = (LOW_LEVEL, PCA_KMEANS, XGBOOST)
 # ----------------------------------------------------------------------------- run
 
 
-class Run:
-    """An executed notebook: each code cell's source and the text a reader sees under it."""
-
-    def __init__(self, notebook: Any, seconds: float) -> None:
-        self.notebook, self.seconds = notebook, seconds
-
-    def outputs(self, starts_with: str) -> list[dict[str, Any]]:
-        found = [cell.outputs for cell in self.notebook.cells if cell.cell_type == "code" and cell.source.startswith(starts_with)]
-        assert len(found) == 1, f"no single code cell starting with {starts_with!r}"
-        return found[0]
+class Run(ExecutedNotebook):
+    """An executed tutorial: the text a reader sees under each cell, every stream included."""
 
     def text(self, starts_with: str) -> str:
         """Printed text and the text/plain of displayed values, as nbconvert or a reader without widgets sees them."""
@@ -52,11 +44,6 @@ class Run:
             elif output.output_type in ("display_data", "execute_result"):
                 parts.append(output.data.get("text/plain", ""))
         return "\n".join(parts)
-
-    def code(self, starts_with: str) -> str:
-        found = [cell.source for cell in self.notebook.cells if cell.cell_type == "code" and cell.source.startswith(starts_with)]
-        assert len(found) == 1, f"no single code cell starting with {starts_with!r}"
-        return found[0]
 
 
 def execute(language: str, name: str, engine: Any, workdir: Path) -> Run:
